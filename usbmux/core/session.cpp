@@ -204,37 +204,44 @@ std::size_t session::pull_packet(std::span<std::byte> out) {
   if (!control_.empty()) return write_queued(out, control_);
   if (!replies_.empty()) return write_queued(out, replies_);
 
+  const std::size_t room = std::min<std::size_t>(out.size(), opts_.max_packet_size) -
+                           header_size(format_) - tcp_header_size;
   while (!ack_queue_.empty()) {
     stream* s = find(ack_queue_.front());
     ack_queue_.pop_front();
     if (s == nullptr || !s->in_ack_queue) continue;
     s->in_ack_queue = false;
-    if (s->open_for_data() && s->ack_owed()) return write_stream_packet(out, *s, 0);
+    if (!s->open_for_data() || !s->ack_owed()) continue;
+    // Data ready to go carries the ack itself; a pure ACK only when there is none.
+    return write_data(out, *s, room);
   }
-
-  const std::size_t room = std::min<std::size_t>(out.size(), opts_.max_packet_size) -
-                           header_size(format_) - tcp_header_size;
   while (!send_queue_.empty()) {
     stream* s = find(send_queue_.front());
     send_queue_.pop_front();
     if (s == nullptr || !s->in_send_queue) continue;
     s->in_send_queue = false;
-    if (!s->open_for_data()) continue;
-    const std::size_t n = std::min({s->tx.size(), std::size_t{s->window_left()}, room});
-    if (n == 0) continue;
-    const std::size_t len = write_stream_packet(out, *s, n);
-    if (s->tx.empty()) {
-      if (s->state == stream_state::closing) {
-        queue_tcp(header_for(*s, tcp_flag::rst));
-        unregister_ports(*s);
-        erase(*s);
-      }
-    } else if (s->window_left() > 0) {
-      schedule_send(*s);
-    }
-    return len;
+    if (!s->open_for_data() || sendable(*s, room) == 0) continue;
+    return write_data(out, *s, room);
   }
   return 0;
+}
+
+std::size_t session::sendable(const stream& s, std::size_t room) {
+  return std::min({s.tx.size(), std::size_t{s.window_left()}, room});
+}
+
+std::size_t session::write_data(std::span<std::byte> out, stream& s, std::size_t room) {
+  const std::size_t len = write_stream_packet(out, s, sendable(s, room));
+  if (s.tx.empty()) {
+    if (s.state == stream_state::closing) {
+      queue_tcp(header_for(s, tcp_flag::rst));
+      unregister_ports(s);
+      erase(s);
+    }
+  } else if (s.window_left() > 0) {
+    schedule_send(s);  // round robin: back of the queue
+  }
+  return len;
 }
 
 std::size_t session::write_stream_packet(std::span<std::byte> out, stream& s, std::size_t payload) {

@@ -178,6 +178,9 @@ class session {
   void schedule_send(stream& s);
   void schedule_ack(stream& s);
 
+  static std::size_t sendable(const stream& s, std::size_t room);
+  // One packet for `s`: as much queued data as window and room allow, or a pure ACK.
+  std::size_t write_data(std::span<std::byte> out, stream& s, std::size_t room);
   std::size_t write_queued(std::span<std::byte> out, std::deque<queued_packet>& q);
   std::size_t write_stream_packet(std::span<std::byte> out, stream& s, std::size_t payload);
   std::size_t write_packet(std::span<std::byte> out, protocol proto, header_format f,
