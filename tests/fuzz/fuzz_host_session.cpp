@@ -20,7 +20,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   // The handshake reply is 20 bytes; connect as soon as it is in.
   const std::size_t first = std::min<std::size_t>(in.size(), 20);
   if (!host.receive(in.first(first))) {
-    for (std::uint16_t port : {std::uint16_t{62078}, std::uint16_t{2345}, std::uint16_t{9999}}) (void)host.connect(port, now);
+    for (std::uint16_t port : {std::uint16_t{62078}, std::uint16_t{2345}, std::uint16_t{9999}})
+      (void)host.connect(port, now);
   }
   fuzz::serve(host, ids, now);
   fuzz::feed(host, in.subspan(first), ids, now);

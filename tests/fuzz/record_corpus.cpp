@@ -46,7 +46,8 @@ recording scenario(std::uint32_t phone_major, std::size_t phone_bytes, bool rese
   host.start({});
   link.pump();
   std::vector<conn_id> host_ids;
-  for (std::uint16_t port : {std::uint16_t{62078}, std::uint16_t{2345}, std::uint16_t{9999}}) host_ids.push_back(*host.connect(port, {}));
+  for (std::uint16_t port : {std::uint16_t{62078}, std::uint16_t{2345}, std::uint16_t{9999}})
+    host_ids.push_back(*host.connect(port, {}));
   link.pump();
   std::vector<conn_id> phone_ids;
   while (auto e = phone.poll_event())
@@ -67,12 +68,16 @@ recording scenario(std::uint32_t phone_major, std::size_t phone_bytes, bool rese
   }
   if (control) {
     // Sessions never send CONTROL themselves; append one as a phone would.
-    const char msg[] = "\x07" "informational message";
+    const char msg[] =
+        "\x07"
+        "informational message";
     std::vector<std::byte> pkt(16 + sizeof msg - 1);
-    encode(mux_header{protocol::control, static_cast<std::uint32_t>(pkt.size())}, phone.format(), pkt);
+    encode(mux_header{protocol::control, static_cast<std::uint32_t>(pkt.size())}, phone.format(),
+           pkt);
     std::memcpy(pkt.data() + header_size(phone.format()), msg, sizeof msg - 1);
     pkt.resize(header_size(phone.format()) + sizeof msg - 1);
-    encode(mux_header{protocol::control, static_cast<std::uint32_t>(pkt.size())}, phone.format(), pkt);
+    encode(mux_header{protocol::control, static_cast<std::uint32_t>(pkt.size())}, phone.format(),
+           pkt);
     r.to_host.insert(r.to_host.end(), pkt.begin(), pkt.end());
   }
   if (reset) {
@@ -83,10 +88,11 @@ recording scenario(std::uint32_t phone_major, std::size_t phone_bytes, bool rese
   return r;
 }
 
-void write(const std::filesystem::path& dir, const std::string& name, const std::vector<std::byte>& b) {
+void write(const std::filesystem::path& dir, const std::string& name,
+           const std::vector<std::byte>& b) {
   std::filesystem::create_directories(dir);
-  std::ofstream(dir / name, std::ios::binary).write(reinterpret_cast<const char*>(b.data()),
-                                                    static_cast<std::streamsize>(b.size()));
+  std::ofstream(dir / name, std::ios::binary)
+      .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
 }  // namespace

@@ -110,7 +110,8 @@ TEST_F(DeviceSession, ConnectionLimitRefusesExtraSyns) {
   p.listen(80);
   ASSERT_FALSE(p.receive(version_packet(2)));
   drain(p);
-  for (std::uint16_t sp = 1; sp <= 3; ++sp) ASSERT_FALSE(p.receive(tcp_packet(v2, th(sp, 80, 0, 0, tcp_flag::syn))));
+  for (std::uint16_t sp = 1; sp <= 3; ++sp)
+    ASSERT_FALSE(p.receive(tcp_packet(v2, th(sp, 80, 0, 0, tcp_flag::syn))));
   const auto out = drain_parsed(p);
   ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[2].tcp->flags, tcp_flag::rst);

@@ -18,7 +18,7 @@ class HostSession : public ::testing::Test {
     host.start(t0);
     ASSERT_EQ(drain(host).size(), 1u);  // VERSION
     ASSERT_FALSE(host.receive(version_packet(major)));
-    drain(host);                        // SETUP
+    drain(host);  // SETUP
     drain_events(host);
   }
 
@@ -29,7 +29,8 @@ class HostSession : public ::testing::Test {
     const auto syn = drain_parsed(host);
     EXPECT_EQ(syn.size(), 1u);
     sport = syn.at(0).tcp->source_port;
-    EXPECT_FALSE(host.receive(tcp_packet(v2, th(port, sport, 0, 1, tcp_flag::syn_ack, phone_window_wire))));
+    EXPECT_FALSE(
+        host.receive(tcp_packet(v2, th(port, sport, 0, 1, tcp_flag::syn_ack, phone_window_wire))));
     drain_parsed(host);  // the handshake ACK
     drain_events(host);
     return *id;
@@ -335,7 +336,8 @@ TEST_F(HostSession, PhoneIgnoringWindowIsReset) {
   handshake();
   const conn_id id = open();
   const std::string big(32768, 'x');
-  for (std::uint32_t i = 0; i < 4; ++i) phone_sends(2345, 1 + i * 32768, 1, big);  // exactly 128 KiB: allowed
+  for (std::uint32_t i = 0; i < 4; ++i)
+    phone_sends(2345, 1 + i * 32768, 1, big);  // exactly 128 KiB: allowed
   EXPECT_TRUE(only<events::closed>(drain_events(host)).empty());
   phone_sends(2345, 1 + 131072, 1, "!");  // one byte past the window
   const auto closed = only<events::closed>(drain_events(host));
@@ -378,7 +380,8 @@ TEST_F(HostSession, AckForBytesNeverSentResets) {
 
 TEST_F(HostSession, NonsenseFlagsResetTheConnection) {
   handshake();
-  for (std::uint8_t flags : {tcp_flag::syn, tcp_flag::fin, std::uint8_t(tcp_flag::ack | tcp_flag::psh), std::uint8_t(0)}) {
+  for (std::uint8_t flags : {tcp_flag::syn, tcp_flag::fin,
+                             std::uint8_t(tcp_flag::ack | tcp_flag::psh), std::uint8_t(0)}) {
     const conn_id id = open();
     phone_sends(2345, 1, 1, "x", 512, flags);
     const auto closed = only<events::closed>(drain_events(host));
@@ -423,7 +426,8 @@ TEST_F(HostSession, DataForUnknownConnectionGetsAnonymousRst) {
 TEST_F(HostSession, RstForUnknownConnectionIsIgnored) {
   handshake();
   for (int i = 0; i < 10000; ++i)
-    ASSERT_FALSE(host.receive(tcp_packet(v2, th(4000, static_cast<std::uint16_t>(i), 0, 0, tcp_flag::rst))));
+    ASSERT_FALSE(
+        host.receive(tcp_packet(v2, th(4000, static_cast<std::uint16_t>(i), 0, 0, tcp_flag::rst))));
   EXPECT_TRUE(drain(host).empty());
   EXPECT_EQ(host.stats().packets_ignored, 10000u);
 }
@@ -496,7 +500,8 @@ TEST_F(HostSession, CloseFlushesQueuedBytesThenResets) {
   out = drain_parsed(host);
   ASSERT_EQ(out.size(), 2u);
   EXPECT_EQ(out[0].body.size(), 88u);
-  EXPECT_EQ(out[0].tcp->ack, 23u);  // the dropped bytes are acknowledged, not left to stall the phone
+  EXPECT_EQ(out[0].tcp->ack,
+            23u);  // the dropped bytes are acknowledged, not left to stall the phone
   EXPECT_EQ(out[1].tcp->flags, tcp_flag::rst);
   EXPECT_EQ(out[1].tcp->seq, 601u);
   EXPECT_TRUE(drain_events(host).empty());  // no events after close()

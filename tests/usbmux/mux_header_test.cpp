@@ -10,7 +10,8 @@ namespace tether::usbmux::test {
 namespace {
 
 // The host's VERSION offer, byte for byte as usbmux-protocol.md 2.3 documents it.
-const char* const reference_version = "00 00 00 00 | 00 00 00 14 | 00 00 00 02 | 00 00 00 00 | 00 00 00 00";
+const char* const reference_version =
+    "00 00 00 00 | 00 00 00 14 | 00 00 00 02 | 00 00 00 00 | 00 00 00 00";
 // The SETUP packet that follows in a 16-byte header (2.3).
 const char* const reference_setup = "00 00 00 02 | 00 00 00 11 | FE ED FA CE | 00 00 | FF FF | 07";
 

@@ -19,8 +19,9 @@ struct collected {
 
 bytes three_packets() {
   bytes all;
-  for (const bytes& p : {version_packet(2), tcp_packet(header_format::v2, th(1, 2, 3, 4, tcp_flag::ack), "hello"),
-                         mux_packet(header_format::v2, protocol::control, text_bytes("\x07info"))}) {
+  for (const bytes& p :
+       {version_packet(2), tcp_packet(header_format::v2, th(1, 2, 3, 4, tcp_flag::ack), "hello"),
+        mux_packet(header_format::v2, protocol::control, text_bytes("\x07info"))}) {
     all.insert(all.end(), p.begin(), p.end());
   }
   return all;

@@ -54,8 +54,8 @@ class SessionProperty : public ::testing::TestWithParam<int> {
     for (std::uint16_t port : listening) phone.listen(port);
     link.set_chunker([this](std::size_t pending) {
       switch (rng() % 4) {
-        case 0: return pending;                           // everything coalesced
-        case 1: return std::size_t{1} + rng() % 7;         // tiny pieces
+        case 0: return pending;                     // everything coalesced
+        case 1: return std::size_t{1} + rng() % 7;  // tiny pieces
         case 2: return std::size_t{1} + rng() % 600;
         default: return std::size_t{1} + rng() % 20000;
       }
@@ -89,7 +89,8 @@ class SessionProperty : public ::testing::TestWithParam<int> {
           ++refused;
           continue;
         }
-        ASSERT_EQ(cl->reason, close_reason::reset_by_peer) << to_string(cl->reason) << ": " << cl->detail;
+        ASSERT_EQ(cl->reason, close_reason::reset_by_peer)
+            << to_string(cl->reason) << ": " << cl->detail;
         auto& st = me.conns[it->second];
         st.open = false;
         st.peer_reset = true;
@@ -102,7 +103,8 @@ class SessionProperty : public ::testing::TestWithParam<int> {
     const std::size_t n = std::min(data.size(), max);
     for (std::size_t i = 0; i < n; ++i) {
       ASSERT_EQ(data[i], pattern(me.recv_seed(sport), st.received + i))
-          << "connection " << sport << " byte " << st.received + i << (me.is_host ? " at host" : " at phone");
+          << "connection " << sport << " byte " << st.received + i
+          << (me.is_host ? " at host" : " at phone");
     }
     st.received += n;
     me.s.consume(st.id, n);
@@ -110,7 +112,8 @@ class SessionProperty : public ::testing::TestWithParam<int> {
 
   void write_some(side& me, conn_state& st, std::uint16_t sport) {
     if (!st.open || st.sent >= st.target) return;
-    const std::size_t want = std::min<std::uint64_t>(st.target - st.sent, 1 + rand(rand(2) ? 700 : 70000));
+    const std::size_t want =
+        std::min<std::uint64_t>(st.target - st.sent, 1 + rand(rand(2) ? 700 : 70000));
     buf.resize(want);
     for (std::size_t i = 0; i < want; ++i) buf[i] = pattern(me.send_seed(sport), st.sent + i);
     auto took = me.s.send(st.id, buf);
@@ -131,10 +134,16 @@ class SessionProperty : public ::testing::TestWithParam<int> {
 
   std::string debug(const conn_state& hs, const conn_state& ps) {
     std::string out;
-    for (auto [name, s, st] : {std::tuple{"host", static_cast<session*>(&host), &hs}, std::tuple{"phone", static_cast<session*>(&phone), &ps}}) {
+    for (auto [name, s, st] : {std::tuple{"host", static_cast<session*>(&host), &hs},
+                               std::tuple{"phone", static_cast<session*>(&phone), &ps}}) {
       auto i = s->info(st->id);
-      out += std::string("\n") + name + " id=" + std::to_string(st->id) + " open=" + std::to_string(st->open) + " released=" + std::to_string(st->released);
-      if (i) out += " state=" + std::to_string(int(i->state)) + " unread=" + std::to_string(i->unread) + " unsent=" + std::to_string(i->unsent) + " inflight=" + std::to_string(i->in_flight) + " sent=" + std::to_string(i->bytes_sent) + " recv=" + std::to_string(i->bytes_received);
+      out += std::string("\n") + name + " id=" + std::to_string(st->id) +
+             " open=" + std::to_string(st->open) + " released=" + std::to_string(st->released);
+      if (i)
+        out +=
+            " state=" + std::to_string(int(i->state)) + " unread=" + std::to_string(i->unread) +
+            " unsent=" + std::to_string(i->unsent) + " inflight=" + std::to_string(i->in_flight) +
+            " sent=" + std::to_string(i->bytes_sent) + " recv=" + std::to_string(i->bytes_received);
     }
     return out;
   }
@@ -150,11 +159,13 @@ class SessionProperty : public ::testing::TestWithParam<int> {
   void step(bool random_phase) {
     side& me = rand(2) ? h : p;
     switch (rand(random_phase ? 9 : 6)) {
-      case 0: case 1: {
+      case 0:
+      case 1: {
         if (conn_state* st = pick(me); st && !st->released) write_some(me, *st, picked_port);
         break;
       }
-      case 2: case 3: {
+      case 2:
+      case 3: {
         if (conn_state* st = pick(me); st && !st->released && !(random_phase && st->stalled))
           read_some(me, *st, picked_port, 1 + rand(rand(2) ? 100 : 200000));
         break;
@@ -167,15 +178,21 @@ class SessionProperty : public ::testing::TestWithParam<int> {
           ASSERT_TRUE(host.connect(port, now));
         }
         break;
-      case 7: now += std::chrono::microseconds(rand(1000)); ASSERT_FALSE(host.on_timer(now)); ASSERT_FALSE(phone.on_timer(now)); break;
+      case 7:
+        now += std::chrono::microseconds(rand(1000));
+        ASSERT_FALSE(host.on_timer(now));
+        ASSERT_FALSE(phone.on_timer(now));
+        break;
       case 8:
         if (rand(6) == 0) {
           if (conn_state* st = pick(me); st && !st->released) {
             st->released = true;
             st->open = false;
             st->graceful = rand(2) == 0;
-            if (st->graceful) ASSERT_FALSE(me.s.close(st->id, now));
-            else ASSERT_FALSE(me.s.abort(st->id));
+            if (st->graceful)
+              ASSERT_FALSE(me.s.close(st->id, now));
+            else
+              ASSERT_FALSE(me.s.abort(st->id));
           }
         }
         break;
@@ -221,7 +238,8 @@ TEST_P(SessionProperty, EveryByteArrivesOnceInOrderWithinBounds) {
   int checked = 0;
   for (auto& [sport, hs] : h.conns) {
     auto pit = p.conns.find(sport);
-    ASSERT_NE(pit, p.conns.end()) << "host connected " << sport << " but the phone never accepted it";
+    ASSERT_NE(pit, p.conns.end()) << "host connected " << sport
+                                  << " but the phone never accepted it";
     const conn_state& ps = pit->second;
     // Left open by both sides: everything each sent, the other read.
     if (!hs.released && !ps.released && !hs.peer_reset && !ps.peer_reset) {
@@ -302,7 +320,7 @@ TEST(SessionAcks, AcksGoOutPromptlyWhileTheLinkIsBusy) {
   for (int i = 0; i < 1000; ++i) {
     ASSERT_TRUE(phone.send(pid, chunk));
     ASSERT_TRUE(host.send(hid, chunk));  // the host is busy sending too
-    link.pump(4);                         // never drained to idle
+    link.pump(4);                        // never drained to idle
     host.consume(hid, host.received(hid).size());
     phone.consume(pid, phone.received(pid).size());
     // What the host delivered is acknowledged within the next couple of packets.

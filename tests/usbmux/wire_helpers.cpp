@@ -12,11 +12,16 @@ bytes hex(std::string_view text) {
   int hi = -1;
   for (char c : text) {
     int v = -1;
-    if (c >= '0' && c <= '9') v = c - '0';
-    else if (c >= 'a' && c <= 'f') v = c - 'a' + 10;
-    else if (c >= 'A' && c <= 'F') v = c - 'A' + 10;
-    else if (c == ' ' || c == '|' || c == '\n') continue;
-    else throw std::invalid_argument("bad hex text");
+    if (c >= '0' && c <= '9')
+      v = c - '0';
+    else if (c >= 'a' && c <= 'f')
+      v = c - 'a' + 10;
+    else if (c >= 'A' && c <= 'F')
+      v = c - 'A' + 10;
+    else if (c == ' ' || c == '|' || c == '\n')
+      continue;
+    else
+      throw std::invalid_argument("bad hex text");
     if (hi < 0) {
       hi = v;
     } else {
@@ -48,8 +53,8 @@ std::string as_string(std::span<const std::byte> b) {
   return {reinterpret_cast<const char*>(b.data()), b.size()};
 }
 
-bytes mux_packet(header_format f, protocol p, std::span<const std::byte> body,
-                 std::uint16_t tx_seq, std::uint16_t rx_seq) {
+bytes mux_packet(header_format f, protocol p, std::span<const std::byte> body, std::uint16_t tx_seq,
+                 std::uint16_t rx_seq) {
   bytes out(header_size(f) + body.size());
   mux_header h;
   h.proto = p;
@@ -107,7 +112,8 @@ parsed parse(std::span<const std::byte> packet, header_format f) {
 std::vector<bytes> drain(session& s) {
   std::vector<bytes> out;
   bytes buf(65536);
-  while (std::size_t n = s.pull_packet(buf)) out.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
+  while (std::size_t n = s.pull_packet(buf))
+    out.emplace_back(buf.begin(), buf.begin() + static_cast<std::ptrdiff_t>(n));
   return out;
 }
 

@@ -34,8 +34,10 @@ std::string describe(std::span<const std::byte> p, header_format f) {
     case protocol::control: return "CONTROL";
     case protocol::tcp: {
       const tcp_header t = decode_tcp_header(p.subspan(header_size(f)).first<tcp_header_size>());
-      const char* flags = t.flags == tcp_flag::syn ? "SYN" : t.flags == tcp_flag::syn_ack ? "SYN|ACK"
-                        : t.flags == tcp_flag::rst ? "RST" : "ACK";
+      const char* flags = t.flags == tcp_flag::syn       ? "SYN"
+                          : t.flags == tcp_flag::syn_ack ? "SYN|ACK"
+                          : t.flags == tcp_flag::rst     ? "RST"
+                                                         : "ACK";
       std::snprintf(buf, sizeof buf, "TCP %-7s %u->%u seq=%u ack=%u win=%u len=%zu", flags,
                     t.source_port, t.dest_port, t.seq, t.ack, t.window_bytes(),
                     p.size() - header_size(f) - tcp_header_size);
@@ -60,7 +62,8 @@ std::string hex(std::span<const std::byte> p, std::size_t max) {
 void run_phone_apps(device_session& phone) {
   while (auto e = phone.poll_event()) {
     if (auto* a = std::get_if<events::accepted>(&*e))
-      std::printf("  phone  app on port %u accepted a connection from host port %u\n", a->port, a->peer_port);
+      std::printf("  phone  app on port %u accepted a connection from host port %u\n", a->port,
+                  a->peer_port);
     if (auto* c = std::get_if<events::closed>(&*e)) (void)phone.close(c->id, {});
     if (auto* r = std::get_if<events::readable>(&*e)) {
       const auto data = phone.received(r->id);
@@ -93,8 +96,9 @@ int main(int argc, char** argv) {
   link.pump();
   while (auto e = host.poll_event())
     if (auto* h = std::get_if<events::handshake_done>(&*e))
-      std::printf("  host   phone speaks mux version %u.%u: %s headers from now on\n", h->peer_major,
-                  h->peer_minor, h->format == header_format::v2 ? "16-byte" : "8-byte");
+      std::printf("  host   phone speaks mux version %u.%u: %s headers from now on\n",
+                  h->peer_major, h->peer_minor,
+                  h->format == header_format::v2 ? "16-byte" : "8-byte");
 
   std::puts("\n2. Connect to the echo app and to a closed port");
   const conn_id echo = *host.connect(echo_port, {});
@@ -102,7 +106,8 @@ int main(int argc, char** argv) {
   link.pump();
   run_phone_apps(phone);
   while (auto e = host.poll_event()) {
-    if (auto* c = std::get_if<events::connected>(&*e)) std::printf("  host   connection %u open\n", c->id);
+    if (auto* c = std::get_if<events::connected>(&*e))
+      std::printf("  host   connection %u open\n", c->id);
     if (auto* c = std::get_if<events::closed>(&*e)) {
       std::printf("  host   port %u refused by phone (\"%s\"): is the app running?\n", closed_port,
                   c->detail.c_str());
@@ -130,7 +135,9 @@ int main(int argc, char** argv) {
   std::uint64_t sent = 0, echoed = 0;
   const auto start = std::chrono::steady_clock::now();
   while (echoed < total) {
-    if (sent < total) sent += *host.send(echo, std::span(chunk).first(std::min<std::uint64_t>(chunk.size(), total - sent)));
+    if (sent < total)
+      sent += *host.send(
+          echo, std::span(chunk).first(std::min<std::uint64_t>(chunk.size(), total - sent)));
     link.pump();
     run_phone_apps(phone);
     link.pump();
@@ -138,13 +145,17 @@ int main(int argc, char** argv) {
     echoed += got.size();
     host.consume(echo, got.size());
   }
-  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  const double secs =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::printf("  %.0f MiB each way in %.3f s: %.0f MB/s of payload per direction\n",
-              static_cast<double>(total) / (1 << 20), secs, static_cast<double>(total) / secs / 1e6);
+              static_cast<double>(total) / (1 << 20), secs,
+              static_cast<double>(total) / secs / 1e6);
   const auto& hs = host.stats();
   std::printf("  host sent %llu packets, received %llu; anonymous resets %llu, dropped %llu\n",
-              static_cast<unsigned long long>(hs.packets_sent), static_cast<unsigned long long>(hs.packets_received),
-              static_cast<unsigned long long>(hs.anonymous_resets_sent), static_cast<unsigned long long>(hs.replies_dropped));
+              static_cast<unsigned long long>(hs.packets_sent),
+              static_cast<unsigned long long>(hs.packets_received),
+              static_cast<unsigned long long>(hs.anonymous_resets_sent),
+              static_cast<unsigned long long>(hs.replies_dropped));
   (void)host.close(echo, {});
   trace = true;
   link.pump();

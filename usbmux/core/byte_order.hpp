@@ -11,7 +11,8 @@ inline std::uint16_t load_be16(const std::byte* p) {
 }
 
 inline std::uint32_t load_be32(const std::byte* p) {
-  return (std::to_integer<std::uint32_t>(p[0]) << 24) | (std::to_integer<std::uint32_t>(p[1]) << 16) |
+  return (std::to_integer<std::uint32_t>(p[0]) << 24) |
+         (std::to_integer<std::uint32_t>(p[1]) << 16) |
          (std::to_integer<std::uint32_t>(p[2]) << 8) | std::to_integer<std::uint32_t>(p[3]);
 }
 

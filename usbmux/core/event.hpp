@@ -56,8 +56,8 @@ struct control_message {  // CONTROL packet from the phone: 3 error, 5 warning, 
 
 }  // namespace events
 
-using event = std::variant<events::handshake_done, events::connected, events::accepted,
-                           events::readable, events::writable, events::closed,
-                           events::control_message>;
+using event =
+    std::variant<events::handshake_done, events::connected, events::accepted, events::readable,
+                 events::writable, events::closed, events::control_message>;
 
 }  // namespace tether::usbmux

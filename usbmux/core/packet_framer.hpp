@@ -34,8 +34,8 @@ class packet_framer {
   std::vector<std::byte> partial_;  // bytes of one incomplete packet
 };
 
-inline std::error_code packet_framer::check_length(
-    std::span<const std::byte, v1_header_size> head, std::uint32_t& length) const {
+inline std::error_code packet_framer::check_length(std::span<const std::byte, v1_header_size> head,
+                                                   std::uint32_t& length) const {
   length = peek_bounds(head).length;
   if (length < v1_header_size) return errc::bad_packet_length;
   if (length > max_packet_) return errc::packet_too_large;
@@ -53,7 +53,8 @@ std::error_code packet_framer::feed(std::span<const std::byte> in, OnPacket&& on
       in = in.subspan(take);
       if (partial_.size() < v1_header_size) return {};
     }
-    if (auto ec = check_length(std::span<const std::byte, v1_header_size>(partial_.data(), v1_header_size), length)) {
+    if (auto ec = check_length(
+            std::span<const std::byte, v1_header_size>(partial_.data(), v1_header_size), length)) {
       partial_.clear();
       return ec;
     }

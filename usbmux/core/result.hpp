@@ -9,9 +9,9 @@ template <class T>
 class result {
  public:
   result(T value) : value_(std::move(value)) {}  // NOLINT: implicit by design
-  result(std::error_code ec) : ec_(ec) {}         // NOLINT
+  result(std::error_code ec) : ec_(ec) {}        // NOLINT
   template <class E, class = std::enable_if_t<std::is_error_code_enum_v<E>>>
-  result(E e) : ec_(make_error_code(e)) {}        // NOLINT
+  result(E e) : ec_(make_error_code(e)) {}  // NOLINT
 
   explicit operator bool() const noexcept { return !ec_; }
   const T& value() const& { return value_; }

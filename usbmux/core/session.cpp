@@ -99,7 +99,7 @@ void session::on_control(std::span<const std::byte> payload) {
   }
   ++queued_control_messages_;
   emit<events::control_message>(std::to_integer<std::uint8_t>(payload[0]),
-                               peer_text(payload.subspan(1)));
+                                peer_text(payload.subspan(1)));
 }
 
 std::error_code session::on_tcp(std::span<const std::byte> payload) {
@@ -124,9 +124,9 @@ void session::on_syn_reply(stream& s, const tcp_header& th, std::span<const std:
     s.state = stream_state::established;
     s.snd_nxt = s.snd_una = 1;  // our SYN used sequence number 0
     s.snd_wnd = th.window_bytes();
-    s.rcv_nxt = th.seq + 1;     // the peer's SYN used one too
+    s.rcv_nxt = th.seq + 1;  // the peer's SYN used one too
     s.rcv_acked = s.rcv_nxt;
-    s.ack_forced = true;        // the third step of the handshake
+    s.ack_forced = true;  // the third step of the handshake
     clear_deadline(s);
     schedule_ack(s);
     emit<events::connected>(s.id);
@@ -194,8 +194,8 @@ void session::on_stream_packet(stream& s, const tcp_header& th, std::span<const 
 // Sending
 
 bool session::want_write() const {
-  return !failure_ && (!control_.empty() || !replies_.empty() || !ack_queue_.empty() ||
-                       !send_queue_.empty());
+  return !failure_ &&
+         (!control_.empty() || !replies_.empty() || !ack_queue_.empty() || !send_queue_.empty());
 }
 
 std::size_t session::pull_packet(std::span<std::byte> out) {
@@ -374,7 +374,8 @@ result<std::size_t> session::send(conn_id id, std::span<const std::byte> bytes) 
   if (s == nullptr) return errc::unknown_connection;
   if (s->state == stream_state::syn_sent) return errc::not_ready;
   if (s->state != stream_state::established) return errc::connection_closed;
-  const std::size_t space = opts_.send_buffer - std::min<std::size_t>(s->tx.size(), opts_.send_buffer);
+  const std::size_t space =
+      opts_.send_buffer - std::min<std::size_t>(s->tx.size(), opts_.send_buffer);
   const std::size_t n = std::min(space, bytes.size());
   if (n < bytes.size()) s->want_writable = true;
   if (n == 0) return std::size_t{0};
@@ -430,8 +431,8 @@ std::error_code session::abort(conn_id id) {
 std::optional<connection_info> session::info(conn_id id) const {
   const stream* s = find(id);
   if (s == nullptr) return std::nullopt;
-  return connection_info{s->local_port, s->remote_port, s->state,    s->bytes_sent,
-                         s->bytes_received, s->rx.size(), s->tx.size(), s->in_flight()};
+  return connection_info{s->local_port,     s->remote_port, s->state,     s->bytes_sent,
+                         s->bytes_received, s->rx.size(),   s->tx.size(), s->in_flight()};
 }
 
 stream& session::create_stream(std::uint16_t local_port, std::uint16_t remote_port,
@@ -527,7 +528,8 @@ std::optional<event> session::poll_event() {
   return e;
 }
 
-void session::finish_handshake(header_format f, std::uint32_t peer_major, std::uint32_t peer_minor) {
+void session::finish_handshake(header_format f, std::uint32_t peer_major,
+                               std::uint32_t peer_minor) {
   format_ = f;
   handshake_done_ = true;
   handshake_deadline_.reset();

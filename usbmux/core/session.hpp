@@ -45,10 +45,10 @@ struct session_stats {
   std::uint64_t payload_bytes_received = 0;  // stream bytes, headers excluded
   std::uint64_t payload_bytes_sent = 0;
   std::uint64_t connections_opened = 0;
-  std::uint64_t anonymous_resets_sent = 0;    // replies to packets for unknown connections
-  std::uint64_t replies_dropped = 0;          // owed replies dropped by the flood bound
-  std::uint64_t packets_before_handshake = 0; // TCP packets before VERSION completed (dropped)
-  std::uint64_t packets_ignored = 0;          // stray VERSION/SETUP, RST for unknown connections
+  std::uint64_t anonymous_resets_sent = 0;     // replies to packets for unknown connections
+  std::uint64_t replies_dropped = 0;           // owed replies dropped by the flood bound
+  std::uint64_t packets_before_handshake = 0;  // TCP packets before VERSION completed (dropped)
+  std::uint64_t packets_ignored = 0;           // stray VERSION/SETUP, RST for unknown connections
   std::uint64_t control_messages_dropped = 0;
 };
 
@@ -58,9 +58,9 @@ struct connection_info {
   stream_state state;
   std::uint64_t bytes_sent;
   std::uint64_t bytes_received;
-  std::size_t unread;      // received, waiting for consume()
-  std::size_t unsent;      // accepted by send(), not yet packed
-  std::uint32_t in_flight; // sent, not yet acknowledged by the peer
+  std::size_t unread;       // received, waiting for consume()
+  std::size_t unsent;       // accepted by send(), not yet packed
+  std::uint32_t in_flight;  // sent, not yet acknowledged by the peer
 };
 
 class session {
@@ -205,7 +205,7 @@ class session {
   std::deque<queued_packet> control_;  // our own handshake, SYN, SYN|ACK and RST packets
   std::deque<queued_packet> replies_;  // owed to the peer's mistakes; bounded
   std::deque<conn_id> ack_queue_;
-  std::deque<conn_id> send_queue_;     // round robin among connections with data and window
+  std::deque<conn_id> send_queue_;  // round robin among connections with data and window
   std::deque<event> events_;
   std::size_t queued_control_messages_ = 0;
   std::set<std::pair<time_point, conn_id>> deadlines_;

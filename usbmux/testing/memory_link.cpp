@@ -5,9 +5,10 @@
 namespace tether::usbmux::testing {
 
 memory_link::memory_link(session& host, session& device)
-    : host_(host), device_(device), packet_(std::max<std::size_t>(
-                                        {host.options().max_packet_size,
-                                         device.options().max_packet_size, min_packet_buffer})) {}
+    : host_(host),
+      device_(device),
+      packet_(std::max<std::size_t>(
+          {host.options().max_packet_size, device.options().max_packet_size, min_packet_buffer})) {}
 
 std::size_t memory_link::pump(std::size_t max_packets) {
   std::size_t total = 0;
