@@ -1,0 +1,147 @@
+#include "tools/sim/virtual_phone.hpp"
+
+#include <gtest/gtest.h>
+
+#include "usbmux/core/host_session.hpp"
+
+namespace tether::sim {
+namespace {
+
+using namespace usbmux;
+
+// Drives a virtual phone as a USB host would: one mux packet per OUT transfer,
+// 16 KiB IN transfers, with tether's own host session on top.
+class VirtualPhone : public ::testing::Test {
+ protected:
+  VirtualPhone() : phone(iphone_identity{}, phone_options()) {
+    phone.add_app(2345, make_echo_app());
+    phone.add_app(5000, make_source_app(200000));
+    phone.add_app(5001, make_sink_app());
+  }
+  static device_options phone_options() {
+    device_options o;
+    o.refused_reason = "no app listening";
+    return o;
+  }
+
+  void pump() {
+    for (int guard = 0; guard < 100000; ++guard) {
+      bool moved = false;
+      while (std::size_t n = host.pull_packet(out)) {
+        ASSERT_TRUE(phone.bulk_out(usbmux_out_endpoint, std::span(out).first(n)));
+        moved = true;
+      }
+      while (auto n = phone.bulk_in(usbmux_in_endpoint, in)) {
+        if (*n % 512 == 0 && *n == in.size()) ++full_transfers;
+        if (*n == 0) ++zero_length_transfers;
+        ASSERT_FALSE(host.receive(std::span(in).first(*n)));
+        moved = true;
+      }
+      if (!moved) return;
+    }
+    FAIL() << "link never went idle";
+  }
+
+  std::vector<event> events() {
+    std::vector<event> v;
+    while (auto e = host.poll_event()) v.push_back(*e);
+    return v;
+  }
+
+  conn_id connect(std::uint16_t port) {
+    auto id = host.connect(port, {});
+    EXPECT_TRUE(id);
+    pump();
+    return *id;
+  }
+
+  void configure_and_handshake() {
+    ASSERT_TRUE(phone.control({0x00, 9, 4, 0, 0}, {}));  // SET_CONFIGURATION 4
+    host.start({});
+    pump();
+    ASSERT_TRUE(host.ready());
+    events();
+  }
+
+  virtual_phone phone;
+  host_session host;
+  std::vector<std::byte> out = std::vector<std::byte>(49152);
+  std::vector<std::byte> in = std::vector<std::byte>(16384);
+  int full_transfers = 0;
+  int zero_length_transfers = 0;
+};
+
+TEST_F(VirtualPhone, StartsInPtpConfigurationWithoutMux) {
+  EXPECT_EQ(phone.configuration(), 1);
+  EXPECT_FALSE(phone.bulk_out(usbmux_out_endpoint, {}));
+  const auto cfg = phone.control({0x80, 8, 0, 0, 1}, {});
+  ASSERT_TRUE(cfg);
+  EXPECT_EQ((*cfg)[0], 1);
+}
+
+TEST_F(VirtualPhone, AnswersDescriptorRequestsLikeTheSysfsCopy) {
+  const auto dev = phone.control({0x80, 6, 0x0100, 0, 18}, {});
+  ASSERT_TRUE(dev);
+  EXPECT_EQ(*dev, device_descriptor(phone.identity()));
+  const auto serial = phone.control({0x80, 6, 0x0303, 0x0409, 1032}, {});
+  ASSERT_TRUE(serial);
+  EXPECT_EQ(*serial, string_descriptor(phone.identity(), 3));
+  const auto head = phone.control({0x80, 6, 0x0203, 0, 9}, {});  // config 4, first 9 bytes
+  ASSERT_TRUE(head);
+  EXPECT_EQ(head->size(), 9u);
+  EXPECT_FALSE(phone.control({0xc0, 0x45, 0, 0, 4}, {}));  // vendor mode query: stalls
+}
+
+TEST_F(VirtualPhone, EchoRoundTripAfterConfiguration) {
+  configure_and_handshake();
+  const conn_id id = connect(2345);
+  ASSERT_EQ(std::get<events::connected>(events().at(0)).id, id);
+  const std::string msg = "ping through the virtual phone";
+  ASSERT_TRUE(host.send(id, std::as_bytes(std::span(msg.data(), msg.size()))));
+  pump();
+  const auto got = host.received(id);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(got.data()), got.size()), msg);
+}
+
+TEST_F(VirtualPhone, ClosedPortIsRefusedWithReason) {
+  configure_and_handshake();
+  connect(9999);
+  const auto evs = events();
+  ASSERT_EQ(evs.size(), 1u);
+  const auto& closed = std::get<events::closed>(evs[0]);
+  EXPECT_EQ(closed.reason, close_reason::refused);
+  EXPECT_EQ(closed.detail, "no app listening");
+}
+
+TEST_F(VirtualPhone, SourceStreamsItsPatternAcrossSplitTransfers) {
+  configure_and_handshake();
+  const conn_id id = connect(5000);
+  std::uint64_t got = 0;
+  for (int i = 0; i < 1000 && got < 200000; ++i) {
+    const auto data = host.received(id);
+    for (std::size_t k = 0; k < data.size(); ++k)
+      ASSERT_EQ(data[k], source_pattern(got + k)) << got + k;
+    got += data.size();
+    host.consume(id, data.size());
+    pump();
+  }
+  EXPECT_EQ(got, 200000u);
+  EXPECT_GT(full_transfers, 0);  // 49 KiB packets arrive as several 16 KiB transfers
+}
+
+TEST_F(VirtualPhone, PacketEndingOnAFullTransferIsFollowedByZeroLengthTransfer) {
+  configure_and_handshake();
+  const conn_id id = connect(5000);
+  (void)id;
+  EXPECT_GT(zero_length_transfers, 0);  // 49152-byte packets = exactly 3 x 16 KiB
+}
+
+TEST_F(VirtualPhone, ReconfiguringRestartsTheMuxFunction) {
+  configure_and_handshake();
+  connect(2345);
+  ASSERT_TRUE(phone.set_configuration(3));
+  EXPECT_FALSE(phone.session()->ready());
+}
+
+}  // namespace
+}  // namespace tether::sim

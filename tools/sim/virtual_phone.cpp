@@ -1,0 +1,115 @@
+#include "tools/sim/virtual_phone.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+namespace tether::sim {
+
+virtual_phone::virtual_phone(iphone_identity id, usbmux::device_options opts)
+    : id_(std::move(id)), opts_(std::move(opts)), configuration_(id_.initial_configuration) {
+  set_configuration(configuration_);
+}
+
+void virtual_phone::add_app(std::uint16_t port, std::unique_ptr<phone_app> app) {
+  apps_[port] = std::move(app);
+  if (session_) session_->listen(port);
+}
+
+bool virtual_phone::set_configuration(std::uint8_t value) {
+  if (value > configuration_count) return false;
+  configuration_ = value;
+  session_.reset();
+  conn_apps_.clear();
+  out_packet_.clear();
+  out_offset_ = 0;
+  zlp_owed_ = false;
+  if (has_usbmux(value)) {
+    session_ = std::make_unique<usbmux::device_session>(opts_);
+    for (const auto& [port, app] : apps_) session_->listen(port);
+  }
+  return true;
+}
+
+std::optional<std::vector<std::uint8_t>> virtual_phone::control(const setup_packet& s,
+                                                                std::span<const std::uint8_t>) {
+  auto cut = [&s](std::vector<std::uint8_t> v) {
+    if (v.size() > s.length) v.resize(s.length);
+    return v;
+  };
+  constexpr std::uint8_t get_status = 0, get_descriptor = 6, get_configuration = 8,
+                         set_configuration_req = 9;
+  if (s.request_type == 0x80 && s.request == get_descriptor) {
+    const std::uint8_t type = static_cast<std::uint8_t>(s.value >> 8);
+    const std::uint8_t index = static_cast<std::uint8_t>(s.value);
+    std::vector<std::uint8_t> d;
+    if (type == 1) d = device_descriptor(id_);
+    if (type == 2) d = configuration_descriptor(id_, static_cast<std::uint8_t>(index + 1));
+    if (type == 3) d = string_descriptor(id_, index);
+    if (d.empty()) return std::nullopt;
+    return cut(std::move(d));
+  }
+  if (s.request_type == 0x80 && s.request == get_configuration) return cut({configuration_});
+  if (s.request_type == 0x80 && s.request == get_status) return cut({0x01, 0x00});
+  if (s.request_type == 0x00 && s.request == set_configuration_req) {
+    if (!set_configuration(static_cast<std::uint8_t>(s.value))) return std::nullopt;
+    return std::vector<std::uint8_t>{};
+  }
+  return std::nullopt;  // vendor requests (mode switching) and the rest: stall
+}
+
+bool virtual_phone::bulk_out(std::uint8_t endpoint, std::span<const std::byte> data) {
+  if (!session_ || endpoint != usbmux_out_endpoint) return false;
+  if (!data.empty() && session_->receive(data)) return true;  // failure stays in the session
+  run_apps();
+  return true;
+}
+
+void virtual_phone::run_apps() {
+  while (auto e = session_->poll_event()) {
+    if (auto* a = std::get_if<usbmux::events::accepted>(&*e)) {
+      auto it = apps_.find(a->port);
+      if (it == apps_.end()) continue;
+      conn_apps_[a->id] = it->second.get();
+      it->second->on_accept(*session_, a->id);
+    } else if (auto* r = std::get_if<usbmux::events::readable>(&*e)) {
+      if (auto it = conn_apps_.find(r->id); it != conn_apps_.end())
+        it->second->on_ready(*session_, r->id);
+    } else if (auto* w = std::get_if<usbmux::events::writable>(&*e)) {
+      if (auto it = conn_apps_.find(w->id); it != conn_apps_.end())
+        it->second->on_ready(*session_, w->id);
+    } else if (auto* c = std::get_if<usbmux::events::closed>(&*e)) {
+      conn_apps_.erase(c->id);
+      (void)session_->close(c->id, {});
+    }
+  }
+}
+
+bool virtual_phone::in_data_due() const {
+  return session_ && (zlp_owed_ || out_offset_ < out_packet_.size() || session_->want_write());
+}
+
+std::optional<std::size_t> virtual_phone::bulk_in(std::uint8_t endpoint,
+                                                  std::span<std::byte> buffer) {
+  if (!session_ || endpoint != usbmux_in_endpoint) return std::nullopt;
+  if (zlp_owed_) {
+    zlp_owed_ = false;
+    return 0;
+  }
+  if (out_offset_ == out_packet_.size()) {
+    run_apps();
+    out_packet_.resize(std::max<std::size_t>(opts_.max_packet_size, usbmux::min_packet_buffer));
+    const std::size_t n = session_->pull_packet(out_packet_);
+    out_packet_.resize(n);
+    out_offset_ = 0;
+    run_apps();  // pulling may have freed send space
+    if (n == 0) return std::nullopt;
+  }
+  const std::size_t n = std::min(buffer.size(), out_packet_.size() - out_offset_);
+  std::memcpy(buffer.data(), out_packet_.data() + out_offset_, n);
+  out_offset_ += n;
+  const std::uint16_t mps = bulk_packet_size(id_.speed);
+  if (out_offset_ == out_packet_.size() && n == buffer.size() && n % mps == 0) zlp_owed_ = true;
+  return n;
+}
+
+}  // namespace tether::sim

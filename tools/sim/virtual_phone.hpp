@@ -1,0 +1,71 @@
+#pragma once
+// One virtual iPhone's USB function, as the usbdevfs layer sees it: control requests
+// (descriptors, configuration), bulk OUT into the mux engine and bulk IN out of it,
+// with the apps behind the ports. No umockdev, no threads: the adapter calls in.
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <optional>
+#include <span>
+#include <vector>
+
+#include "tools/sim/iphone_model.hpp"
+#include "tools/sim/phone_apps.hpp"
+#include "usbmux/core/device_session.hpp"
+
+namespace tether::sim {
+
+struct setup_packet {
+  std::uint8_t request_type;
+  std::uint8_t request;
+  std::uint16_t value;
+  std::uint16_t index;
+  std::uint16_t length;
+};
+
+class virtual_phone {
+ public:
+  virtual_phone(iphone_identity id, usbmux::device_options opts);
+
+  const iphone_identity& identity() const { return id_; }
+  std::uint8_t configuration() const { return configuration_; }
+
+  void add_app(std::uint16_t port, std::unique_ptr<phone_app> app);
+
+  // A control transfer. IN requests return the data (cut to setup.length); OUT
+  // requests return an empty vector. nullopt means the phone stalls the request.
+  std::optional<std::vector<std::uint8_t>> control(const setup_packet& setup,
+                                                   std::span<const std::uint8_t> out_data);
+
+  // What SET_CONFIGURATION does; also reachable through control(). Entering a
+  // configuration restarts the mux function, as on a real phone.
+  bool set_configuration(std::uint8_t value);
+
+  // Bulk OUT transfer payload to `endpoint`. False if the endpoint is not active.
+  bool bulk_out(std::uint8_t endpoint, std::span<const std::byte> data);
+
+  // Fills one bulk IN transfer from `endpoint`: returns the length, or nullopt when
+  // nothing is due yet (the transfer stays pending). A transfer never holds bytes of
+  // two mux packets; a packet ending exactly on a full transfer whose size is a
+  // multiple of wMaxPacketSize is followed by a zero-length transfer.
+  std::optional<std::size_t> bulk_in(std::uint8_t endpoint, std::span<std::byte> buffer);
+  bool in_data_due() const;
+
+  usbmux::device_session* session() { return session_.get(); }
+
+ private:
+  void run_apps();
+
+  iphone_identity id_;
+  usbmux::device_options opts_;
+  std::uint8_t configuration_;
+  std::unique_ptr<usbmux::device_session> session_;
+  std::map<std::uint16_t, std::unique_ptr<phone_app>> apps_;
+  std::map<usbmux::conn_id, phone_app*> conn_apps_;
+
+  std::vector<std::byte> out_packet_;  // the packet being sent on bulk IN
+  std::size_t out_offset_ = 0;
+  bool zlp_owed_ = false;
+};
+
+}  // namespace tether::sim
