@@ -113,7 +113,8 @@ TEST(IphoneModelSysfs, DescriptionCarriesWhatLibusbReads) {
   id.bus = 3;
   id.address = 17;
   const std::string s = sysfs_description(id);
-  EXPECT_NE(s.find("N: bus/usb/003/017\n"), std::string::npos);
+  EXPECT_NE(s.find("E: DEVNAME=/dev/bus/usb/003/017\n"), std::string::npos);
+  EXPECT_EQ(s.find("N: "), std::string::npos);  // the node is a FIFO made by usbdevfs_phone
   EXPECT_NE(s.find("A: busnum=3\\n\n"), std::string::npos);
   EXPECT_NE(s.find("A: devnum=17\\n\n"), std::string::npos);
   EXPECT_NE(s.find("A: bConfigurationValue=1\\n\n"), std::string::npos);

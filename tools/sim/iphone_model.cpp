@@ -203,7 +203,8 @@ std::string sysfs_description(const iphone_identity& id) {
   };
   char num[64];
   line("P", sysfs_path(id).substr(4));  // umockdev wants the path below /sys
-  line("N", dev_node(id).substr(5));    // and the node below /dev
+  // No N: line. umockdev would create the node as a plain file, replacing the FIFO
+  // that usbdevfs_phone puts there before the device is announced.
   line("E", "SUBSYSTEM=usb");
   line("E", "DEVTYPE=usb_device");
   line("E", "DRIVER=usb");

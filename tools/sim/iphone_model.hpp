@@ -46,7 +46,8 @@ std::vector<std::uint8_t> string_descriptor(const iphone_identity& id, std::uint
 // Does configuration `value` carry the usbmux interface?
 bool has_usbmux(std::uint8_t configuration_value);
 
-// The device in umockdev_testbed_add_from_string() format (P:, N:, E:, A:, H: lines).
+// The device in umockdev_testbed_add_from_string() format (P:, E:, A:, H: lines). The
+// device node is left to the caller (see usbdevfs_phone).
 std::string sysfs_description(const iphone_identity& id);
 std::string sysfs_path(const iphone_identity& id);
 std::string dev_node(const iphone_identity& id);

@@ -1,0 +1,117 @@
+#!/usr/bin/env bash
+# The reference usbmuxd (Debian 1.1.1, `usbmuxd -f -p`) and Debian's own clients,
+# unmodified, against tether-sim's virtual iPhones. If the reference cannot tell the
+# virtual phone from a real one, neither can tether's transport tests that build on it.
+#
+#   reference_usbmuxd_test.sh PATH/TO/tether-sim
+#
+# usbmuxd 1.1.1 hard-codes /var/run/usbmuxd, so it runs in a private mount namespace
+# with a temporary directory on /run; that needs root. Exit 77 (skipped) otherwise.
+set -uo pipefail
+sim=$1
+if [ "$(id -u)" != 0 ]; then
+  echo "skipped: needs root for a private mount namespace (usbmuxd hard-codes /run)"
+  exit 77
+fi
+for tool in usbmuxd idevice_id iproxy inetcat ideviceinfo python3; do
+  command -v "$tool" >/dev/null || { echo "missing $tool: run scripts/install-deps"; exit 1; }
+done
+
+dir=$(mktemp -d)
+pids=()
+cleanup() {
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done
+  wait 2>/dev/null
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+mkdir "$dir/run"
+export USBMUXD_SOCKET_ADDRESS="UNIX:$dir/run/usbmuxd"
+# The sim may be an ASan build; the umockdev preload then comes before libasan.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+
+unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' --phones 2 --source-bytes 1000000 \
+  --control '$dir/ctl' -- usbmuxd -f -p" >"$dir/usbmuxd.log" 2>&1 &
+pids+=($!)
+for _ in $(seq 50); do [ -S "$dir/run/usbmuxd" ] && [ -S "$dir/ctl" ] && break; sleep 0.1; done
+
+passed=0
+failed=0
+check() {  # check NAME COMMAND...
+  local name=$1; shift
+  if "$@"; then echo "ok: $name"; passed=$((passed + 1))
+  else echo "FAILED: $name"; failed=$((failed + 1)); fi
+}
+sim_command() { python3 - "$dir/ctl" "$1" <<'PY'
+import socket, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.sendall((sys.argv[2] + "\n").encode())
+print(s.recv(4096).decode().strip())
+PY
+}
+wait_for_list() {  # wait_for_list EXPECTED_COUNT
+  for _ in $(seq 50); do
+    [ "$(idevice_id -l 2>/dev/null | grep -c .)" = "$1" ] && return 0
+    sleep 0.1
+  done
+  return 1
+}
+free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+forward() {  # forward PHONE_PORT -> prints local port; iproxy runs in the background
+  local port; port=$(free_port)
+  iproxy "$port:$1" >"$dir/iproxy-$1.log" 2>&1 &
+  pids+=($!)
+  for _ in $(seq 30); do python3 -c "import socket; socket.create_connection(('127.0.0.1',$port),0.2)" 2>/dev/null && break; sleep 0.1; done
+  echo "$port"
+}
+
+udids=$(sim_command list | awk 'NF==3 {print $2}')
+check "usbmuxd lists both virtual phones (idevice_id -l)" wait_for_list 2
+check "the UDIDs are the phones' serials with the 8-16 hyphen" \
+  test "$(idevice_id -l | sort)" = "$(echo "$udids" | sort)"
+
+echo_port=$(forward 2345)
+check "1 MB round-trips byte for byte through iproxy to the echo app" python3 - "$echo_port" <<'PY'
+import os, socket, sys
+data = os.urandom(1_000_000)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.settimeout(10)
+got = bytearray()
+sent = 0
+while len(got) < len(data):
+    if sent < len(data):
+        sent += s.send(data[sent:sent + 65536])
+    got += s.recv(65536)
+sys.exit(0 if bytes(got) == data else 1)
+PY
+
+source_port=$(forward 2346)
+check "the source app's 1,000,000 bytes arrive in order" python3 - "$source_port" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.settimeout(10)
+got = bytearray()
+while len(got) < 1_000_000:
+    chunk = s.recv(1 << 16)
+    if not chunk: break
+    got += chunk
+ok = len(got) == 1_000_000 and all(b == ((i * 131 + (i >> 8)) & 0xff) for i, b in enumerate(got))
+sys.exit(0 if ok else 1)
+PY
+
+refused() { ! inetcat -u "$(echo "$udids" | head -n1)" 9999 </dev/null >/dev/null 2>&1; }
+check "a closed phone port is refused (inetcat fails)" refused
+check "the phone still works after the refusal" \
+  test "$( (printf ping; sleep 0.5) | inetcat -u "$(echo "$udids" | head -n1)" 2345)" = ping
+check "ideviceinfo reaches the virtual lockdownd" \
+  test "$(ideviceinfo -u "$(echo "$udids" | head -n1)" -s -k DeviceName)" = "tether virtual iPhone"
+
+sim_command "unplug 1" >/dev/null
+check "usbmuxd drops the unplugged phone" wait_for_list 1
+sim_command "plug 1" >/dev/null
+check "a replugged phone comes back" wait_for_list 2
+
+echo "reference interop: $passed passed, $failed failed"
+if [ "$failed" -ne 0 ]; then
+  echo "--- usbmuxd log"; grep -v 'libusb: debug' "$dir/usbmuxd.log" | tail -40
+  exit 1
+fi

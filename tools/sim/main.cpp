@@ -1,0 +1,265 @@
+// tether-sim: virtual iPhones for programs that talk to phones over libusb.
+//
+//   tether-sim [options] -- COMMAND [ARGS...]
+//
+// runs COMMAND under a umockdev testbed in which the phones are plugged in, the way
+// umockdev-run does, so COMMAND's own unmodified libusb sees them. tether-sim exits
+// with COMMAND's exit status. While it runs, a control socket plugs and unplugs them.
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "tools/sim/lockdownd_app.hpp"
+#include "tools/sim/usbdevfs_phone.hpp"
+
+namespace {
+
+using namespace tether::sim;
+
+const char* const usage =
+    "usage: tether-sim [options] -- COMMAND [ARGS...]\n"
+    "\n"
+    "Runs COMMAND with virtual iPhones plugged in (umockdev), exiting with its status.\n"
+    "\n"
+    "options:\n"
+    "  --phones N          how many phones to plug in (default 1)\n"
+    "  --speed high|super  USB 2 (512-byte bulk) or USB 3 (1024-byte bulk); default high\n"
+    "  --old-serial        40-hex serials (older phones) instead of 24-hex ones\n"
+    "  --configuration N   configuration the phone starts in (default 1, as the kernel picks)\n"
+    "  --source-bytes N    bytes the source app on port 2346 streams per connection\n"
+    "                      (default 1 GiB)\n"
+    "  --control PATH      unix socket taking commands, one per line:\n"
+    "                        list | plug N | unplug N | replug N\n"
+    "  -v, --verbose       log every plug, unplug and command\n"
+    "  -h, --help          this text\n"
+    "\n"
+    "Apps on every phone: 62078 lockdownd (QueryType, GetValue), 2345 echo,\n"
+    "2346 source, 2347 sink; any other port refuses connections.\n";
+
+bool verbose = false;
+
+void log_line(const char* level, const std::string& msg) {
+  std::fprintf(stderr, "tether-sim: %s: %s\n", level, msg.c_str());
+}
+
+struct options {
+  int phones = 1;
+  usb_speed speed = usb_speed::high;
+  bool old_serial = false;
+  int configuration = 1;
+  std::uint64_t source_bytes = 1ull << 30;
+  std::string control;
+  std::vector<char*> command;
+};
+
+[[noreturn]] void bad_usage(const std::string& why) {
+  std::fprintf(stderr, "tether-sim: %s\n\n%s", why.c_str(), usage);
+  std::exit(2);
+}
+
+options parse(int argc, char** argv) {
+  options o;
+  int i = 1;
+  auto value = [&](const char* name) -> std::string {
+    if (i + 1 >= argc) bad_usage(std::string(name) + " needs a value");
+    return argv[++i];
+  };
+  auto number = [&](const char* name, long lo, long hi) {
+    const std::string v = value(name);
+    char* end = nullptr;
+    const long n = std::strtol(v.c_str(), &end, 10);
+    if (end == v.c_str() || *end != '\0' || n < lo || n > hi)
+      bad_usage(std::string(name) + " takes a number from " + std::to_string(lo) + " to " +
+                std::to_string(hi) + ", not '" + v + "'");
+    return n;
+  };
+  for (; i < argc; ++i) {
+    const std::string a = argv[i];
+    if (a == "--") {
+      ++i;
+      break;
+    }
+    if (a == "--phones")
+      o.phones = static_cast<int>(number("--phones", 1, 100));
+    else if (a == "--speed") {
+      const std::string v = value("--speed");
+      if (v != "high" && v != "super") bad_usage("--speed is 'high' or 'super', not '" + v + "'");
+      o.speed = v == "super" ? usb_speed::super : usb_speed::high;
+    } else if (a == "--old-serial")
+      o.old_serial = true;
+    else if (a == "--configuration")
+      o.configuration = static_cast<int>(number("--configuration", 0, 4));
+    else if (a == "--source-bytes")
+      o.source_bytes = static_cast<std::uint64_t>(number("--source-bytes", 0, 1L << 40));
+    else if (a == "--control")
+      o.control = value("--control");
+    else if (a == "-v" || a == "--verbose")
+      verbose = true;
+    else if (a == "-h" || a == "--help") {
+      std::fputs(usage, stdout);
+      std::exit(0);
+    } else
+      bad_usage("unknown option '" + a + "'");
+  }
+  if (i >= argc) bad_usage("no COMMAND given after --");
+  for (; i < argc; ++i) o.command.push_back(argv[i]);
+  o.command.push_back(nullptr);
+  return o;
+}
+
+iphone_identity identity_for(const options& o, int index) {
+  iphone_identity id;
+  char serial[48];
+  if (o.old_serial) {
+    std::snprintf(serial, sizeof serial, "%040x", 0x7e7e0000 + index);
+  } else {
+    std::snprintf(serial, sizeof serial, "00008120%016llX",
+                  0x7E7E000000000000ull + static_cast<unsigned>(index));
+  }
+  id.serial = serial;
+  id.speed = o.speed;
+  id.bus = 1;
+  id.address = static_cast<std::uint8_t>(2 + index);
+  id.initial_configuration = static_cast<std::uint8_t>(o.configuration);
+  return id;
+}
+
+int open_control_socket(const std::string& path) {
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  if (path.size() >= sizeof addr.sun_path) bad_usage("--control path is too long: " + path);
+  std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
+  ::unlink(path.c_str());
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
+      ::listen(fd, 8) != 0) {
+    log_line("error", "cannot listen on control socket " + path + ": " + std::strerror(errno));
+    std::exit(1);
+  }
+  return fd;
+}
+
+std::string run_command(const std::string& line,
+                        std::vector<std::unique_ptr<usbdevfs_phone>>& phones) {
+  std::istringstream in(line);
+  std::string verb;
+  int n = 0;
+  in >> verb;
+  if (verb == "list") {
+    std::string out;
+    for (std::size_t i = 0; i < phones.size(); ++i)
+      out += std::to_string(i + 1) + " " + phones[i]->udid() +
+             (phones[i]->plugged() ? " plugged\n" : " unplugged\n");
+    return out + "ok\n";
+  }
+  if (!(in >> n) || n < 1 || n > static_cast<int>(phones.size()))
+    return "error: say which phone, 1 to " + std::to_string(phones.size()) + " (e.g. 'unplug 1')\n";
+  usbdevfs_phone& p = *phones[static_cast<std::size_t>(n - 1)];
+  std::string error;
+  if (verb == "unplug") {
+    p.unplug();
+  } else if (verb == "plug" || verb == "replug") {
+    if (verb == "replug") p.unplug();
+    if (!p.plug(error)) return "error: " + error + "\n";
+  } else {
+    return "error: unknown command '" + verb + "' (list, plug N, unplug N, replug N)\n";
+  }
+  if (verbose) log_line("info", "phone " + std::to_string(n) + " " + p.udid() + ": " + verb);
+  return "ok\n";
+}
+
+pid_t child = 0;
+void forward_signal(int sig) {
+  if (child > 0) ::kill(child, sig);
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  options o = parse(argc, argv);
+
+  // Uevents for hotplug are resolved through the preload, so this process needs it
+  // too; re-run ourselves under it once.
+  const char* preload = std::getenv("LD_PRELOAD");
+  if (preload == nullptr || std::strstr(preload, "libumockdev-preload") == nullptr) {
+    std::string value = "libumockdev-preload.so.0";
+    if (preload != nullptr && *preload != '\0') value += std::string(":") + preload;
+    ::setenv("LD_PRELOAD", value.c_str(), 1);
+    ::execv("/proc/self/exe", argv);
+    log_line("error",
+             std::string("cannot re-run under the umockdev preload: ") + std::strerror(errno));
+    return 1;
+  }
+
+  UMockdevTestbed* testbed = umockdev_testbed_new();
+  std::vector<std::unique_ptr<usbdevfs_phone>> phones;
+  for (int i = 0; i < o.phones; ++i) {
+    const iphone_identity id = identity_for(o, i);
+    tether::usbmux::device_options dopt;
+    dopt.refused_reason = "no app listening on this port";
+    virtual_phone phone(id, dopt);
+    phone.add_app(lockdownd_port, make_lockdownd_app({udid_from_serial(id.serial)}));
+    phone.add_app(2345, make_echo_app());
+    phone.add_app(2346, make_source_app(o.source_bytes));
+    phone.add_app(2347, make_sink_app());
+    phones.push_back(std::make_unique<usbdevfs_phone>(testbed, std::move(phone)));
+    std::string error;
+    if (!phones.back()->plug(error)) {
+      log_line("error", "phone " + std::to_string(i + 1) + ": " + error);
+      return 1;
+    }
+    if (verbose)
+      log_line("info", "phone " + std::to_string(i + 1) + " " + phones.back()->udid() + " plugged");
+  }
+
+  const int control = o.control.empty() ? -1 : open_control_socket(o.control);
+
+  child = ::fork();
+  if (child == 0) {
+    ::execvp(o.command[0], o.command.data());
+    std::fprintf(stderr, "tether-sim: cannot run %s: %s\n", o.command[0], std::strerror(errno));
+    std::_Exit(127);
+  }
+  ::signal(SIGINT, forward_signal);
+  ::signal(SIGTERM, forward_signal);
+  ::signal(SIGHUP, forward_signal);
+
+  int status = 0;
+  for (;;) {
+    const pid_t done = ::waitpid(child, &status, WNOHANG);
+    if (done == child) break;
+    pollfd pfd{control, POLLIN, 0};
+    if (::poll(&pfd, control >= 0 ? 1 : 0, 50) > 0) {
+      const int conn = ::accept4(control, nullptr, nullptr, SOCK_CLOEXEC);
+      if (conn >= 0) {
+        std::string buf(1024, '\0');
+        const ssize_t n = ::recv(conn, buf.data(), buf.size(), 0);
+        std::string reply;
+        if (n > 0) {
+          std::istringstream lines(buf.substr(0, static_cast<std::size_t>(n)));
+          for (std::string line; std::getline(lines, line);)
+            if (!line.empty()) reply += run_command(line, phones);
+        }
+        (void)::send(conn, reply.data(), reply.size(), MSG_NOSIGNAL);
+        ::close(conn);
+      }
+    }
+  }
+  if (control >= 0) ::unlink(o.control.c_str());
+  phones.clear();
+  g_object_unref(testbed);
+  if (WIFEXITED(status)) return WEXITSTATUS(status);
+  return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);
+}

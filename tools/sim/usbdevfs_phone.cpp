@@ -1,0 +1,314 @@
+#include "tools/sim/usbdevfs_phone.hpp"
+
+#include <fcntl.h>
+#include <linux/ioctl.h>
+#include <linux/usbdevice_fs.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace tether::sim {
+namespace {
+
+constexpr std::size_t fifo_chunk = 4096;
+
+usbdevfs_urb* urb_of(UMockdevIoctlData* d) { return reinterpret_cast<usbdevfs_urb*>(d->data); }
+
+// What we tell libusb we can do: the same set the kernel reports for xHCI.
+constexpr std::uint32_t capabilities = USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION |
+                                       USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
+                                       USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
+
+}  // namespace
+
+usbdevfs_phone::usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone)
+    : testbed_(testbed), identity_(phone.identity()), phone_(std::move(phone)) {
+  gchar* root = umockdev_testbed_get_root_dir(testbed_);
+  node_path_ = std::string(root) + dev_node(identity_);
+  g_free(root);
+}
+
+usbdevfs_phone::~usbdevfs_phone() {
+  if (plugged()) unplug();
+  if (handler_ != nullptr) {
+    umockdev_testbed_detach_ioctl(testbed_, dev_node(identity_).c_str(), nullptr);
+    g_object_unref(handler_);
+  }
+  std::lock_guard lock(mu_);
+  for (auto* d : in_waiting_) g_object_unref(d);
+  for (auto* d : completed_) g_object_unref(d);
+  if (fifo_fd_ >= 0) ::close(fifo_fd_);
+}
+
+bool usbdevfs_phone::plugged() const {
+  std::lock_guard lock(mu_);
+  return plugged_;
+}
+
+bool usbdevfs_phone::plug(std::string& error) {
+  std::lock_guard lock(mu_);
+  if (plugged_) return true;
+  phone_.set_configuration(identity_.initial_configuration);
+  // umockdev makes USB nodes plain files, which poll() always reports ready; libusb
+  // would spin. A FIFO that we keep full blocks it until we free a slot. It must be
+  // in place before the device is announced, or a fast host opens the plain file.
+  if (!make_fifo_node(error)) return false;
+  GError* err = nullptr;
+  std::string description = sysfs_description(identity_);
+  if (!umockdev_testbed_add_from_string(testbed_, description.c_str(), &err)) {
+    error = std::string("cannot add the device to the testbed: ") + (err ? err->message : "?");
+    g_clear_error(&err);
+    return false;
+  }
+  if (handler_ == nullptr) {
+    handler_ = umockdev_ioctl_base_new();
+    g_signal_connect(handler_, "handle-ioctl", G_CALLBACK(&usbdevfs_phone::on_ioctl), this);
+    if (!umockdev_testbed_attach_ioctl(testbed_, dev_node(identity_).c_str(), handler_, &err)) {
+      error = std::string("cannot attach the ioctl handler: ") + (err ? err->message : "?");
+      g_clear_error(&err);
+      return false;
+    }
+  }
+  plugged_ = true;
+  return true;
+}
+
+bool usbdevfs_phone::make_fifo_node(std::string& error) {
+  const std::string dir = node_path_.substr(0, node_path_.rfind('/'));
+  g_mkdir_with_parents(dir.c_str(), 0755);
+  ::unlink(node_path_.c_str());
+  if (fifo_fd_ >= 0) ::close(fifo_fd_);
+  fifo_fd_ = -1;
+  if (::mkfifo(node_path_.c_str(), 0666) != 0 ||
+      (fifo_fd_ = ::open(node_path_.c_str(), O_RDWR | O_NONBLOCK | O_CLOEXEC)) < 0) {
+    error = "cannot make the device node " + node_path_ + ": " + std::strerror(errno);
+    return false;
+  }
+  char fill[fifo_chunk] = {};
+  while (::write(fifo_fd_, fill, sizeof fill) > 0) {
+  }
+  fifo_slot_open_ = false;
+  return true;
+}
+
+void usbdevfs_phone::unplug() {
+  std::lock_guard lock(mu_);
+  if (!plugged_) return;
+  plugged_ = false;
+  // The kernel kills in-flight URBs on disconnect; they stay reapable.
+  while (!in_waiting_.empty()) {
+    complete(in_waiting_.front(), -ESHUTDOWN, 0);
+    in_waiting_.pop_front();
+  }
+  // Leave the old node permanently writable: hosts still holding it open must be
+  // able to reap the killed URBs and then see ENODEV.
+  if (fifo_fd_ >= 0) {
+    char sink[fifo_chunk];
+    while (::read(fifo_fd_, sink, sizeof sink) > 0) {
+    }
+    ::close(fifo_fd_);
+    fifo_fd_ = -1;
+  }
+  const std::string syspath = sysfs_path(identity_);
+  umockdev_testbed_uevent(testbed_, syspath.c_str(), "remove");
+  umockdev_testbed_remove_device(testbed_, syspath.c_str());
+  phone_.set_configuration(0);
+}
+
+gboolean usbdevfs_phone::on_ioctl(UMockdevIoctlBase*, UMockdevIoctlClient* client, gpointer self) {
+  auto* phone = static_cast<usbdevfs_phone*>(self);
+  std::lock_guard lock(phone->mu_);
+  if (!phone->handle(client)) umockdev_ioctl_client_complete(client, -1, ENOTTY);
+  return TRUE;
+}
+
+bool usbdevfs_phone::handle(UMockdevIoctlClient* client) {
+  const unsigned long request = umockdev_ioctl_client_get_request(client);
+  UMockdevIoctlData* arg = umockdev_ioctl_client_get_arg(client);
+  auto done = [client](long result = 0, int err = 0) {
+    umockdev_ioctl_client_complete(client, result, err);
+    return true;
+  };
+  // A pulled cable: only reaping what already completed still works.
+  if (!plugged_ && request != USBDEVFS_REAPURB && request != USBDEVFS_REAPURBNDELAY &&
+      request != USBDEVFS_DISCARDURB)
+    return done(-1, ENODEV);
+
+  switch (request) {
+    case USBDEVFS_GET_CAPABILITIES: {
+      UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(std::uint32_t), nullptr);
+      std::memcpy(d->data, &capabilities, sizeof capabilities);
+      return done();
+    }
+    case USBDEVFS_SETCONFIGURATION: {
+      UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned int), nullptr);
+      unsigned int value = 0;
+      std::memcpy(&value, d->data, sizeof value);
+      if (value > configuration_count) return done(-1, EINVAL);
+      set_configuration(static_cast<std::uint8_t>(value));
+      return done();
+    }
+    case USBDEVFS_CLAIMINTERFACE:
+    case USBDEVFS_RELEASEINTERFACE: {
+      UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned int), nullptr);
+      unsigned int number = 0;
+      std::memcpy(&number, d->data, sizeof number);
+      const auto cfg = configuration_descriptor(identity_, phone_.configuration());
+      const std::uint8_t interfaces = cfg.size() > 4 ? cfg[4] : 0;
+      return number < interfaces ? done() : done(-1, EINVAL);
+    }
+    case USBDEVFS_GETDRIVER: return done(-1, ENODATA);  // no kernel driver bound
+    case USBDEVFS_IOCTL: {  // DISCONNECT/CONNECT a kernel driver: there is none
+      UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(usbdevfs_ioctl), nullptr);
+      usbdevfs_ioctl io{};
+      std::memcpy(&io, d->data, sizeof io);
+      return io.ioctl_code == static_cast<int>(USBDEVFS_DISCONNECT) ? done(-1, ENODATA) : done();
+    }
+    case USBDEVFS_DISCONNECT_CLAIM: return done();
+    case USBDEVFS_CLEAR_HALT:
+    case USBDEVFS_RESETEP: return done();
+    case USBDEVFS_RESET: set_configuration(phone_.configuration()); return done();
+    case USBDEVFS_SUBMITURB: submit(client, arg); return true;
+    case USBDEVFS_REAPURB:
+    case USBDEVFS_REAPURBNDELAY: reap(client, arg); return true;
+    case USBDEVFS_DISCARDURB: discard(client, arg); return true;
+    default: return false;
+  }
+}
+
+void usbdevfs_phone::set_configuration(std::uint8_t value) {
+  phone_.set_configuration(value);
+  // libusb reads the active configuration from sysfs, as it would from the kernel.
+  const std::string syspath = sysfs_path(identity_);
+  const std::string text = std::to_string(value) + "\n";
+  umockdev_testbed_set_attribute(testbed_, syspath.c_str(), "bConfigurationValue", text.c_str());
+  for (auto* d : in_waiting_) complete(d, -ESHUTDOWN, 0);  // the endpoints went away
+  in_waiting_.clear();
+}
+
+void usbdevfs_phone::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
+  UMockdevIoctlData* urbd = umockdev_ioctl_data_resolve(arg, 0, sizeof(usbdevfs_urb), nullptr);
+  usbdevfs_urb* urb = urb_of(urbd);
+  if (urb->buffer_length < 0 || urb->buffer_length > (1 << 24)) {
+    umockdev_ioctl_client_complete(client, -1, EINVAL);
+    return;
+  }
+  umockdev_ioctl_data_resolve(urbd, G_STRUCT_OFFSET(usbdevfs_urb, buffer),
+                              static_cast<gsize>(urb->buffer_length), nullptr);
+  g_object_ref(urbd);  // written back to the client when reaped
+  urb->actual_length = 0;
+  urb->status = 0;
+
+  if (urb->type == USBDEVFS_URB_TYPE_CONTROL) {
+    control_urb(urbd);
+  } else if (urb->type == USBDEVFS_URB_TYPE_BULK && !(urb->endpoint & 0x80)) {
+    const auto data = std::span(static_cast<const std::byte*>(urb->buffer),
+                                static_cast<std::size_t>(urb->buffer_length));
+    if (phone_.bulk_out(urb->endpoint, data)) {
+      complete(urbd, 0, urb->buffer_length);
+    } else {
+      complete(urbd, -EPIPE, 0);  // no such endpoint in this configuration: stall
+    }
+  } else if (urb->type == USBDEVFS_URB_TYPE_BULK) {
+    if (urb->endpoint != usbmux_in_endpoint || !has_usbmux(phone_.configuration())) {
+      complete(urbd, -EPIPE, 0);
+    } else {
+      in_waiting_.push_back(urbd);
+    }
+  } else {
+    g_object_unref(urbd);
+    umockdev_ioctl_client_complete(client, -1, EINVAL);
+    return;
+  }
+  fill_in_urbs();
+  umockdev_ioctl_client_complete(client, 0, 0);
+}
+
+void usbdevfs_phone::control_urb(UMockdevIoctlData* urbd) {
+  usbdevfs_urb* urb = urb_of(urbd);
+  if (urb->buffer_length < 8) {
+    complete(urbd, -EINVAL, 0);
+    return;
+  }
+  auto* buf = static_cast<std::uint8_t*>(urb->buffer);
+  const setup_packet s{buf[0], buf[1], static_cast<std::uint16_t>(buf[2] | (buf[3] << 8)),
+                       static_cast<std::uint16_t>(buf[4] | (buf[5] << 8)),
+                       static_cast<std::uint16_t>(buf[6] | (buf[7] << 8))};
+  const std::size_t room = static_cast<std::size_t>(urb->buffer_length) - 8;
+  const auto reply = phone_.control(
+      s, std::span<const std::uint8_t>(buf + 8, std::min<std::size_t>(room, s.length)));
+  if (!reply) {
+    complete(urbd, -EPIPE, 0);
+    return;
+  }
+  if (s.request == 9 && s.request_type == 0) set_configuration(static_cast<std::uint8_t>(s.value));
+  const std::size_t n = std::min(reply->size(), room);
+  std::memcpy(buf + 8, reply->data(), n);
+  complete(urbd, 0,
+           static_cast<int>((s.request_type & 0x80) ? n : std::min<std::size_t>(room, s.length)));
+}
+
+void usbdevfs_phone::fill_in_urbs() {
+  while (!in_waiting_.empty() && phone_.in_data_due()) {
+    UMockdevIoctlData* urbd = in_waiting_.front();
+    usbdevfs_urb* urb = urb_of(urbd);
+    const auto n =
+        phone_.bulk_in(urb->endpoint, std::span(static_cast<std::byte*>(urb->buffer),
+                                                static_cast<std::size_t>(urb->buffer_length)));
+    if (!n) break;
+    in_waiting_.pop_front();
+    complete(urbd, 0, static_cast<int>(*n));
+  }
+}
+
+void usbdevfs_phone::complete(UMockdevIoctlData* urbd, int status, int actual_length) {
+  usbdevfs_urb* urb = urb_of(urbd);
+  urb->status = status;
+  urb->actual_length = actual_length;
+  completed_.push_back(urbd);
+  signal_reapable();
+}
+
+void usbdevfs_phone::signal_reapable() {
+  if (fifo_slot_open_ || fifo_fd_ < 0) return;
+  char sink[fifo_chunk];
+  if (::read(fifo_fd_, sink, sizeof sink) > 0) fifo_slot_open_ = true;
+}
+
+void usbdevfs_phone::reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
+  if (completed_.empty()) {
+    umockdev_ioctl_client_complete(client, -1, plugged_ ? EAGAIN : ENODEV);
+    return;
+  }
+  UMockdevIoctlData* urbd = completed_.front();
+  completed_.pop_front();
+  UMockdevIoctlData* out = umockdev_ioctl_data_resolve(arg, 0, sizeof(void*), nullptr);
+  umockdev_ioctl_data_set_ptr(out, 0, urbd);
+  if (completed_.empty() && fifo_slot_open_) {
+    char fill[fifo_chunk] = {};
+    if (::write(fifo_fd_, fill, sizeof fill) > 0) fifo_slot_open_ = false;
+  }
+  umockdev_ioctl_client_complete(client, 0, 0);
+  g_object_unref(urbd);
+}
+
+void usbdevfs_phone::discard(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
+  // The argument is the URB's address in the client, passed by value.
+  gulong address = 0;
+  std::memcpy(&address, arg->data, sizeof address);
+  auto it = std::find_if(in_waiting_.begin(), in_waiting_.end(),
+                         [address](UMockdevIoctlData* d) { return d->client_addr == address; });
+  if (it == in_waiting_.end()) {
+    umockdev_ioctl_client_complete(client, -1, EINVAL);
+    return;
+  }
+  UMockdevIoctlData* urbd = *it;
+  in_waiting_.erase(it);
+  complete(urbd, -ENOENT, 0);
+  umockdev_ioctl_client_complete(client, 0, 0);
+}
+
+}  // namespace tether::sim

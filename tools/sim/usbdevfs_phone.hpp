@@ -1,0 +1,63 @@
+#pragma once
+// One virtual iPhone plugged into a umockdev testbed: usbdevfs ioctls from any
+// program running under the umockdev preload arrive here (on umockdev's worker
+// thread) and are answered the way the Linux kernel would, with virtual_phone
+// behind them. The device node is a FIFO kept full, so libusb's poll() blocks; a
+// slot is freed (POLLOUT) whenever a URB is ready to reap.
+#include <umockdev.h>
+
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "tools/sim/virtual_phone.hpp"
+
+namespace tether::sim {
+
+class usbdevfs_phone {
+ public:
+  usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone);
+  ~usbdevfs_phone();
+  usbdevfs_phone(const usbdevfs_phone&) = delete;
+  usbdevfs_phone& operator=(const usbdevfs_phone&) = delete;
+
+  // Adds the device to the testbed (an "add" uevent follows) / removes it the way a
+  // cable pull does: in-flight URBs complete with ESHUTDOWN, new ones fail ENODEV.
+  bool plug(std::string& error);
+  void unplug();
+  bool plugged() const;
+
+  std::string udid() const { return udid_from_serial(identity_.serial); }
+  const iphone_identity& identity() const { return identity_; }
+
+ private:
+  struct urb_ref;  // a submitted URB: our copy of the struct and buffer, held until reaped
+
+  static gboolean on_ioctl(UMockdevIoctlBase*, UMockdevIoctlClient* client, gpointer self);
+  bool handle(UMockdevIoctlClient* client);
+  void submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg);
+  void reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg);
+  void discard(UMockdevIoctlClient* client, UMockdevIoctlData* arg);
+  void set_configuration(std::uint8_t value);
+  void control_urb(UMockdevIoctlData* urb);
+  // Moves phone output into waiting IN URBs; call after anything that can make some.
+  void fill_in_urbs();
+  void complete(UMockdevIoctlData* urb, int status, int actual_length);
+  void signal_reapable();
+  bool make_fifo_node(std::string& error);
+
+  UMockdevTestbed* testbed_;
+  iphone_identity identity_;
+  std::string node_path_;  // in the testbed's root
+  UMockdevIoctlBase* handler_ = nullptr;
+
+  mutable std::mutex mu_;  // ioctls run on umockdev's thread, plug/unplug on ours
+  virtual_phone phone_;
+  bool plugged_ = false;
+  std::deque<UMockdevIoctlData*> in_waiting_;  // bulk IN URBs without data yet
+  std::deque<UMockdevIoctlData*> completed_;   // reapable, oldest first
+  int fifo_fd_ = -1;
+  bool fifo_slot_open_ = false;
+};
+
+}  // namespace tether::sim
