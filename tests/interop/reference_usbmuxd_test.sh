@@ -32,7 +32,8 @@ export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
 unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' --phones 2 --source-bytes 1000000 \
   --control '$dir/ctl' -- usbmuxd -f -p" >"$dir/usbmuxd.log" 2>&1 &
-pids+=($!)
+sim_pid=$!
+pids+=($sim_pid)
 for _ in $(seq 50); do [ -S "$dir/run/usbmuxd" ] && [ -S "$dir/ctl" ] && break; sleep 0.1; done
 
 passed=0
@@ -109,6 +110,15 @@ sim_command "unplug 1" >/dev/null
 check "usbmuxd drops the unplugged phone" wait_for_list 1
 sim_command "plug 1" >/dev/null
 check "a replugged phone comes back" wait_for_list 2
+
+stop_sim() {  # SIGTERM reaches usbmuxd through the sim; both must exit cleanly
+  kill -TERM "$sim_pid"
+  local rc=0
+  wait "$sim_pid" || rc=$?
+  # usbmuxd exits 0 on SIGTERM; the sim passes its status on.
+  [ "$rc" = 0 ] && ! grep -qE 'ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:' "$dir/usbmuxd.log"
+}
+check "SIGTERM stops the sim and usbmuxd cleanly, no sanitizer reports" stop_sim
 
 echo "reference interop: $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
