@@ -24,17 +24,18 @@ class VirtualPhone : public ::testing::Test {
     return o;
   }
 
-  void pump() {
+  void pump() { pump(host); }
+  void pump(host_session& h) {
     for (int guard = 0; guard < 100000; ++guard) {
       bool moved = false;
-      while (std::size_t n = host.pull_packet(out)) {
+      while (std::size_t n = h.pull_packet(out)) {
         ASSERT_TRUE(phone.bulk_out(usbmux_out_endpoint, std::span(out).first(n)));
         moved = true;
       }
       while (auto n = phone.bulk_in(usbmux_in_endpoint, in)) {
         if (*n % 512 == 0 && *n == in.size()) ++full_transfers;
         if (*n == 0) ++zero_length_transfers;
-        ASSERT_FALSE(host.receive(std::span(in).first(*n)));
+        ASSERT_FALSE(h.receive(std::span(in).first(*n)));
         moved = true;
       }
       if (!moved) return;
@@ -134,6 +135,21 @@ TEST_F(VirtualPhone, PacketEndingOnAFullTransferIsFollowedByZeroLengthTransfer) 
   const conn_id id = connect(5000);
   (void)id;
   EXPECT_GT(zero_length_transfers, 0);  // 49152-byte packets = exactly 3 x 16 KiB
+}
+
+TEST_F(VirtualPhone, ANewHostsVersionRestartsTheMux) {
+  configure_and_handshake();
+  connect(2345);
+  host_session second;  // usbmuxd restarted: same phone, no replug
+  second.start({});
+  pump(second);
+  ASSERT_TRUE(second.ready());
+  auto id = second.connect(2345, {});
+  pump(second);
+  bool connected = false;
+  while (auto e = second.poll_event()) connected |= std::holds_alternative<events::connected>(*e);
+  EXPECT_TRUE(connected);
+  (void)id;
 }
 
 TEST_F(VirtualPhone, ReconfiguringRestartsTheMuxFunction) {

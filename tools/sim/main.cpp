@@ -42,6 +42,8 @@ const char* const usage =
     "                      (default 1 GiB)\n"
     "  --control PATH      unix socket taking commands, one per line:\n"
     "                        list | plug N | unplug N | replug N\n"
+    "                      (default: one in the testbed; COMMAND finds it in\n"
+    "                      TETHER_SIM_CONTROL)\n"
     "  -v, --verbose       log every plug, unplug and command\n"
     "  -h, --help          this text\n"
     "\n"
@@ -224,7 +226,17 @@ int main(int argc, char** argv) {
       log_line("info", "phone " + std::to_string(i + 1) + " " + phones.back()->udid() + " plugged");
   }
 
-  const int control = o.control.empty() ? -1 : open_control_socket(o.control);
+  // The program under test can drive the phones too: it finds the control socket
+  // (made in the testbed when --control is not given) in TETHER_SIM_CONTROL.
+  if (o.control.empty()) {
+    gchar* root = umockdev_testbed_get_root_dir(testbed);
+    o.control = std::string(root) + "/tether-sim.control";
+    g_free(root);
+  }
+  const int control = open_control_socket(o.control);
+  ::setenv("TETHER_SIM_CONTROL", o.control.c_str(), 1);
+  ::setenv("TETHER_SIM_SOURCE_BYTES", std::to_string(o.source_bytes).c_str(), 1);
+  ::setenv("TETHER_SIM_PHONES", std::to_string(o.phones).c_str(), 1);
 
   child = ::fork();
   if (child == 0) {
@@ -241,7 +253,7 @@ int main(int argc, char** argv) {
     const pid_t done = ::waitpid(child, &status, WNOHANG);
     if (done == child) break;
     pollfd pfd{control, POLLIN, 0};
-    if (::poll(&pfd, control >= 0 ? 1 : 0, 50) > 0) {
+    if (::poll(&pfd, 1, 50) > 0) {
       const int conn = ::accept4(control, nullptr, nullptr, SOCK_CLOEXEC);
       if (conn >= 0) {
         std::string buf(1024, '\0');
@@ -257,7 +269,8 @@ int main(int argc, char** argv) {
       }
     }
   }
-  if (control >= 0) ::unlink(o.control.c_str());
+  ::close(control);
+  ::unlink(o.control.c_str());
   phones.clear();
   g_object_unref(testbed);
   if (WIFEXITED(status)) return WEXITSTATUS(status);

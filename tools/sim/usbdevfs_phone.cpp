@@ -3,11 +3,14 @@
 #include <fcntl.h>
 #include <linux/ioctl.h>
 #include <linux/usbdevice_fs.h>
+#include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
+#include <cstdlib>
 #include <cstring>
 
 namespace tether::sim {
@@ -15,12 +18,16 @@ namespace {
 
 constexpr std::size_t fifo_chunk = 4096;
 
+// TETHER_SIM_TRACE=1: one line per URB on stderr, for debugging hosts.
+const bool trace = std::getenv("TETHER_SIM_TRACE") != nullptr;
+
 usbdevfs_urb* urb_of(UMockdevIoctlData* d) { return reinterpret_cast<usbdevfs_urb*>(d->data); }
 
-// What we tell libusb we can do: the same set the kernel reports for xHCI.
-constexpr std::uint32_t capabilities = USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION |
-                                       USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
-                                       USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
+// What we tell libusb we can do: what the kernel reports for an xHCI controller.
+// With scatter-gather, libusb submits every transfer as one URB, as on real hardware.
+constexpr std::uint32_t capabilities =
+    USBDEVFS_CAP_ZERO_PACKET | USBDEVFS_CAP_BULK_CONTINUATION | USBDEVFS_CAP_NO_PACKET_SIZE_LIM |
+    USBDEVFS_CAP_BULK_SCATTER_GATHER | USBDEVFS_CAP_REAP_AFTER_DISCONNECT;
 
 }  // namespace
 
@@ -138,6 +145,12 @@ bool usbdevfs_phone::handle(UMockdevIoctlClient* client) {
     return done(-1, ENODEV);
 
   switch (request) {
+    // The kernel answers these in the VFS for any file and never passes them to the
+    // usbfs driver; Asio, for one, sets FIONBIO on every descriptor it waits on.
+    case FIONBIO:
+    case FIOASYNC:
+    case FIOCLEX:
+    case FIONCLEX: return done();
     case USBDEVFS_GET_CAPABILITIES: {
       UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(std::uint32_t), nullptr);
       std::memcpy(d->data, &capabilities, sizeof capabilities);
@@ -199,6 +212,9 @@ void usbdevfs_phone::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg)
   umockdev_ioctl_data_resolve(urbd, G_STRUCT_OFFSET(usbdevfs_urb, buffer),
                               static_cast<gsize>(urb->buffer_length), nullptr);
   g_object_ref(urbd);  // written back to the client when reaped
+  if (trace)
+    std::fprintf(stderr, "tether-sim: trace: submit type=%u ep=0x%02x len=%d flags=0x%x\n",
+                 static_cast<unsigned>(urb->type), urb->endpoint, urb->buffer_length, urb->flags);
   urb->actual_length = 0;
   urb->status = 0;
 
@@ -266,6 +282,9 @@ void usbdevfs_phone::fill_in_urbs() {
 
 void usbdevfs_phone::complete(UMockdevIoctlData* urbd, int status, int actual_length) {
   usbdevfs_urb* urb = urb_of(urbd);
+  if (trace)
+    std::fprintf(stderr, "tether-sim: trace: complete ep=0x%02x status=%d actual=%d\n",
+                 urb->endpoint, status, actual_length);
   urb->status = status;
   urb->actual_length = actual_length;
   completed_.push_back(urbd);
@@ -275,7 +294,9 @@ void usbdevfs_phone::complete(UMockdevIoctlData* urbd, int status, int actual_le
 void usbdevfs_phone::signal_reapable() {
   if (fifo_slot_open_ || fifo_fd_ < 0) return;
   char sink[fifo_chunk];
-  if (::read(fifo_fd_, sink, sizeof sink) > 0) fifo_slot_open_ = true;
+  const ssize_t n = ::read(fifo_fd_, sink, sizeof sink);
+  if (n > 0) fifo_slot_open_ = true;
+  if (trace) std::fprintf(stderr, "tether-sim: trace: fifo open slot: read %zd\n", n);
 }
 
 void usbdevfs_phone::reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
@@ -289,7 +310,9 @@ void usbdevfs_phone::reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
   umockdev_ioctl_data_set_ptr(out, 0, urbd);
   if (completed_.empty() && fifo_slot_open_) {
     char fill[fifo_chunk] = {};
-    if (::write(fifo_fd_, fill, sizeof fill) > 0) fifo_slot_open_ = false;
+    const ssize_t n = ::write(fifo_fd_, fill, sizeof fill);
+    if (n > 0) fifo_slot_open_ = false;
+    if (trace) std::fprintf(stderr, "tether-sim: trace: fifo close slot: wrote %zd\n", n);
   }
   umockdev_ioctl_client_complete(client, 0, 0);
   g_object_unref(urbd);

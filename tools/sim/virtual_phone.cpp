@@ -59,6 +59,13 @@ std::optional<std::vector<std::uint8_t>> virtual_phone::control(const setup_pack
 
 bool virtual_phone::bulk_out(std::uint8_t endpoint, std::span<const std::byte> data) {
   if (!session_ || endpoint != usbmux_out_endpoint) return false;
+  // A host that starts over (a restarted usbmuxd, a new tetherd) sends VERSION to a
+  // phone that is already talking mux; a real phone answers it afresh, so its mux
+  // function restarts and every old connection is gone.
+  if (session_->ready() && data.size() >= 4 && data[0] == std::byte{0} && data[1] == std::byte{0} &&
+      data[2] == std::byte{0} && data[3] == std::byte{0}) {
+    set_configuration(configuration_);
+  }
   if (!data.empty() && session_->receive(data)) return true;  // failure stays in the session
   run_apps();
   return true;

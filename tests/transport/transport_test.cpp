@@ -1,0 +1,301 @@
+// tether's libusb transport and engine against virtual iPhones. This program runs
+// under tether-sim (see CMakeLists.txt), so its unmodified libusb sees the phones;
+// it drives plug/unplug through the socket in TETHER_SIM_CONTROL.
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <asio/io_context.hpp>
+#include <chrono>
+#include <cstring>
+#include <deque>
+#include <functional>
+#include <map>
+#include <random>
+#include <set>
+#include <sstream>
+#include <string>
+
+#include "tools/sim/phone_apps.hpp"
+#include "usbmux/usb/usb_host.hpp"
+
+namespace tether::usb {
+namespace {
+
+using namespace std::chrono_literals;
+using usbmux::conn_id;
+
+std::string sim_command(const std::string& line) {
+  const char* path = std::getenv("TETHER_SIM_CONTROL");
+  if (path == nullptr) return "error: not running under tether-sim";
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un addr{};
+  addr.sun_family = AF_UNIX;
+  std::strncpy(addr.sun_path, path, sizeof addr.sun_path - 1);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0) {
+    ::close(fd);
+    return "error: cannot reach tether-sim";
+  }
+  const std::string msg = line + "\n";
+  (void)::send(fd, msg.data(), msg.size(), 0);
+  char buf[4096];
+  const ssize_t n = ::recv(fd, buf, sizeof buf, 0);
+  ::close(fd);
+  return n > 0 ? std::string(buf, static_cast<std::size_t>(n)) : std::string();
+}
+
+// UDID of the sim's phone N (1-based), from its `list` command.
+std::string sim_udid(int n) {
+  std::istringstream in(sim_command("list"));
+  int index = 0;
+  std::string udid, state;
+  while (in >> index >> udid >> state)
+    if (index == n) return udid;
+  return {};
+}
+
+std::uint64_t env_number(const char* name, std::uint64_t fallback) {
+  const char* v = std::getenv(name);
+  return v ? std::stoull(v) : fallback;
+}
+
+// Records what the transport reports, and lets a test wait for it.
+class Transport : public ::testing::Test, public usb_host::listener {
+ protected:
+  void SetUp() override {
+    if (std::getenv("TETHER_SIM_CONTROL") == nullptr) GTEST_SKIP() << "run me under tether-sim";
+    ASSERT_FALSE(loop.start());
+    ASSERT_FALSE(host.start());
+  }
+  void TearDown() override {
+    if (std::getenv("TETHER_SIM_CONTROL") == nullptr) return;
+    host.shut_down_all("test over");
+    EXPECT_TRUE(run_until([&] { return host.link_count() == 0; }, 5s)) << "teardown hung";
+    EXPECT_EQ(loop.wait_failures(), 0u) << "a libusb descriptor could not be waited on";
+  }
+
+  bool run_until(const std::function<bool()>& done, std::chrono::milliseconds limit) {
+    const auto end = std::chrono::steady_clock::now() + limit;
+    while (!done()) {
+      if (std::chrono::steady_clock::now() > end) return false;
+      io.run_for(5ms);
+    }
+    return true;
+  }
+
+  // The UDID of the first ready phone. Tests look the link up by UDID at every step
+  // (link()), so a link that goes away is a failure, not a dangling pointer.
+  // Waits until every phone the sim plugged in is ready; returns phone 1's UDID.
+  std::string wait_ready() {
+    const std::size_t phones = env_number("TETHER_SIM_PHONES", 1);
+    EXPECT_TRUE(run_until([&] { return ready.size() >= phones; }, 10s))
+        << ready.size() << " of " << phones << " phones became ready";
+    const std::string first = sim_udid(1);
+    EXPECT_TRUE(ready.count(first)) << "phone 1 (" << first << ") is not among the ready ones";
+    return first;
+  }
+  device_link* link(const std::string& udid) {
+    auto it = ready.find(udid);
+    return it == ready.end() ? nullptr : it->second;
+  }
+  // Runs `step` on the phone's link until it returns true; false if the link goes.
+  bool drive(const std::string& udid, const std::function<bool(device_link&)>& step,
+             std::chrono::milliseconds limit) {
+    bool lost = false;
+    const bool done = run_until(
+        [&] {
+          device_link* l = link(udid);
+          if (l == nullptr) return lost = true;
+          return step(*l);
+        },
+        limit);
+    if (lost) ADD_FAILURE() << "the link went away: " << (gone.empty() ? "?" : gone.back());
+    return done && !lost;
+  }
+
+  conn_id connect(device_link& link, std::uint16_t port) {
+    auto id = link.session().connect(port, std::chrono::steady_clock::now());
+    EXPECT_TRUE(id);
+    link.flush();
+    EXPECT_TRUE(run_until([&] { return connected.count(*id) || closed.count(*id); }, 5s))
+        << "no answer to connect(" << port << ")"
+        << (gone.empty() ? "" : "; link gone: " + gone.back());
+    return *id;
+  }
+
+  // usb_host::listener
+  void on_ready(device_link& link) override { ready[link.facts().udid] = &link; }
+  void on_event(device_link& link, const usbmux::event& e) override {
+    if (auto* c = std::get_if<usbmux::events::connected>(&e)) connected.insert(c->id);
+    if (auto* c = std::get_if<usbmux::events::closed>(&e)) closed[c->id] = *c;
+    if (on_data) on_data(link, e);
+  }
+  void on_gone(device_link& link, const std::string& reason) override {
+    ready.erase(link.facts().udid);
+    gone.push_back(link.facts().udid + ": " + reason);
+  }
+  void on_attach_failed(std::uint8_t, std::uint8_t, const std::string& what,
+                        std::error_code ec) override {
+    attach_failures.push_back(what + ": " + ec.message());
+  }
+
+  asio::io_context io;
+  event_loop loop{io};
+  usb_host host{loop, {}, *this};
+  std::map<std::string, device_link*> ready;
+  std::set<conn_id> connected;
+  std::map<conn_id, usbmux::events::closed> closed;
+  std::vector<std::string> gone;
+  std::vector<std::string> attach_failures;
+  std::function<void(device_link&, const usbmux::event&)> on_data;
+};
+
+TEST_F(Transport, FindsThePhoneAndReportsWhatItIs) {
+  device_link* l = link(wait_ready());
+  ASSERT_NE(l, nullptr);
+  const auto& f = l->facts();
+  EXPECT_EQ(f.udid.size(), 25u);  // 24-hex serial with the hyphen inserted
+  EXPECT_EQ(f.udid[8], '-');
+  EXPECT_EQ(f.mux.configuration, 4);
+  EXPECT_EQ(f.mux.in_endpoint, 0x85);
+  EXPECT_EQ(f.mux.out_endpoint, 0x04);
+  EXPECT_EQ(f.speed_bps, 480'000'000u);
+  EXPECT_EQ(f.location >> 16, 1u);
+  EXPECT_TRUE(attach_failures.empty());
+}
+
+TEST_F(Transport, EchoRoundTripsTwoMegabytes) {
+  const std::string udid = wait_ready();
+  ASSERT_NE(link(udid), nullptr);
+  const conn_id id = connect(*link(udid), 2345);
+  ASSERT_TRUE(connected.count(id));
+  std::vector<std::byte> data(2'000'000);
+  std::mt19937 rng(7);
+  for (auto& b : data) b = static_cast<std::byte>(rng());
+  std::size_t sent = 0;
+  std::vector<std::byte> got;
+  ASSERT_TRUE(drive(
+      udid,
+      [&](device_link& l) {
+        if (sent < data.size()) sent += *l.session().send(id, std::span(data).subspan(sent));
+        const auto in = l.session().received(id);
+        got.insert(got.end(), in.begin(), in.end());
+        l.session().consume(id, in.size());
+        l.flush();
+        return got.size() >= data.size();
+      },
+      20s))
+      << "echoed " << got.size() << " of " << data.size();
+  EXPECT_TRUE(got == data);
+}
+
+TEST_F(Transport, SourceStreamArrivesInOrder) {
+  const std::string udid = wait_ready();
+  ASSERT_NE(link(udid), nullptr);
+  const std::uint64_t total = env_number("TETHER_SIM_SOURCE_BYTES", 0);
+  ASSERT_GT(total, 0u);
+  const conn_id id = connect(*link(udid), 2346);
+  std::uint64_t got = 0;
+  bool in_order = true;
+  ASSERT_TRUE(drive(
+      udid,
+      [&](device_link& l) {
+        const auto in = l.session().received(id);
+        for (std::size_t i = 0; i < in.size() && in_order; ++i)
+          in_order = in[i] == sim::source_pattern(got + i);
+        got += in.size();
+        l.session().consume(id, in.size());
+        l.flush();
+        return got >= total || !in_order;
+      },
+      30s))
+      << "got " << got << " of " << total;
+  EXPECT_TRUE(in_order);
+  EXPECT_EQ(got, total);
+}
+
+TEST_F(Transport, SinkTakesEverything) {
+  const std::string udid = wait_ready();
+  ASSERT_NE(link(udid), nullptr);
+  const conn_id id = connect(*link(udid), 2347);
+  const std::vector<std::byte> chunk(65536, std::byte{0x11});
+  std::uint64_t sent = 0;
+  ASSERT_TRUE(drive(
+      udid,
+      [&](device_link& l) {
+        if (sent < 8'000'000) sent += *l.session().send(id, chunk);
+        l.flush();
+        const auto info = l.session().info(id);
+        return sent >= 8'000'000 && info->unsent == 0 && info->in_flight == 0;
+      },
+      20s));
+}
+
+TEST_F(Transport, ClosedPortIsRefusedWithThePhonesReason) {
+  const std::string udid = wait_ready();
+  ASSERT_NE(link(udid), nullptr);
+  const conn_id id = connect(*link(udid), 9999);
+  ASSERT_TRUE(closed.count(id));
+  EXPECT_EQ(closed[id].reason, usbmux::close_reason::refused);
+  EXPECT_EQ(closed[id].detail, "no app listening on this port");
+  // The phone is fine afterwards.
+  EXPECT_TRUE(connected.count(connect(*link(udid), 2345)));
+}
+
+TEST_F(Transport, SeesEveryPhoneAtOnce) {
+  const std::size_t phones = env_number("TETHER_SIM_PHONES", 1);
+  ASSERT_GE(phones, 2u) << "run with --phones 2 or more";
+  wait_ready();
+  EXPECT_EQ(ready.size(), phones);
+  EXPECT_TRUE(ready.count(sim_udid(2)));
+}
+
+TEST_F(Transport, SurvivesAHundredUnplugReplugCycles) {
+  ASSERT_FALSE(wait_ready().empty());
+  const std::size_t phones = ready.size();
+  for (int cycle = 0; cycle < 100; ++cycle) {
+    ASSERT_EQ(sim_command("unplug 1"), "ok\n");
+    ASSERT_TRUE(run_until([&] { return ready.size() == phones - 1; }, 5s))
+        << "cycle " << cycle << ": unplug unseen";
+    ASSERT_EQ(sim_command("plug 1"), "ok\n");
+    ASSERT_TRUE(run_until([&] { return ready.size() == phones; }, 5s))
+        << "cycle " << cycle << ": replug unseen";
+  }
+  EXPECT_EQ(gone.size(), 100u);
+  for (const auto& g : gone) EXPECT_NE(g.find(": unplugged"), std::string::npos) << g;
+  EXPECT_TRUE(attach_failures.empty()) << attach_failures.front();
+}
+
+TEST_F(Transport, UnplugInTheMiddleOfAStreamNeverHangs) {
+  const std::string udid = wait_ready();
+  ASSERT_NE(link(udid), nullptr);
+  const conn_id id = connect(*link(udid), 2346);
+  std::uint64_t got = 0;
+  ASSERT_TRUE(drive(
+      udid,
+      [&](device_link& l) {
+        const auto in = l.session().received(id);
+        got += in.size();
+        l.session().consume(id, in.size());
+        l.flush();
+        return got > 1'000'000;
+      },
+      10s));
+  const auto pulled = std::chrono::steady_clock::now();
+  const std::size_t before = ready.size();
+  ASSERT_EQ(sim_command("unplug 1"), "ok\n");
+  ASSERT_TRUE(run_until([&] { return ready.size() == before - 1; }, 3s))
+      << "the link hung after a cable pull";
+  EXPECT_FALSE(ready.count(udid));
+  const auto took = std::chrono::steady_clock::now() - pulled;
+  EXPECT_LT(took, 1s);
+  ASSERT_EQ(sim_command("plug 1"), "ok\n");
+  EXPECT_TRUE(run_until([&] { return ready.size() == before; }, 5s));
+  RecordProperty(
+      "teardown_ms",
+      static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+}
+
+}  // namespace
+}  // namespace tether::usb

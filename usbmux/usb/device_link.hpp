@@ -1,0 +1,119 @@
+#pragma once
+// One phone on the USB bus, joined to a usbmux host_session: open, pick and set the
+// configuration, claim the usbmux interface, read the UDID, then move packets. IN
+// transfers stay in flight and are resubmitted from their callbacks; each mux packet
+// is one OUT transfer (with a zero-length packet when its length is a multiple of
+// wMaxPacketSize). All of it runs on the event_loop's thread.
+//
+// Teardown never waits for a transfer that is not in flight: a resubmission that
+// fails because the phone is gone is simply not counted. (The reference usbmuxd
+// waits for such a transfer forever and hangs after a mid-stream cable pull.)
+#include <libusb.h>
+
+#include <asio/post.hpp>
+#include <asio/steady_timer.hpp>
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "usbmux/core/host_session.hpp"
+#include "usbmux/usb/device_table.hpp"
+#include "usbmux/usb/event_loop.hpp"
+
+namespace tether::usb {
+
+struct link_options {
+  int in_transfers = 3;                  // bulk IN transfers kept in flight
+  std::size_t in_transfer_size = 65536;  // a whole phone packet fits one transfer
+  int out_transfers = 4;                 // bulk OUT transfers in flight at most
+  usbmux::session_options session;
+};
+
+struct device_facts {
+  std::string udid;
+  std::uint16_t product_id = 0;
+  std::uint8_t bus = 0;
+  std::uint8_t address = 0;
+  std::uint32_t location = 0;   // (bus << 16) | address, as usbmuxd reports it
+  std::uint64_t speed_bps = 0;  // ConnectionSpeed
+  mux_interface mux;
+  std::uint8_t previous_configuration = 0;
+};
+
+class device_link {
+ public:
+  struct listener {
+    virtual ~listener() = default;
+    // The VERSION handshake completed: the phone is usable.
+    virtual void on_ready(device_link& link) = 0;
+    // An event from the session (connected, readable, writable, closed, ...).
+    virtual void on_event(device_link& link, const usbmux::event& e) = 0;
+    // The link is down for good (unplug, USB error, protocol failure) and all its
+    // transfers have returned. Always called from a posted handler, never from inside
+    // libusb, so the owner may destroy the link right here.
+    virtual void on_gone(device_link& link, const std::string& reason) = 0;
+  };
+
+  device_link(event_loop& loop, libusb_device* device, link_options opts, listener& l);
+  ~device_link();
+  device_link(const device_link&) = delete;
+  device_link& operator=(const device_link&) = delete;
+
+  // Opens and configures the phone and starts the handshake. Synchronous libusb
+  // calls: never call it from inside a libusb callback (post it). An error here
+  // means nothing is in flight and the link can be destroyed at once; any later
+  // failure arrives as on_gone.
+  std::error_code open(std::string& what_failed);
+
+  // Starts teardown; on_gone follows once every transfer is back.
+  void shut_down(const std::string& reason);
+  bool shutting_down() const { return stopping_; }
+
+  const device_facts& facts() const { return facts_; }
+  libusb_device* device() const { return device_; }
+  usbmux::host_session& session() { return session_; }
+
+  // After calling session() mutators (connect, send, consume, close): push what is
+  // due onto the wire and re-arm the session timer.
+  void flush();
+
+ private:
+  struct transfer_slot;
+
+  static void LIBUSB_CALL in_done(libusb_transfer* t);
+  static void LIBUSB_CALL out_done(libusb_transfer* t);
+  void on_in(libusb_transfer* t);
+  void on_out(libusb_transfer* t);
+  bool submit_in(libusb_transfer* t);
+  void drain_events();
+  void arm_timer();
+  void fail(const std::string& reason);
+  void schedule_finish_check();
+  void recover_stall(libusb_transfer* t, bool is_in);
+  template <class F>
+  void post(F&& f);
+
+  event_loop& loop_;
+  libusb_device* device_;
+  libusb_device_handle* handle_ = nullptr;
+  link_options opts_;
+  listener& listener_;
+  device_facts facts_;
+  usbmux::host_session session_;
+  asio::steady_timer timer_;
+  bool claimed_ = false;
+  bool ready_signalled_ = false;
+  bool stopping_ = false;
+  bool gone_signalled_ = false;
+  std::string stop_reason_;
+  int in_flight_ = 0;  // transfers libusb still owns
+  std::vector<libusb_transfer*> in_;
+  std::vector<libusb_transfer*> out_free_;
+  std::vector<libusb_transfer*> out_all_;
+  std::vector<std::vector<std::uint8_t>> buffers_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // posted work checks it
+};
+
+}  // namespace tether::usb

@@ -1,0 +1,74 @@
+#include "usbmux/usb/usb_host.hpp"
+
+#include "usbmux/usb/usb_error.hpp"
+
+namespace tether::usb {
+
+usb_host::usb_host(event_loop& loop, link_options opts, listener& l)
+    : loop_(loop), opts_(std::move(opts)), outer_(l) {}
+
+usb_host::~usb_host() {
+  if (hotplug_registered_) libusb_hotplug_deregister_callback(loop_.context(), hotplug_handle_);
+}
+
+std::error_code usb_host::start() {
+  if (!libusb_has_capability(LIBUSB_CAP_HAS_HOTPLUG))
+    return libusb_error(LIBUSB_ERROR_NOT_SUPPORTED);
+  const int r = libusb_hotplug_register_callback(
+      loop_.context(),
+      static_cast<libusb_hotplug_event>(LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED |
+                                        LIBUSB_HOTPLUG_EVENT_DEVICE_LEFT),
+      LIBUSB_HOTPLUG_ENUMERATE, apple_vendor_id, LIBUSB_HOTPLUG_MATCH_ANY, LIBUSB_HOTPLUG_MATCH_ANY,
+      &usb_host::hotplug, this, &hotplug_handle_);
+  if (r != 0) return libusb_error(r);
+  hotplug_registered_ = true;
+  return {};
+}
+
+// Runs inside libusb: only record and post (no synchronous libusb calls allowed here).
+int LIBUSB_CALL usb_host::hotplug(libusb_context*, libusb_device* dev, libusb_hotplug_event ev,
+                                  void* self) {
+  auto* host = static_cast<usb_host*>(self);
+  libusb_ref_device(dev);
+  asio::post(host->loop_.io(), [alive = std::weak_ptr<int>(host->alive_), host, dev, ev] {
+    if (!alive.expired()) {
+      if (ev == LIBUSB_HOTPLUG_EVENT_DEVICE_ARRIVED)
+        host->attach(dev);
+      else
+        host->detach(dev);
+    }
+    libusb_unref_device(dev);
+  });
+  return 0;
+}
+
+void usb_host::attach(libusb_device* dev) {
+  if (links_.count(dev) != 0) return;
+  libusb_device_descriptor dd{};
+  libusb_get_device_descriptor(dev, &dd);
+  if (!is_usbmux_product(dd.idVendor, dd.idProduct)) return;  // Macs, keyboards, recovery mode
+  auto link =
+      std::make_unique<device_link>(loop_, dev, opts_, static_cast<device_link::listener&>(*this));
+  std::string what;
+  if (auto ec = link->open(what)) {
+    outer_.on_attach_failed(libusb_get_bus_number(dev), libusb_get_device_address(dev), what, ec);
+    return;
+  }
+  links_.emplace(dev, std::move(link));
+}
+
+void usb_host::detach(libusb_device* dev) {
+  auto it = links_.find(dev);
+  if (it != links_.end()) it->second->shut_down("unplugged");  // same words as device_link uses
+}
+
+void usb_host::on_gone(device_link& link, const std::string& reason) {
+  outer_.on_gone(link, reason);
+  links_.erase(link.device());
+}
+
+void usb_host::shut_down_all(const std::string& reason) {
+  for (auto& [dev, link] : links_) link->shut_down(reason);
+}
+
+}  // namespace tether::usb

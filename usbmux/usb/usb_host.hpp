@@ -1,0 +1,49 @@
+#pragma once
+// Every phone on the bus: libusb hotplug (phones already present are reported too)
+// creates a device_link per Apple device that carries usbmux, and removes it when the
+// phone leaves. A phone that re-enumerates (reboot, "Trust" tapped, mode switch) is a
+// departure followed by an arrival and comes back by itself.
+#include <map>
+#include <memory>
+#include <string>
+
+#include "usbmux/usb/device_link.hpp"
+
+namespace tether::usb {
+
+class usb_host : private device_link::listener {
+ public:
+  struct listener : device_link::listener {
+    // An Apple device arrived but could not be used; `what` says what failed.
+    virtual void on_attach_failed(std::uint8_t bus, std::uint8_t address, const std::string& what,
+                                  std::error_code ec) = 0;
+  };
+
+  usb_host(event_loop& loop, link_options opts, listener& l);
+  ~usb_host();
+
+  std::error_code start();
+  std::size_t link_count() const { return links_.size(); }
+  // Tears every link down; on_gone follows for each.
+  void shut_down_all(const std::string& reason);
+
+ private:
+  static int LIBUSB_CALL hotplug(libusb_context*, libusb_device* dev, libusb_hotplug_event ev,
+                                 void* self);
+  void attach(libusb_device* dev);
+  void detach(libusb_device* dev);
+
+  void on_ready(device_link& link) override { outer_.on_ready(link); }
+  void on_event(device_link& link, const usbmux::event& e) override { outer_.on_event(link, e); }
+  void on_gone(device_link& link, const std::string& reason) override;
+
+  event_loop& loop_;
+  link_options opts_;
+  listener& outer_;
+  libusb_hotplug_callback_handle hotplug_handle_ = 0;
+  bool hotplug_registered_ = false;
+  std::map<libusb_device*, std::unique_ptr<device_link>> links_;
+  std::shared_ptr<int> alive_ = std::make_shared<int>(0);
+};
+
+}  // namespace tether::usb
