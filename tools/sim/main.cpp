@@ -38,6 +38,9 @@ const char* const usage =
     "  --speed high|super  USB 2 (512-byte bulk) or USB 3 (1024-byte bulk); default high\n"
     "  --old-serial        40-hex serials (older phones) instead of 24-hex ones\n"
     "  --configuration N   configuration the phone starts in (default 1, as the kernel picks)\n"
+    "  --rate MBPS         bus rate in MB/s shared by all phones, half-duplex\n"
+    "                      (default 40, what a USB 2 phone gives; 0 = no limit)\n"
+    "  --latency US        extra latency per transfer in microseconds (default 0)\n"
     "  --source-bytes N    bytes the source app on port 2346 streams per connection\n"
     "                      (default 1 GiB)\n"
     "  --control PATH      unix socket taking commands, one per line:\n"
@@ -62,6 +65,8 @@ struct options {
   bool old_serial = false;
   int configuration = 1;
   std::uint64_t source_bytes = 1ull << 30;
+  double rate_mbps = 40;
+  long latency_us = 0;
   std::string control;
   std::vector<char*> command;
 };
@@ -107,6 +112,10 @@ options parse(int argc, char** argv) {
       o.source_bytes = static_cast<std::uint64_t>(number("--source-bytes", 0, 1L << 40));
     else if (a == "--control")
       o.control = value("--control");
+    else if (a == "--rate")
+      o.rate_mbps = static_cast<double>(number("--rate", 0, 100000));
+    else if (a == "--latency")
+      o.latency_us = number("--latency", 0, 10'000'000);
     else if (a == "-v" || a == "--verbose")
       verbose = true;
     else if (a == "-h" || a == "--help") {
@@ -206,6 +215,7 @@ int main(int argc, char** argv) {
   }
 
   UMockdevTestbed* testbed = umockdev_testbed_new();
+  usb_bus bus(o.rate_mbps * 1e6, std::chrono::microseconds(o.latency_us));
   std::vector<std::unique_ptr<usbdevfs_phone>> phones;
   for (int i = 0; i < o.phones; ++i) {
     const iphone_identity id = identity_for(o, i);
@@ -216,7 +226,7 @@ int main(int argc, char** argv) {
     phone.add_app(2345, make_echo_app());
     phone.add_app(2346, make_source_app(o.source_bytes));
     phone.add_app(2347, make_sink_app());
-    phones.push_back(std::make_unique<usbdevfs_phone>(testbed, std::move(phone)));
+    phones.push_back(std::make_unique<usbdevfs_phone>(testbed, std::move(phone), bus));
     std::string error;
     if (!phones.back()->plug(error)) {
       log_line("error", "phone " + std::to_string(i + 1) + ": " + error);

@@ -1,10 +1,12 @@
 #include "tools/sim/usbdevfs_phone.hpp"
 
 #include <fcntl.h>
+#include <glib-unix.h>
 #include <linux/ioctl.h>
 #include <linux/usbdevice_fs.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -31,8 +33,15 @@ constexpr std::uint32_t capabilities =
 
 }  // namespace
 
-usbdevfs_phone::usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone)
-    : testbed_(testbed), identity_(phone.identity()), phone_(std::move(phone)) {
+// The timer's callback data. The phone clears `phone` under `mu` before it dies,
+// which also waits for a callback already running on umockdev's thread.
+struct usbdevfs_phone::timer_hook {
+  std::mutex mu;
+  usbdevfs_phone* phone;
+};
+
+usbdevfs_phone::usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone, usb_bus& bus)
+    : testbed_(testbed), identity_(phone.identity()), phone_(std::move(phone)), bus_(bus) {
   gchar* root = umockdev_testbed_get_root_dir(testbed_);
   node_path_ = std::string(root) + dev_node(identity_);
   g_free(root);
@@ -47,7 +56,17 @@ usbdevfs_phone::~usbdevfs_phone() {
   std::lock_guard lock(mu_);
   for (auto* d : in_waiting_) g_object_unref(d);
   for (auto* d : completed_) g_object_unref(d);
+  for (auto& [due, t] : on_bus_) g_object_unref(t.urb);
   if (fifo_fd_ >= 0) ::close(fifo_fd_);
+  if (bus_timer_source_ != nullptr) {
+    {
+      std::lock_guard hook_lock(bus_timer_hook_->mu);
+      bus_timer_hook_->phone = nullptr;
+    }
+    g_source_destroy(bus_timer_source_);
+    g_source_unref(bus_timer_source_);
+  }
+  if (bus_timer_fd_ >= 0) ::close(bus_timer_fd_);
 }
 
 bool usbdevfs_phone::plugged() const {
@@ -110,6 +129,8 @@ void usbdevfs_phone::unplug() {
     complete(in_waiting_.front(), -ESHUTDOWN, 0);
     in_waiting_.pop_front();
   }
+  for (auto& [due, t] : on_bus_) finish(t.urb, -ESHUTDOWN, 0);
+  on_bus_.clear();
   // Leave the old node permanently writable: hosts still holding it open must be
   // able to reap the killed URBs and then see ENODEV.
   if (fifo_fd_ >= 0) {
@@ -209,8 +230,14 @@ void usbdevfs_phone::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg)
     umockdev_ioctl_client_complete(client, -1, EINVAL);
     return;
   }
-  umockdev_ioctl_data_resolve(urbd, G_STRUCT_OFFSET(usbdevfs_urb, buffer),
-                              static_cast<gsize>(urb->buffer_length), nullptr);
+  // Every byte resolved is copied over umockdev's socket, the emulation's main cost.
+  // An IN buffer's old contents do not matter: it is resolved at reap time, for
+  // the bytes actually delivered (see reap), and staged here until then.
+  const bool bulk_in = urb->type == USBDEVFS_URB_TYPE_BULK && (urb->endpoint & 0x80);
+  if (!bulk_in) {
+    umockdev_ioctl_data_resolve(urbd, G_STRUCT_OFFSET(usbdevfs_urb, buffer),
+                                static_cast<gsize>(urb->buffer_length), nullptr);
+  }
   g_object_ref(urbd);  // written back to the client when reaped
   if (trace)
     std::fprintf(stderr, "tether-sim: trace: submit type=%u ep=0x%02x len=%d flags=0x%x\n",
@@ -224,7 +251,7 @@ void usbdevfs_phone::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg)
     const auto data = std::span(static_cast<const std::byte*>(urb->buffer),
                                 static_cast<std::size_t>(urb->buffer_length));
     if (phone_.bulk_out(urb->endpoint, data)) {
-      complete(urbd, 0, urb->buffer_length);
+      complete_on_bus(urbd, urb->buffer_length);
     } else {
       complete(urbd, -EPIPE, 0);  // no such endpoint in this configuration: stall
     }
@@ -271,16 +298,74 @@ void usbdevfs_phone::fill_in_urbs() {
   while (!in_waiting_.empty() && phone_.in_data_due()) {
     UMockdevIoctlData* urbd = in_waiting_.front();
     usbdevfs_urb* urb = urb_of(urbd);
-    const auto n =
-        phone_.bulk_in(urb->endpoint, std::span(static_cast<std::byte*>(urb->buffer),
-                                                static_cast<std::size_t>(urb->buffer_length)));
-    if (!n) break;
+    std::vector<std::byte>& staged = staged_in_[urbd];
+    staged.resize(static_cast<std::size_t>(urb->buffer_length));
+    const auto n = phone_.bulk_in(urb->endpoint, staged);
+    if (!n) {
+      staged_in_.erase(urbd);
+      break;
+    }
+    staged.resize(*n);
     in_waiting_.pop_front();
-    complete(urbd, 0, static_cast<int>(*n));
+    complete_on_bus(urbd, static_cast<int>(*n));
   }
 }
 
 void usbdevfs_phone::complete(UMockdevIoctlData* urbd, int status, int actual_length) {
+  finish(urbd, status, actual_length);
+}
+
+void usbdevfs_phone::complete_on_bus(UMockdevIoctlData* urbd, int actual_length) {
+  if (bus_.unlimited()) return finish(urbd, 0, actual_length);
+  const auto due = bus_.schedule(static_cast<std::size_t>(actual_length), usb_bus::clock::now());
+  on_bus_.emplace(due, on_bus{urbd, actual_length});
+  arm_bus_timer();
+}
+
+void usbdevfs_phone::arm_bus_timer() {
+  if (on_bus_.empty()) return;
+  if (bus_timer_fd_ < 0) {
+    // Runs on umockdev's worker thread (we are inside an ioctl), whose context is
+    // the thread default here: the timer fires on the same thread as the ioctls.
+    bus_timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+    bus_timer_hook_ = new timer_hook{{}, this};
+    bus_timer_source_ = g_unix_fd_source_new(bus_timer_fd_, G_IO_IN);
+    g_source_set_callback(bus_timer_source_, G_SOURCE_FUNC(&usbdevfs_phone::on_bus_timer),
+                          bus_timer_hook_,
+                          [](gpointer hook) { delete static_cast<timer_hook*>(hook); });
+    g_source_attach(bus_timer_source_, g_main_context_get_thread_default());
+  }
+  const auto due = on_bus_.begin()->first.time_since_epoch();
+  itimerspec spec{};
+  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(due).count();
+  spec.it_value.tv_sec = ns / 1'000'000'000;
+  spec.it_value.tv_nsec = ns % 1'000'000'000;
+  if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
+  ::timerfd_settime(bus_timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
+}
+
+gboolean usbdevfs_phone::on_bus_timer(gint fd, GIOCondition, gpointer hook) {
+  auto* h = static_cast<timer_hook*>(hook);
+  std::uint64_t expirations = 0;
+  (void)::read(fd, &expirations, sizeof expirations);
+  std::lock_guard hook_lock(h->mu);
+  if (h->phone == nullptr) return G_SOURCE_REMOVE;
+  h->phone->bus_timer_fired();
+  return G_SOURCE_CONTINUE;
+}
+
+void usbdevfs_phone::bus_timer_fired() {
+  std::lock_guard lock(mu_);
+  const auto now = usb_bus::clock::now();
+  while (!on_bus_.empty() && on_bus_.begin()->first <= now) {
+    finish(on_bus_.begin()->second.urb, 0, on_bus_.begin()->second.actual_length);
+    on_bus_.erase(on_bus_.begin());
+  }
+  fill_in_urbs();
+  arm_bus_timer();
+}
+
+void usbdevfs_phone::finish(UMockdevIoctlData* urbd, int status, int actual_length) {
   usbdevfs_urb* urb = urb_of(urbd);
   if (trace)
     std::fprintf(stderr, "tether-sim: trace: complete ep=0x%02x status=%d actual=%d\n",
@@ -307,6 +392,14 @@ void usbdevfs_phone::reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
   UMockdevIoctlData* urbd = completed_.front();
   completed_.pop_front();
   UMockdevIoctlData* out = umockdev_ioctl_data_resolve(arg, 0, sizeof(void*), nullptr);
+  if (auto staged = staged_in_.find(urbd); staged != staged_in_.end()) {
+    if (!staged->second.empty()) {
+      UMockdevIoctlData* buf = umockdev_ioctl_data_resolve(
+          urbd, G_STRUCT_OFFSET(usbdevfs_urb, buffer), staged->second.size(), nullptr);
+      if (buf != nullptr) std::memcpy(buf->data, staged->second.data(), staged->second.size());
+    }
+    staged_in_.erase(staged);
+  }
   umockdev_ioctl_data_set_ptr(out, 0, urbd);
   if (completed_.empty() && fifo_slot_open_) {
     char fill[fifo_chunk] = {};
@@ -325,6 +418,15 @@ void usbdevfs_phone::discard(UMockdevIoctlClient* client, UMockdevIoctlData* arg
   auto it = std::find_if(in_waiting_.begin(), in_waiting_.end(),
                          [address](UMockdevIoctlData* d) { return d->client_addr == address; });
   if (it == in_waiting_.end()) {
+    // Still travelling on the bus: the kernel can unlink it too.
+    for (auto b = on_bus_.begin(); b != on_bus_.end(); ++b) {
+      if (b->second.urb->client_addr != address) continue;
+      UMockdevIoctlData* urbd = b->second.urb;
+      on_bus_.erase(b);
+      complete(urbd, -ENOENT, 0);
+      umockdev_ioctl_client_complete(client, 0, 0);
+      return;
+    }
     umockdev_ioctl_client_complete(client, -1, EINVAL);
     return;
   }

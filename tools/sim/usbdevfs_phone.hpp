@@ -7,16 +7,19 @@
 #include <umockdev.h>
 
 #include <deque>
+#include <map>
 #include <mutex>
 #include <string>
+#include <vector>
 
+#include "tools/sim/usb_bus.hpp"
 #include "tools/sim/virtual_phone.hpp"
 
 namespace tether::sim {
 
 class usbdevfs_phone {
  public:
-  usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone);
+  usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone, usb_bus& bus);
   ~usbdevfs_phone();
   usbdevfs_phone(const usbdevfs_phone&) = delete;
   usbdevfs_phone& operator=(const usbdevfs_phone&) = delete;
@@ -42,7 +45,13 @@ class usbdevfs_phone {
   void control_urb(UMockdevIoctlData* urb);
   // Moves phone output into waiting IN URBs; call after anything that can make some.
   void fill_in_urbs();
+  // Completes now, or when the bus has carried it (bulk transfers on a rated bus).
   void complete(UMockdevIoctlData* urb, int status, int actual_length);
+  void complete_on_bus(UMockdevIoctlData* urb, int actual_length);
+  void finish(UMockdevIoctlData* urb, int status, int actual_length);
+  void arm_bus_timer();
+  static gboolean on_bus_timer(gint fd, GIOCondition, gpointer hook);
+  void bus_timer_fired();
   void signal_reapable();
   bool make_fifo_node(std::string& error);
 
@@ -54,8 +63,19 @@ class usbdevfs_phone {
   mutable std::mutex mu_;  // ioctls run on umockdev's thread, plug/unplug on ours
   virtual_phone phone_;
   bool plugged_ = false;
-  std::deque<UMockdevIoctlData*> in_waiting_;  // bulk IN URBs without data yet
-  std::deque<UMockdevIoctlData*> completed_;   // reapable, oldest first
+  std::deque<UMockdevIoctlData*> in_waiting_;                       // bulk IN URBs without data yet
+  std::deque<UMockdevIoctlData*> completed_;                        // reapable, oldest first
+  std::map<UMockdevIoctlData*, std::vector<std::byte>> staged_in_;  // IN data until reaped
+  usb_bus& bus_;
+  struct on_bus {
+    UMockdevIoctlData* urb;
+    int actual_length;
+  };
+  std::multimap<usb_bus::clock::time_point, on_bus> on_bus_;  // travelling on the bus
+  int bus_timer_fd_ = -1;  // a timerfd on umockdev's worker context: microsecond precision
+  struct timer_hook;       // owned by the timer's GSource; outlives us safely
+  timer_hook* bus_timer_hook_ = nullptr;
+  GSource* bus_timer_source_ = nullptr;
   int fifo_fd_ = -1;
   bool fifo_slot_open_ = false;
 };

@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# Bytes per second from the virtual phone's source app, through tether's transport and
+# through the reference usbmuxd (Debian 1.1.1, with iproxy in front, as apps use it),
+# on the same virtual phone in one run: at 20 and 40 MB/s links and unthrottled. tether is
+# also measured with 1, 3 and 8 IN transfers in flight. Needs root (usbmuxd's /run).
+#
+#   compare_with_reference.sh TETHER_SIM SOURCE_THROUGHPUT [MEGABYTES]
+set -euo pipefail
+sim=$1 tool=$2 mb=${3:-32}
+bytes=$((mb * 1000000))
+[ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
+dir=$(mktemp -d)
+trap 'pkill -P $$ 2>/dev/null; rm -rf "$dir"' EXIT
+
+rate_of() { sed -E 's/.* = ([0-9.]+) MB\/s/\1/'; }
+
+reference() {  # reference RATE -> prints the tool's line
+  local rate=$1 port
+  rm -rf "$dir/run"; mkdir "$dir/run"
+  unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' --rate $rate --source-bytes $((bytes * 2)) \
+    -- usbmuxd -f -p" >"$dir/usbmuxd.log" 2>&1 &
+  local sim_pid=$!
+  for _ in $(seq 50); do [ -S "$dir/run/usbmuxd" ] && break; sleep 0.1; done
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  USBMUXD_SOCKET_ADDRESS="UNIX:$dir/run/usbmuxd" iproxy "$port:2346" >/dev/null 2>&1 &
+  local iproxy_pid=$!
+  for _ in $(seq 50); do
+    USBMUXD_SOCKET_ADDRESS="UNIX:$dir/run/usbmuxd" idevice_id -l 2>/dev/null | grep -q . && break
+    sleep 0.1
+  done
+  sleep 0.2
+  "$tool" tcp "$port" "$bytes"
+  kill "$iproxy_pid" "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null || true
+}
+
+tether() {  # tether RATE IN_TRANSFERS
+  "$sim" --rate "$1" --source-bytes $((bytes * 2)) -- "$tool" tether "$bytes" "$2"
+}
+
+printf '%-10s %-30s %10s\n' "link" "path" "MB/s"
+for rate in 20 40 0; do
+  label=$([ "$rate" = 0 ] && echo unlimited || echo "${rate} MB/s")
+  ref=$(reference "$rate" | rate_of)
+  printf '%-10s %-30s %10s\n' "$label" "reference usbmuxd + iproxy" "$ref"
+  for n in 1 3 8; do
+    t=$(tether "$rate" "$n" | rate_of)
+    ratio=$(python3 -c "print(f'{$t/$ref:.2f}x reference' + ('' if $rate == 0 else f', {100*$t/$rate:.0f}% of the link'))")
+    printf '%-10s %-30s %10s   %s\n' "$label" "tether transport, $n IN" "$t" "$ratio"
+  done
+done
