@@ -142,7 +142,13 @@ class Transport : public ::testing::Test, public usb_host::listener {
 
   asio::io_context io;
   event_loop loop{io};
-  usb_host host{loop, {}, *this};
+  static link_options quick_options() {
+    link_options o;
+    o.session.handshake_timeout = 1s;  // faults should not make the suite slow
+    o.retry_first = 200ms;
+    return o;
+  }
+  usb_host host{loop, quick_options(), *this};
   std::map<std::string, device_link*> ready;
   std::set<conn_id> connected;
   std::map<conn_id, usbmux::events::closed> closed;
@@ -295,6 +301,114 @@ TEST_F(Transport, UnplugInTheMiddleOfAStreamNeverHangs) {
   RecordProperty(
       "teardown_ms",
       static_cast<int>(std::chrono::duration_cast<std::chrono::milliseconds>(took).count()));
+}
+
+// --- faults injected by tether-sim --------------------------------------------------
+
+class TransportFaults : public Transport {
+ protected:
+  ::testing::AssertionResult echo(const std::string& udid, std::size_t n = 100000) {
+    device_link* l = link(udid);
+    if (l == nullptr) return ::testing::AssertionFailure() << udid << " is not ready";
+    const conn_id id = connect(*l, 2345);
+    if (!connected.count(id)) return ::testing::AssertionFailure() << "cannot connect to echo";
+    std::vector<std::byte> data(n);
+    for (std::size_t i = 0; i < n; ++i) data[i] = static_cast<std::byte>(i * 7);
+    std::size_t sent = 0;
+    std::vector<std::byte> got;
+    const bool ok = drive(
+        udid,
+        [&](device_link& lk) {
+          if (sent < data.size()) sent += *lk.session().send(id, std::span(data).subspan(sent));
+          const auto in = lk.session().received(id);
+          got.insert(got.end(), in.begin(), in.end());
+          lk.session().consume(id, in.size());
+          lk.flush();
+          return got.size() >= data.size();
+        },
+        10s);
+    if (device_link* lk = link(udid)) {
+      (void)lk->session().close(id, std::chrono::steady_clock::now());
+      lk->flush();
+    }
+    if (!ok || got != data)
+      return ::testing::AssertionFailure() << "echoed " << got.size() << " of " << n;
+    return ::testing::AssertionSuccess();
+  }
+  std::string gone_reason(const std::string& udid) {
+    for (auto it = gone.rbegin(); it != gone.rend(); ++it)
+      if (it->rfind(udid + ": ", 0) == 0) return it->substr(udid.size() + 2);
+    return {};
+  }
+};
+
+TEST_F(TransportFaults, StalledEndpointsAreClearedAndTheLinkCarriesOn) {
+  const std::string udid = wait_ready();
+  ASSERT_TRUE(echo(udid));
+  ASSERT_EQ(sim_command("stall 1 in"), "ok\n");
+  EXPECT_TRUE(echo(udid));
+  ASSERT_EQ(sim_command("stall 1 out"), "ok\n");
+  EXPECT_TRUE(echo(udid));
+  EXPECT_TRUE(gone.empty()) << gone.front();
+}
+
+TEST_F(TransportFaults, SlowCompletionsSlowTheLinkButDoNotBreakIt) {
+  const std::string udid = wait_ready();
+  ASSERT_EQ(sim_command("delay 1 40"), "ok\n");
+  const auto start = std::chrono::steady_clock::now();
+  EXPECT_TRUE(echo(udid, 1000));
+  EXPECT_GE(std::chrono::steady_clock::now() - start, 80ms);  // at least a round trip of delays
+  ASSERT_EQ(sim_command("delay 1 0"), "ok\n");
+  EXPECT_TRUE(gone.empty());
+}
+
+TEST_F(TransportFaults, ALinkDroppedMidTransferTakesDownThatPhoneOnly) {
+  const std::string first = wait_ready();
+  const std::string second = sim_udid(2);
+  ASSERT_TRUE(ready.count(second));
+  const conn_id id = connect(*link(first), 2346);
+  std::uint64_t got = 0;
+  ASSERT_TRUE(drive(
+      first,
+      [&](device_link& l) {
+        got += l.session().received(id).size();
+        l.session().consume(id, l.session().received(id).size());
+        l.flush();
+        return got > 200000;
+      },
+      10s));
+  ASSERT_EQ(sim_command("drop 1"), "ok\n");
+  ASSERT_TRUE(run_until([&] { return !ready.count(first); }, 3s));
+  const std::string why = gone_reason(first);
+  EXPECT_TRUE(why == "unplugged" || why.find("LIBUSB_TRANSFER_ERROR") != std::string::npos) << why;
+  EXPECT_TRUE(echo(second)) << "the other phone must not notice";
+  ASSERT_EQ(sim_command("plug 1"), "ok\n");
+  EXPECT_TRUE(run_until([&] { return ready.count(first) == 1; }, 5s));
+}
+
+TEST_F(TransportFaults, AMalformedPacketEndsTheLinkWithAReasonAndItComesBack) {
+  const std::string first = wait_ready();
+  const std::string second = sim_udid(2);
+  ASSERT_EQ(sim_command("garbage 1"), "ok\n");
+  ASSERT_TRUE(run_until([&] { return !ready.count(first); }, 3s));
+  EXPECT_EQ(gone_reason(first), "mux protocol error: mux packet length is shorter than its header");
+  EXPECT_TRUE(echo(second));
+  // Still plugged in: reopened after the retry delay, and a new VERSION restarts its mux.
+  ASSERT_TRUE(run_until([&] { return ready.count(first) == 1; }, 5s));
+  EXPECT_TRUE(echo(first));
+}
+
+TEST_F(TransportFaults, APhoneThatNeverAnswersVersionTimesOutAndIsRetried) {
+  const std::string first = wait_ready();
+  ASSERT_EQ(sim_command("mute 1"), "ok\n");
+  ASSERT_EQ(sim_command("replug 1"), "ok\n");
+  ASSERT_TRUE(run_until([&] { return gone.size() >= 2; }, 5s)) << "no handshake timeout";
+  EXPECT_EQ(gone.back(), first + ": the phone did not answer the mux VERSION handshake");
+  EXPECT_FALSE(ready.count(first));
+  ASSERT_EQ(sim_command("unmute 1"), "ok\n");
+  EXPECT_TRUE(run_until([&] { return ready.count(first) == 1; }, 5s))
+      << "not retried after the timeout";
+  EXPECT_TRUE(echo(first));
 }
 
 }  // namespace

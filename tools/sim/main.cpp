@@ -45,6 +45,12 @@ const char* const usage =
     "                      (default 1 GiB)\n"
     "  --control PATH      unix socket taking commands, one per line:\n"
     "                        list | plug N | unplug N | replug N\n"
+    "                      and faults:\n"
+    "                        stall N in|out   halt an endpoint until the host clears it\n"
+    "                        delay N MS       add MS to every bulk completion (0 clears)\n"
+    "                        drop N           fail what is in flight (EPROTO), then vanish\n"
+    "                        garbage N        send a malformed mux packet\n"
+    "                        mute N | unmute N  stop / resume answering VERSION\n"
     "                      (default: one in the testbed; COMMAND finds it in\n"
     "                      TETHER_SIM_CONTROL)\n"
     "  -v, --verbose       log every plug, unplug and command\n"
@@ -179,13 +185,34 @@ std::string run_command(const std::string& line,
     return "error: say which phone, 1 to " + std::to_string(phones.size()) + " (e.g. 'unplug 1')\n";
   usbdevfs_phone& p = *phones[static_cast<std::size_t>(n - 1)];
   std::string error;
+  std::string arg;
+  in >> arg;
   if (verb == "unplug") {
     p.unplug();
+  } else if (verb == "stall") {
+    if (arg != "in" && arg != "out")
+      return "error: say which endpoint: 'stall N in' or 'stall N out'\n";
+    p.stall(arg == "in" ? usbmux_in_endpoint : usbmux_out_endpoint);
+  } else if (verb == "delay") {
+    char* end = nullptr;
+    const long ms = std::strtol(arg.c_str(), &end, 10);
+    if (arg.empty() || *end != '\0' || ms < 0)
+      return "error: 'delay N MS' takes milliseconds, e.g. 'delay 1 50'\n";
+    p.set_delay(std::chrono::milliseconds(ms));
+  } else if (verb == "drop") {
+    p.drop_link();
+  } else if (verb == "garbage") {
+    p.inject_garbage();
+  } else if (verb == "mute" || verb == "unmute") {
+    p.set_version_muted(verb == "mute");
   } else if (verb == "plug" || verb == "replug") {
     if (verb == "replug") p.unplug();
     if (!p.plug(error)) return "error: " + error + "\n";
   } else {
-    return "error: unknown command '" + verb + "' (list, plug N, unplug N, replug N)\n";
+    return "error: unknown command '" + verb +
+           "' (list, plug N, unplug N, replug N, stall N in|out, delay N MS, drop N, garbage N, "
+           "mute N, "
+           "unmute N)\n";
   }
   if (verbose) log_line("info", "phone " + std::to_string(n) + " " + p.udid() + ": " + verb);
   return "ok\n";

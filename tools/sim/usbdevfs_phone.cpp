@@ -146,6 +146,45 @@ void usbdevfs_phone::unplug() {
   phone_.set_configuration(0);
 }
 
+void usbdevfs_phone::stall(std::uint8_t endpoint) {
+  std::lock_guard lock(mu_);
+  (halted_[0] == 0 ? halted_[0] : halted_[1]) = endpoint;
+  if (endpoint & 0x80) {  // waiting IN transfers see the stall at once
+    for (auto* d : in_waiting_) complete(d, -EPIPE, 0);
+    in_waiting_.clear();
+  }
+}
+
+void usbdevfs_phone::set_delay(std::chrono::microseconds extra) {
+  std::lock_guard lock(mu_);
+  extra_delay_ = extra;
+}
+
+void usbdevfs_phone::set_version_muted(bool muted) {
+  std::lock_guard lock(mu_);
+  phone_.set_version_muted(muted);
+}
+
+void usbdevfs_phone::inject_garbage() {
+  std::lock_guard lock(mu_);
+  // A TCP packet whose length field (3) is shorter than any header.
+  phone_.inject_in_bytes({std::byte{0}, std::byte{0}, std::byte{0}, std::byte{6}, std::byte{0},
+                          std::byte{0}, std::byte{0}, std::byte{3}});
+  fill_in_urbs();
+}
+
+void usbdevfs_phone::drop_link() {
+  {
+    std::lock_guard lock(mu_);
+    // A flaky cable: what is in flight fails with a protocol error first.
+    for (auto* d : in_waiting_) complete(d, -EPROTO, 0);
+    in_waiting_.clear();
+    for (auto& [due, t] : on_bus_) finish(t.urb, -EPROTO, 0);
+    on_bus_.clear();
+  }
+  unplug();
+}
+
 gboolean usbdevfs_phone::on_ioctl(UMockdevIoctlBase*, UMockdevIoctlClient* client, gpointer self) {
   auto* phone = static_cast<usbdevfs_phone*>(self);
   std::lock_guard lock(phone->mu_);
@@ -202,7 +241,15 @@ bool usbdevfs_phone::handle(UMockdevIoctlClient* client) {
       return io.ioctl_code == static_cast<int>(USBDEVFS_DISCONNECT) ? done(-1, ENODATA) : done();
     }
     case USBDEVFS_DISCONNECT_CLAIM: return done();
-    case USBDEVFS_CLEAR_HALT:
+    case USBDEVFS_CLEAR_HALT: {
+      UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned int), nullptr);
+      unsigned int ep = 0;
+      std::memcpy(&ep, d->data, sizeof ep);
+      for (auto& h : halted_)
+        if (h == ep) h = 0;
+      fill_in_urbs();
+      return done();
+    }
     case USBDEVFS_RESETEP: return done();
     case USBDEVFS_RESET: set_configuration(phone_.configuration()); return done();
     case USBDEVFS_SUBMITURB: submit(client, arg); return true;
@@ -247,6 +294,8 @@ void usbdevfs_phone::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg)
 
   if (urb->type == USBDEVFS_URB_TYPE_CONTROL) {
     control_urb(urbd);
+  } else if (urb->type == USBDEVFS_URB_TYPE_BULK && is_halted(urb->endpoint)) {
+    complete(urbd, -EPIPE, 0);  // a halted endpoint fails every transfer until cleared
   } else if (urb->type == USBDEVFS_URB_TYPE_BULK && !(urb->endpoint & 0x80)) {
     const auto data = std::span(static_cast<const std::byte*>(urb->buffer),
                                 static_cast<std::size_t>(urb->buffer_length));
@@ -316,8 +365,9 @@ void usbdevfs_phone::complete(UMockdevIoctlData* urbd, int status, int actual_le
 }
 
 void usbdevfs_phone::complete_on_bus(UMockdevIoctlData* urbd, int actual_length) {
-  if (bus_.unlimited()) return finish(urbd, 0, actual_length);
-  const auto due = bus_.schedule(static_cast<std::size_t>(actual_length), usb_bus::clock::now());
+  if (bus_.unlimited() && extra_delay_.count() == 0) return finish(urbd, 0, actual_length);
+  const auto due =
+      bus_.schedule(static_cast<std::size_t>(actual_length), usb_bus::clock::now()) + extra_delay_;
   on_bus_.emplace(due, on_bus{urbd, actual_length});
   arm_bus_timer();
 }

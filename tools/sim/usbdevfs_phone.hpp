@@ -31,6 +31,13 @@ class usbdevfs_phone {
   bool plugged() const;
 
   std::string udid() const { return udid_from_serial(identity_.serial); }
+
+  // Faults on command.
+  void stall(std::uint8_t endpoint);                // halted until CLEAR_HALT
+  void set_delay(std::chrono::microseconds extra);  // on every bulk completion
+  void drop_link();                                 // in-flight fail EPROTO, then gone
+  void inject_garbage();                            // a malformed mux packet on IN
+  void set_version_muted(bool muted);
   const iphone_identity& identity() const { return identity_; }
 
  private:
@@ -72,6 +79,9 @@ class usbdevfs_phone {
     int actual_length;
   };
   std::multimap<usb_bus::clock::time_point, on_bus> on_bus_;  // travelling on the bus
+  std::chrono::microseconds extra_delay_{0};
+  std::uint8_t halted_[2] = {0, 0};  // endpoints currently stalled
+  bool is_halted(std::uint8_t ep) const { return halted_[0] == ep || halted_[1] == ep; }
   int bus_timer_fd_ = -1;  // a timerfd on umockdev's worker context: microsecond precision
   struct timer_hook;       // owned by the timer's GSource; outlives us safely
   timer_hook* bus_timer_hook_ = nullptr;

@@ -62,10 +62,10 @@ bool virtual_phone::bulk_out(std::uint8_t endpoint, std::span<const std::byte> d
   // A host that starts over (a restarted usbmuxd, a new tetherd) sends VERSION to a
   // phone that is already talking mux; a real phone answers it afresh, so its mux
   // function restarts and every old connection is gone.
-  if (session_->ready() && data.size() >= 4 && data[0] == std::byte{0} && data[1] == std::byte{0} &&
-      data[2] == std::byte{0} && data[3] == std::byte{0}) {
-    set_configuration(configuration_);
-  }
+  const bool is_version = data.size() >= 4 && data[0] == std::byte{0} && data[1] == std::byte{0} &&
+                          data[2] == std::byte{0} && data[3] == std::byte{0};
+  if (is_version && version_muted_) return true;  // taken off the wire, never answered
+  if (is_version && session_->ready()) set_configuration(configuration_);
   if (!data.empty() && session_->receive(data)) return true;  // failure stays in the session
   run_apps();
   return true;
@@ -92,12 +92,19 @@ void virtual_phone::run_apps() {
 }
 
 bool virtual_phone::in_data_due() const {
-  return session_ && (zlp_owed_ || out_offset_ < out_packet_.size() || session_->want_write());
+  return session_ && (!injected_.empty() || zlp_owed_ || out_offset_ < out_packet_.size() ||
+                      session_->want_write());
 }
 
 std::optional<std::size_t> virtual_phone::bulk_in(std::uint8_t endpoint,
                                                   std::span<std::byte> buffer) {
   if (!session_ || endpoint != usbmux_in_endpoint) return std::nullopt;
+  if (!injected_.empty()) {
+    const std::size_t n = std::min(buffer.size(), injected_.size());
+    std::memcpy(buffer.data(), injected_.data(), n);
+    injected_.clear();
+    return n;
+  }
   if (zlp_owed_) {
     zlp_owed_ = false;
     return 0;

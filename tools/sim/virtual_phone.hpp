@@ -53,6 +53,11 @@ class virtual_phone {
 
   usbmux::device_session* session() { return session_.get(); }
 
+  // Faults. A muted phone never answers VERSION (the host should time out, not hang).
+  void set_version_muted(bool muted) { version_muted_ = muted; }
+  // The next bulk IN transfer carries these bytes instead of a real packet.
+  void inject_in_bytes(std::vector<std::byte> bytes) { injected_ = std::move(bytes); }
+
  private:
   void run_apps();
 
@@ -66,6 +71,8 @@ class virtual_phone {
   std::vector<std::byte> out_packet_;  // the packet being sent on bulk IN
   std::size_t out_offset_ = 0;
   bool zlp_owed_ = false;
+  bool version_muted_ = false;
+  std::vector<std::byte> injected_;
 };
 
 }  // namespace tether::sim

@@ -12,6 +12,7 @@
 
 #include <asio/post.hpp>
 #include <asio/steady_timer.hpp>
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -28,6 +29,10 @@ struct link_options {
   int in_transfers = 3;                  // bulk IN transfers kept in flight
   std::size_t in_transfer_size = 65536;  // a whole phone packet fits one transfer
   int out_transfers = 4;                 // bulk OUT transfers in flight at most
+  // After a failure that is not an unplug (protocol error, no VERSION answer, USB
+  // error), the phone is opened again after this delay, doubling up to the maximum.
+  std::chrono::milliseconds retry_first{1000};
+  std::chrono::milliseconds retry_max{30000};
   usbmux::session_options session;
 };
 

@@ -9,6 +9,7 @@ usb_host::usb_host(event_loop& loop, link_options opts, listener& l)
 
 usb_host::~usb_host() {
   if (hotplug_registered_) libusb_hotplug_deregister_callback(loop_.context(), hotplug_handle_);
+  for (auto& [dev, r] : retries_) libusb_unref_device(dev);
 }
 
 std::error_code usb_host::start() {
@@ -43,7 +44,7 @@ int LIBUSB_CALL usb_host::hotplug(libusb_context*, libusb_device* dev, libusb_ho
 }
 
 void usb_host::attach(libusb_device* dev) {
-  if (links_.count(dev) != 0) return;
+  if (links_.count(dev) != 0 || stopping_) return;
   libusb_device_descriptor dd{};
   libusb_get_device_descriptor(dev, &dd);
   if (!is_usbmux_product(dd.idVendor, dd.idProduct)) return;  // Macs, keyboards, recovery mode
@@ -52,22 +53,67 @@ void usb_host::attach(libusb_device* dev) {
   std::string what;
   if (auto ec = link->open(what)) {
     outer_.on_attach_failed(libusb_get_bus_number(dev), libusb_get_device_address(dev), what, ec);
+    if (ec != libusb_error(LIBUSB_ERROR_NO_DEVICE)) schedule_retry(dev);
     return;
   }
   links_.emplace(dev, std::move(link));
 }
 
+void usb_host::on_ready(device_link& link) {
+  if (auto r = retries_.find(link.device()); r != retries_.end()) {  // it works again
+    libusb_unref_device(r->first);
+    retries_.erase(r);
+  }
+  outer_.on_ready(link);
+}
+
 void usb_host::detach(libusb_device* dev) {
+  if (auto r = retries_.find(dev); r != retries_.end()) {  // gone for good: stop retrying
+    libusb_unref_device(dev);
+    retries_.erase(r);
+  }
   auto it = links_.find(dev);
   if (it != links_.end()) it->second->shut_down("unplugged");  // same words as device_link uses
 }
 
 void usb_host::on_gone(device_link& link, const std::string& reason) {
+  libusb_device* dev = link.device();
+  const bool again = !stopping_ && reason != "unplugged";
+  if (again) libusb_ref_device(dev);  // keep it across the link's destruction
   outer_.on_gone(link, reason);
-  links_.erase(link.device());
+  links_.erase(dev);
+  if (again) {
+    schedule_retry(dev);
+    libusb_unref_device(dev);
+  }
+}
+
+// A phone that failed without leaving (protocol error, silent handshake, USB error)
+// is opened again later; the delay doubles each time, and a working link resets it.
+void usb_host::schedule_retry(libusb_device* dev) {
+  auto [it, fresh] = retries_.try_emplace(dev);
+  if (fresh) {
+    libusb_ref_device(dev);
+    it->second.delay = opts_.retry_first;
+    it->second.timer = std::make_unique<asio::steady_timer>(loop_.io());
+  } else {
+    it->second.delay = std::min(it->second.delay * 2, opts_.retry_max);
+  }
+  it->second.timer->expires_after(it->second.delay);
+  it->second.timer->async_wait(
+      [this, dev, alive = std::weak_ptr<int>(alive_)](const std::error_code& ec) {
+        if (ec || alive.expired() || retries_.count(dev) == 0) return;
+        attach(dev);
+      });
 }
 
 void usb_host::shut_down_all(const std::string& reason) {
+  stopping_ = true;
+  for (auto& [dev, r] : retries_) {
+    r.timer->cancel();
+    libusb_unref_device(dev);
+  }
+  retries_.clear();
   for (auto& [dev, link] : links_) link->shut_down(reason);
 }
 

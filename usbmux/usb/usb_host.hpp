@@ -21,6 +21,8 @@ class usb_host : private device_link::listener {
 
   usb_host(event_loop& loop, link_options opts, listener& l);
   ~usb_host();
+  usb_host(const usb_host&) = delete;
+  usb_host& operator=(const usb_host&) = delete;
 
   std::error_code start();
   std::size_t link_count() const { return links_.size(); }
@@ -32,8 +34,9 @@ class usb_host : private device_link::listener {
                                  void* self);
   void attach(libusb_device* dev);
   void detach(libusb_device* dev);
+  void schedule_retry(libusb_device* dev);
 
-  void on_ready(device_link& link) override { outer_.on_ready(link); }
+  void on_ready(device_link& link) override;
   void on_event(device_link& link, const usbmux::event& e) override { outer_.on_event(link, e); }
   void on_gone(device_link& link, const std::string& reason) override;
 
@@ -43,6 +46,12 @@ class usb_host : private device_link::listener {
   libusb_hotplug_callback_handle hotplug_handle_ = 0;
   bool hotplug_registered_ = false;
   std::map<libusb_device*, std::unique_ptr<device_link>> links_;
+  struct retry {
+    std::unique_ptr<asio::steady_timer> timer;
+    std::chrono::milliseconds delay;
+  };
+  std::map<libusb_device*, retry> retries_;  // devices that failed and will be reopened
+  bool stopping_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
 
