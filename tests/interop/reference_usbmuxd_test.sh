@@ -30,8 +30,24 @@ export USBMUXD_SOCKET_ADDRESS="UNIX:$dir/run/usbmuxd"
 # The sim may be an ASan build; the umockdev preload then comes before libasan.
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 
+# A TCP server on this machine plays an iOS app on phone port 5000 (--app): it
+# answers everything in upper case.
+app_port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+python3 - "$app_port" <<'PY' &
+import socket, sys, threading
+srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+srv.bind(("127.0.0.1", int(sys.argv[1]))); srv.listen()
+def serve(c):
+    while (d := c.recv(65536)):
+        c.sendall(d.upper())
+    c.close()
+while True:
+    c, _ = srv.accept(); threading.Thread(target=serve, args=(c,), daemon=True).start()
+PY
+pids+=($!)
+
 unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' --phones 2 --source-bytes 1000000 \
-  --control '$dir/ctl' -- usbmuxd -f -p" >"$dir/usbmuxd.log" 2>&1 &
+  --app 5000=127.0.0.1:$app_port --control '$dir/ctl' -- usbmuxd -f -p" >"$dir/usbmuxd.log" 2>&1 &
 sim_pid=$!
 pids+=($sim_pid)
 for _ in $(seq 50); do [ -S "$dir/run/usbmuxd" ] && [ -S "$dir/ctl" ] && break; sleep 0.1; done
@@ -97,6 +113,21 @@ while len(got) < 1_000_000:
     got += chunk
 ok = len(got) == 1_000_000 and all(b == ((i * 131 + (i >> 8)) & 0xff) for i, b in enumerate(got))
 sys.exit(0 if ok else 1)
+PY
+
+app_port_local=$(forward 5000)
+check "a local TCP server plays the app (--app): 1 MB there and back through iproxy" python3 - "$app_port_local" <<'PY'
+import os, socket, sys
+data = os.urandom(1_000_000)
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
+s.settimeout(10)
+got = bytearray()
+sent = 0
+while len(got) < len(data):
+    if sent < len(data):
+        sent += s.send(data[sent:sent + 65536])
+    got += s.recv(65536)
+sys.exit(0 if bytes(got) == data.upper() else 1)
 PY
 
 refused() { ! inetcat -u "$(echo "$udids" | head -n1)" 9999 </dev/null >/dev/null 2>&1; }

@@ -161,12 +161,19 @@ TEST_F(Transport, FindsThePhoneAndReportsWhatItIs) {
   device_link* l = link(wait_ready());
   ASSERT_NE(l, nullptr);
   const auto& f = l->facts();
-  EXPECT_EQ(f.udid.size(), 25u);  // 24-hex serial with the hyphen inserted
-  EXPECT_EQ(f.udid[8], '-');
+  const bool super = std::string(std::getenv("TETHER_SIM_SPEED")) == "super";
+  if (std::string(std::getenv("TETHER_SIM_OLD_SERIAL")) == "1") {
+    EXPECT_EQ(f.udid.size(), 40u);  // old-style serials are the UDID as they are
+  } else {
+    EXPECT_EQ(f.udid.size(), 25u);  // 24-hex serial with the hyphen inserted
+    EXPECT_EQ(f.udid[8], '-');
+  }
+  EXPECT_EQ(f.udid, sim_udid(1));
   EXPECT_EQ(f.mux.configuration, 4);
   EXPECT_EQ(f.mux.in_endpoint, 0x85);
   EXPECT_EQ(f.mux.out_endpoint, 0x04);
-  EXPECT_EQ(f.speed_bps, 480'000'000u);
+  EXPECT_EQ(f.mux.max_packet, super ? 1024 : 512);
+  EXPECT_EQ(f.speed_bps, super ? 5'000'000'000u : 480'000'000u);
   EXPECT_EQ(f.location >> 16, 1u);
   EXPECT_TRUE(attach_failures.empty());
 }

@@ -16,6 +16,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <memory>
 #include <sstream>
 #include <string>
@@ -53,11 +54,14 @@ const char* const usage =
     "                        mute N | unmute N  stop / resume answering VERSION\n"
     "                      (default: one in the testbed; COMMAND finds it in\n"
     "                      TETHER_SIM_CONTROL)\n"
+    "  --app PORT=WHAT     what listens on PORT of every phone: echo, sink, source, or\n"
+    "                      HOST:PORT, a TCP server on this machine that plays the\n"
+    "                      iOS app (e.g. --app 2345=127.0.0.1:9000); repeatable\n"
     "  -v, --verbose       log every plug, unplug and command\n"
     "  -h, --help          this text\n"
     "\n"
-    "Apps on every phone: 62078 lockdownd (QueryType, GetValue), 2345 echo,\n"
-    "2346 source, 2347 sink; any other port refuses connections.\n";
+    "Apps on every phone unless --app says otherwise: 62078 lockdownd (QueryType,\n"
+    "GetValue), 2345 echo, 2346 source, 2347 sink; any other port refuses connections.\n";
 
 bool verbose = false;
 
@@ -74,6 +78,7 @@ struct options {
   double rate_mbps = 40;
   long latency_us = 0;
   std::string control;
+  std::map<std::uint16_t, std::string> apps = {{2345, "echo"}, {2346, "source"}, {2347, "sink"}};
   std::vector<char*> command;
 };
 
@@ -118,7 +123,19 @@ options parse(int argc, char** argv) {
       o.source_bytes = static_cast<std::uint64_t>(number("--source-bytes", 0, 1L << 40));
     else if (a == "--control")
       o.control = value("--control");
-    else if (a == "--rate")
+    else if (a == "--app") {
+      const std::string v = value("--app");
+      const auto eq = v.find('=');
+      char* end = nullptr;
+      const long port = eq == std::string::npos ? 0 : std::strtol(v.c_str(), &end, 10);
+      const std::string what = eq == std::string::npos ? "" : v.substr(eq + 1);
+      const bool known =
+          what == "echo" || what == "sink" || what == "source" ||
+          (what.rfind(':') != std::string::npos && what.rfind(':') + 1 < what.size());
+      if (port < 1 || port > 65535 || end != v.c_str() + eq || !known)
+        bad_usage("--app takes PORT=echo|sink|source|HOST:PORT, not '" + v + "'");
+      o.apps[static_cast<std::uint16_t>(port)] = what;
+    } else if (a == "--rate")
       o.rate_mbps = static_cast<double>(number("--rate", 0, 100000));
     else if (a == "--latency")
       o.latency_us = number("--latency", 0, 10'000'000);
@@ -250,9 +267,20 @@ int main(int argc, char** argv) {
     dopt.refused_reason = "no app listening on this port";
     virtual_phone phone(id, dopt);
     phone.add_app(lockdownd_port, make_lockdownd_app({udid_from_serial(id.serial)}));
-    phone.add_app(2345, make_echo_app());
-    phone.add_app(2346, make_source_app(o.source_bytes));
-    phone.add_app(2347, make_sink_app());
+    for (const auto& [port, what] : o.apps) {
+      if (what == "echo")
+        phone.add_app(port, make_echo_app());
+      else if (what == "sink")
+        phone.add_app(port, make_sink_app());
+      else if (what == "source")
+        phone.add_app(port, make_source_app(o.source_bytes));
+      else {
+        const auto colon = what.rfind(':');
+        phone.add_app(port, make_tcp_relay_app(
+                                what.substr(0, colon),
+                                static_cast<std::uint16_t>(std::stoi(what.substr(colon + 1)))));
+      }
+    }
     phones.push_back(std::make_unique<usbdevfs_phone>(testbed, std::move(phone), bus));
     std::string error;
     if (!phones.back()->plug(error)) {
@@ -274,6 +302,8 @@ int main(int argc, char** argv) {
   ::setenv("TETHER_SIM_CONTROL", o.control.c_str(), 1);
   ::setenv("TETHER_SIM_SOURCE_BYTES", std::to_string(o.source_bytes).c_str(), 1);
   ::setenv("TETHER_SIM_PHONES", std::to_string(o.phones).c_str(), 1);
+  ::setenv("TETHER_SIM_SPEED", o.speed == usb_speed::super ? "super" : "high", 1);
+  ::setenv("TETHER_SIM_OLD_SERIAL", o.old_serial ? "1" : "0", 1);
 
   child = ::fork();
   if (child == 0) {

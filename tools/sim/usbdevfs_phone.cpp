@@ -45,6 +45,14 @@ usbdevfs_phone::usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone, us
   gchar* root = umockdev_testbed_get_root_dir(testbed_);
   node_path_ = std::string(root) + dev_node(identity_);
   g_free(root);
+  phone_.set_app_host(this);
+}
+
+void usbdevfs_phone::with_session(const std::function<void(usbmux::device_session*)>& f) {
+  std::lock_guard lock(mu_);
+  f(phone_.session());
+  if (phone_.session() != nullptr) phone_.run_apps();
+  fill_in_urbs();
 }
 
 usbdevfs_phone::~usbdevfs_phone() {

@@ -17,10 +17,10 @@
 
 namespace tether::sim {
 
-class usbdevfs_phone {
+class usbdevfs_phone : private app_host {
  public:
   usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone, usb_bus& bus);
-  ~usbdevfs_phone();
+  ~usbdevfs_phone() override;
   usbdevfs_phone(const usbdevfs_phone&) = delete;
   usbdevfs_phone& operator=(const usbdevfs_phone&) = delete;
 
@@ -43,6 +43,7 @@ class usbdevfs_phone {
  private:
   struct urb_ref;  // a submitted URB: our copy of the struct and buffer, held until reaped
 
+  void with_session(const std::function<void(usbmux::device_session*)>& f) override;
   static gboolean on_ioctl(UMockdevIoctlBase*, UMockdevIoctlClient* client, gpointer self);
   bool handle(UMockdevIoctlClient* client);
   void submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg);

@@ -15,10 +15,15 @@ void virtual_phone::add_app(std::uint16_t port, std::unique_ptr<phone_app> app) 
   if (session_) session_->listen(port);
 }
 
+void virtual_phone::set_app_host(app_host* host) {
+  for (auto& [port, app] : apps_) app->set_host(host);
+}
+
 bool virtual_phone::set_configuration(std::uint8_t value) {
   if (value > configuration_count) return false;
   configuration_ = value;
   session_.reset();
+  for (auto& [id, app] : conn_apps_) app->on_closed(id);  // the old mux is gone
   conn_apps_.clear();
   out_packet_.clear();
   out_offset_ = 0;
@@ -85,7 +90,10 @@ void virtual_phone::run_apps() {
       if (auto it = conn_apps_.find(w->id); it != conn_apps_.end())
         it->second->on_ready(*session_, w->id);
     } else if (auto* c = std::get_if<usbmux::events::closed>(&*e)) {
-      conn_apps_.erase(c->id);
+      if (auto it = conn_apps_.find(c->id); it != conn_apps_.end()) {
+        it->second->on_closed(c->id);
+        conn_apps_.erase(it);
+      }
       (void)session_->close(c->id, {});
     }
   }

@@ -31,6 +31,10 @@ class virtual_phone {
   std::uint8_t configuration() const { return configuration_; }
 
   void add_app(std::uint16_t port, std::unique_ptr<phone_app> app);
+  // Gives apps with their own I/O a way back in (see app_host).
+  void set_app_host(app_host* host);
+  // Lets apps react to what the session reported; call after touching the session.
+  void run_apps();
 
   // A control transfer. IN requests return the data (cut to setup.length); OUT
   // requests return an empty vector. nullopt means the phone stalls the request.
@@ -59,8 +63,6 @@ class virtual_phone {
   void inject_in_bytes(std::vector<std::byte> bytes) { injected_ = std::move(bytes); }
 
  private:
-  void run_apps();
-
   iphone_identity id_;
   usbmux::device_options opts_;
   std::uint8_t configuration_;
