@@ -147,7 +147,7 @@ stop_sim() {  # SIGTERM reaches usbmuxd through the sim; both must exit cleanly
   local rc=0
   wait "$sim_pid" || rc=$?
   # usbmuxd exits 0 on SIGTERM; the sim passes its status on.
-  [ "$rc" = 0 ] && ! grep -qE 'ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|runtime error:' "$dir/usbmuxd.log"
+  [ "$rc" = 0 ] && ! grep -qE 'ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$dir/usbmuxd.log"
 }
 check "SIGTERM stops the sim and usbmuxd cleanly, no sanitizer reports" stop_sim
 

@@ -61,11 +61,7 @@ usbdevfs_phone::~usbdevfs_phone() {
     umockdev_testbed_detach_ioctl(testbed_, dev_node(identity_).c_str(), nullptr);
     g_object_unref(handler_);
   }
-  std::lock_guard lock(mu_);
-  for (auto* d : in_waiting_) g_object_unref(d);
-  for (auto* d : completed_) g_object_unref(d);
-  for (auto& [due, t] : on_bus_) g_object_unref(t.urb);
-  if (fifo_fd_ >= 0) ::close(fifo_fd_);
+  // The timer takes its hook's lock, then ours: detach it before taking ours.
   if (bus_timer_source_ != nullptr) {
     {
       std::lock_guard hook_lock(bus_timer_hook_->mu);
@@ -74,6 +70,11 @@ usbdevfs_phone::~usbdevfs_phone() {
     g_source_destroy(bus_timer_source_);
     g_source_unref(bus_timer_source_);
   }
+  std::lock_guard lock(mu_);
+  for (auto* d : in_waiting_) g_object_unref(d);
+  for (auto* d : completed_) g_object_unref(d);
+  for (auto& [due, t] : on_bus_) g_object_unref(t.urb);
+  if (fifo_fd_ >= 0) ::close(fifo_fd_);
   if (bus_timer_fd_ >= 0) ::close(bus_timer_fd_);
 }
 
