@@ -86,8 +86,8 @@ check "usbmuxd lists both virtual phones (idevice_id -l)" wait_for_list 2
 check "the UDIDs are the phones' serials with the 8-16 hyphen" \
   test "$(idevice_id -l | sort)" = "$(echo "$udids" | sort)"
 
-echo_port=$(forward 2345)
-check "1 MB round-trips byte for byte through iproxy to the echo app" python3 - "$echo_port" <<'PY'
+# round_trip LOCAL_PORT same|upper: 1 MB of random bytes there and back, byte for byte.
+round_trip() { python3 - "$1" "$2" <<'PY'
 import os, socket, sys
 data = os.urandom(1_000_000)
 s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
@@ -98,8 +98,11 @@ while len(got) < len(data):
     if sent < len(data):
         sent += s.send(data[sent:sent + 65536])
     got += s.recv(65536)
-sys.exit(0 if bytes(got) == data else 1)
+sys.exit(0 if bytes(got) == (data.upper() if sys.argv[2] == "upper" else data) else 1)
 PY
+}
+
+check "1 MB round-trips byte for byte through iproxy to the echo app" round_trip "$(forward 2345)" same
 
 source_port=$(forward 2346)
 check "the source app's 1,000,000 bytes arrive in order" python3 - "$source_port" <<'PY'
@@ -115,20 +118,8 @@ ok = len(got) == 1_000_000 and all(b == ((i * 131 + (i >> 8)) & 0xff) for i, b i
 sys.exit(0 if ok else 1)
 PY
 
-app_port_local=$(forward 5000)
-check "a local TCP server plays the app (--app): 1 MB there and back through iproxy" python3 - "$app_port_local" <<'PY'
-import os, socket, sys
-data = os.urandom(1_000_000)
-s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 5)
-s.settimeout(10)
-got = bytearray()
-sent = 0
-while len(got) < len(data):
-    if sent < len(data):
-        sent += s.send(data[sent:sent + 65536])
-    got += s.recv(65536)
-sys.exit(0 if bytes(got) == data.upper() else 1)
-PY
+check "a local TCP server plays the app (--app): 1 MB there and back through iproxy" \
+  round_trip "$(forward 5000)" upper
 
 refused() { ! inetcat -u "$(echo "$udids" | head -n1)" 9999 </dev/null >/dev/null 2>&1; }
 check "a closed phone port is refused (inetcat fails)" refused

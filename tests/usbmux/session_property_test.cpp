@@ -263,20 +263,30 @@ TEST_P(SessionProperty, EveryByteArrivesOnceInOrderWithinBounds) {
 
 INSTANTIATE_TEST_SUITE_P(Seeds, SessionProperty, ::testing::Range(1, 25));
 
+// A host and a phone over the in-memory link with one open connection.
+struct connected_pair {
+  host_session host;
+  device_session phone;
+  memory_link link{host, phone};
+  conn_id hid = 0;  // the connection as the host sees it
+  conn_id pid = 0;  // and as the phone does
+
+  explicit connected_pair(std::uint16_t port) {
+    phone.listen(port);
+    host.start(t0);
+    link.pump();
+    hid = *host.connect(port, t0);
+    link.pump();
+    while (auto e = phone.poll_event())
+      if (auto* a = std::get_if<events::accepted>(&*e)) pid = a->id;
+  }
+};
+
 // One reader stops: the phone is stopped by the window, memory stays bounded, and
 // everything flows again once it reads.
 TEST(SessionBackpressure, StalledReaderStopsThePhoneAndBoundsMemory) {
-  host_session host;
-  device_session phone;
-  phone.listen(2345);
-  memory_link link(host, phone);
-  host.start(t0);
-  link.pump();
-  const conn_id hid = *host.connect(2345, t0);
-  link.pump();
-  conn_id pid = 0;
-  while (auto e = phone.poll_event())
-    if (auto* a = std::get_if<events::accepted>(&*e)) pid = a->id;
+  connected_pair p(2345);
+  auto& [host, phone, link, hid, pid] = p;
   ASSERT_NE(pid, 0u);
 
   const bytes chunk(65536, std::byte{0x5a});
@@ -305,17 +315,8 @@ TEST(SessionBackpressure, StalledReaderStopsThePhoneAndBoundsMemory) {
 // The reference's ack timer can starve under load; ours has none to starve. A busy
 // link that never idles still gets every delivered byte acknowledged at once.
 TEST(SessionAcks, AcksGoOutPromptlyWhileTheLinkIsBusy) {
-  host_session host;
-  device_session phone;
-  phone.listen(1);
-  memory_link link(host, phone);
-  host.start(t0);
-  link.pump();
-  const conn_id hid = *host.connect(1, t0);
-  link.pump();
-  conn_id pid = 0;
-  while (auto e = phone.poll_event())
-    if (auto* a = std::get_if<events::accepted>(&*e)) pid = a->id;
+  connected_pair p(1);
+  auto& [host, phone, link, hid, pid] = p;
   const bytes chunk(1000, std::byte{1});
   for (int i = 0; i < 1000; ++i) {
     ASSERT_TRUE(phone.send(pid, chunk));
