@@ -11,7 +11,7 @@ bytes=$((mb * 1000000))
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 dir=$(mktemp -d)
-trap 'pkill -P $$ 2>/dev/null; rm -rf "$dir"' EXIT
+trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$dir"' EXIT
 
 rate_of() { sed -E 's/.* = ([0-9.]+) MB\/s/\1/'; }
 

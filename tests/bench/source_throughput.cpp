@@ -79,8 +79,10 @@ struct tether_reader : tether::usb::usb_host::listener {
     l.flush();
   }
   void on_gone(tether::usb::device_link&, const std::string& why) override {
-    std::fprintf(stderr, "phone gone: %s\n", why.c_str());
-    failed = true;
+    if (got < want) {
+      std::fprintf(stderr, "phone gone before the end: %s\n", why.c_str());
+      failed = true;
+    }
     link = nullptr;
   }
   void on_attach_failed(std::uint8_t, std::uint8_t, const std::string& what,
