@@ -1,0 +1,212 @@
+#include "proto/usbmuxd/wire.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+
+namespace tether::proto::usbmuxd {
+namespace {
+
+std::vector<std::byte> bytes_of(std::string_view s) {
+  const auto b = std::as_bytes(std::span(s.data(), s.size()));
+  return {b.begin(), b.end()};
+}
+
+std::vector<std::byte> message(std::uint32_t version, std::uint32_t type, std::uint32_t tag,
+                               std::string_view body) {
+  std::vector<std::byte> out;
+  for (std::uint32_t v : {static_cast<std::uint32_t>(16 + body.size()), version, type, tag})
+    for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
+  const auto b = bytes_of(body);
+  out.insert(out.end(), b.begin(), b.end());
+  return out;
+}
+
+std::string plist_request(std::string_view type, std::string_view extra = "") {
+  return std::string(R"(<?xml version="1.0" encoding="UTF-8"?>
+<!DOCTYPE plist PUBLIC "-//Apple//DTD PLIST 1.0//EN" "http://www.apple.com/DTDs/PropertyList-1.0.dtd">
+<plist version="1.0"><dict>
+<key>MessageType</key><string>)") +
+         std::string(type) + R"(</string>
+<key>ClientVersionString</key><string>libusbmuxd 2.0.2</string>
+<key>ProgName</key><string>idevice_id</string>
+<key>kLibUSBMuxVersion</key><integer>3</integer>)" +
+         std::string(extra) + "</dict></plist>";
+}
+
+request decode(const std::vector<std::byte>& m) {
+  message_reader r;
+  EXPECT_FALSE(r.feed(m));
+  auto msg = r.next();
+  EXPECT_TRUE(msg);
+  auto out = decode_request(msg->head, msg->body);
+  EXPECT_TRUE(std::holds_alternative<request>(out)) << std::get<std::error_code>(out).message();
+  return std::get<request>(out);
+}
+
+TEST(UsbmuxdWire, ReadsTheObservedIdeviceIdRequest) {
+  // idevice_id's request began "ab 01 00 00 01 00 00 00 08 00 00 00 01 00 00 00".
+  const auto m = message(1, 8, 1, plist_request("ListDevices"));
+  message_reader r;
+  ASSERT_FALSE(r.feed(m));
+  const auto msg = r.next();
+  ASSERT_TRUE(msg);
+  EXPECT_EQ(msg->head.version, 1u);
+  EXPECT_EQ(msg->head.message, 8u);
+  EXPECT_EQ(msg->head.tag, 1u);
+  const request req = decode(m);
+  EXPECT_TRUE(std::holds_alternative<requests::list_devices>(req.body));
+  EXPECT_TRUE(req.plist);
+  EXPECT_EQ(req.client.prog_name, "idevice_id");
+  EXPECT_EQ(req.client.client_version, "libusbmuxd 2.0.2");
+  EXPECT_EQ(req.client.lib_version, 3u);
+}
+
+TEST(UsbmuxdWire, PlistConnectPortIsByteSwapped) {
+  // Clients send htons(port): 62078 travels as 32498, 22 as 5632.
+  for (auto [wire, port] : {std::pair{32498, 62078}, std::pair{5632, 22}}) {
+    const auto req = decode(message(
+        1, 8, 2,
+        plist_request("Connect",
+                      "<key>DeviceID</key><integer>7</integer><key>PortNumber</key><integer>" +
+                          std::to_string(wire) + "</integer>")));
+    const auto& c = std::get<requests::connect>(req.body);
+    EXPECT_EQ(c.device_id, 7u);
+    EXPECT_EQ(c.port, port);
+  }
+}
+
+TEST(UsbmuxdWire, ConnectWithoutDeviceOrPortSaysWhichIsMissing) {
+  const auto no_dev = std::get<requests::connect>(
+      decode(message(1, 8, 2,
+                     plist_request("Connect", "<key>PortNumber</key><integer>5632</integer>")))
+          .body);
+  EXPECT_FALSE(no_dev.device_id);  // the daemon answers BADDEV
+  const auto no_port = std::get<requests::connect>(
+      decode(message(1, 8, 2, plist_request("Connect", "<key>DeviceID</key><integer>1</integer>")))
+          .body);
+  EXPECT_FALSE(no_port.port);  // BADCOMMAND
+}
+
+TEST(UsbmuxdWire, BinaryConnectAndListen) {
+  std::string body = std::string("\x07\x00\x00\x00\xf2\x7e\x00\x00", 8);
+  const auto c = std::get<requests::connect>(decode(message(0, 2, 5, body)).body);
+  EXPECT_EQ(c.device_id, 7u);
+  EXPECT_EQ(c.port, 62078);
+  const auto l = decode(message(0, 3, 6, ""));
+  EXPECT_TRUE(std::holds_alternative<requests::listen>(l.body));
+  EXPECT_FALSE(l.plist);
+  const auto u = decode(message(0, 7, 7, ""));
+  EXPECT_TRUE(std::holds_alternative<requests::unknown>(u.body));  // BADCOMMAND, as observed
+}
+
+TEST(UsbmuxdWire, RejectsWhatTheReferenceRejects) {
+  message_reader r;
+  ASSERT_FALSE(r.feed(message(2, 8, 1, plist_request("ListDevices"))));
+  auto m = r.next();
+  EXPECT_EQ(std::get<std::error_code>(decode_request(m->head, m->body)), errc::bad_version);
+  ASSERT_FALSE(r.feed(message(1, 8, 1, "not a plist")));
+  m = r.next();
+  EXPECT_EQ(std::get<std::error_code>(decode_request(m->head, m->body)), errc::bad_plist);
+  ASSERT_FALSE(
+      r.feed(message(1, 8, 1, "<plist><dict><key>Other</key><string>x</string></dict></plist>")));
+  m = r.next();
+  EXPECT_EQ(std::get<std::error_code>(decode_request(m->head, m->body)), errc::bad_plist);
+  ASSERT_FALSE(r.feed(message(0, 2, 1, "short")));
+  m = r.next();
+  EXPECT_EQ(std::get<std::error_code>(decode_request(m->head, m->body)), errc::bad_binary_body);
+}
+
+TEST(UsbmuxdWire, ReaderRefusesBadLengthsBeforeBuffering) {
+  message_reader a;
+  EXPECT_EQ(a.feed(std::vector<std::byte>(16, std::byte{0})), errc::too_short);
+  message_reader b;
+  auto big = message(1, 8, 1, "");
+  big[0] = std::byte{0x01};
+  big[2] = std::byte{0x01};  // 65537
+  EXPECT_EQ(b.feed(big), errc::too_long);
+  EXPECT_LE(b.buffered(), 16u);
+}
+
+class UsbmuxdWireSplit : public ::testing::TestWithParam<int> {};
+TEST_P(UsbmuxdWireSplit, AnyChunkingGivesTheSameMessages) {
+  auto stream = message(1, 8, 1, plist_request("ReadBUID"));
+  const auto second = message(0, 3, 2, "");
+  stream.insert(stream.end(), second.begin(), second.end());
+  const auto cut = std::min<std::size_t>(static_cast<std::size_t>(GetParam()), stream.size());
+  message_reader r;
+  ASSERT_FALSE(r.feed(std::span(stream).first(cut)));
+  ASSERT_FALSE(r.feed(std::span(stream).subspan(cut)));
+  int n = 0;
+  while (auto m = r.next()) ++n;
+  EXPECT_EQ(n, 2);
+}
+INSTANTIATE_TEST_SUITE_P(Offsets, UsbmuxdWireSplit,
+                         ::testing::Values(0, 1, 15, 16, 17, 100, 300, 500, 600));
+
+TEST(UsbmuxdWire, BinaryResultMatchesTheObservedBytes) {
+  // "14 00 00 00 | 00 00 00 00 | 01 00 00 00 | tag | 02 00 00 00" for BADDEV.
+  const auto r = encode_result(9, result_code::bad_device, false);
+  const std::vector<std::byte> want = {std::byte{0x14}, {}, {}, {}, {},           {}, {}, {},
+                                       std::byte{1},    {}, {}, {}, std::byte{9}, {}, {}, {},
+                                       std::byte{2},    {}, {}, {}};
+  EXPECT_EQ(r, want);
+}
+
+TEST(UsbmuxdWire, PlistResultCarriesNumberAndSticksToVersion1) {
+  const auto r = encode_result(3, result_code::connection_refused, true);
+  message_reader rd;
+  ASSERT_FALSE(rd.feed(r));
+  const auto m = rd.next();
+  EXPECT_EQ(m->head.version, 1u);
+  EXPECT_EQ(m->head.message, 8u);
+  EXPECT_EQ(m->head.tag, 3u);
+  const std::string body(reinterpret_cast<const char*>(m->body.data()), m->body.size());
+  EXPECT_NE(body.find("<key>MessageType</key>\n\t<string>Result</string>"), std::string::npos)
+      << body;
+  EXPECT_NE(body.find("<key>Number</key>\n\t<integer>3</integer>"), std::string::npos);
+}
+
+TEST(UsbmuxdWire, DeviceListEntriesAreAttachedMessages) {
+  const device d{4, "00008120-7E7E000000000000", 0x12a8, 0x10002, 480000000};
+  const auto m = encode_device_list(2, std::span(&d, 1));
+  const std::string s(reinterpret_cast<const char*>(m.data()) + 16, m.size() - 16);
+  EXPECT_EQ(s.find("<key>MessageType</key>\n\t<string>Result"), std::string::npos);
+  for (const char* want :
+       {"<key>DeviceList</key>", "<string>Attached</string>", "<key>SerialNumber</key>",
+        "00008120-7E7E000000000000", "<integer>480000000</integer>", "<integer>65538</integer>",
+        "<string>USB</string>", "<integer>4776</integer>"})
+    EXPECT_NE(s.find(want), std::string::npos) << want;
+  const auto empty = encode_device_list(2, {});
+  const std::string e(reinterpret_cast<const char*>(empty.data()) + 16, empty.size() - 16);
+  EXPECT_NE(e.find("<array/>"), std::string::npos) << e;
+}
+
+TEST(UsbmuxdWire, BinaryDeviceAddIs284BytesWithTheSerialAtOffset22) {
+  const device d{4, "00008120-7E7E000000000000", 0x12a8, 0x10002, 480000000};
+  const auto m = encode_attached(d, false);
+  ASSERT_EQ(m.size(), 284u);
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(m.data()) + 22), d.udid);
+  EXPECT_EQ(m[16], std::byte{4});
+  EXPECT_EQ(m[20], std::byte{0xa8});
+  EXPECT_EQ(m[280], std::byte{0x02});  // location 0x10002, little-endian
+  EXPECT_EQ(m[282], std::byte{0x01});
+  EXPECT_EQ(encode_detached(4, false).size(), 20u);
+}
+
+TEST(UsbmuxdWire, SavePairRecordKeepsTheRawData) {
+  const auto req =
+      decode(message(1, 8, 1,
+                     plist_request("SavePairRecord",
+                                   "<key>PairRecordID</key><string>abc</"
+                                   "string><key>PairRecordData</key><data>AAECAw==</data>"
+                                   "<key>DeviceID</key><integer>2</integer>")));
+  const auto& s = std::get<requests::save_pair_record>(req.body);
+  EXPECT_EQ(s.id, "abc");
+  EXPECT_EQ(s.data,
+            (std::vector<std::byte>{std::byte{0}, std::byte{1}, std::byte{2}, std::byte{3}}));
+  EXPECT_EQ(s.device_id, 2u);
+}
+
+}  // namespace
+}  // namespace tether::proto::usbmuxd
