@@ -71,9 +71,8 @@ usbdevfs_phone::~usbdevfs_phone() {
     g_source_unref(bus_timer_source_);
   }
   std::lock_guard lock(mu_);
-  for (auto* d : in_waiting_) g_object_unref(d);
-  for (auto* d : completed_) g_object_unref(d);
-  for (auto& [due, t] : on_bus_) g_object_unref(t.urb);
+  while (!completed_.empty()) drop_client(completed_.begin()->first);
+  for (auto& [c, _] : stale_) g_object_unref(c);
   if (fifo_fd_ >= 0) ::close(fifo_fd_);
   if (bus_timer_fd_ >= 0) ::close(bus_timer_fd_);
 }
@@ -86,6 +85,10 @@ bool usbdevfs_phone::plugged() const {
 bool usbdevfs_phone::plug(std::string& error) {
   std::lock_guard lock(mu_);
   if (plugged_) return true;
+  // A new device instance: files opened on the old one may still reap what the cable
+  // pull killed (their own URBs only), and get ENODEV for everything else.
+  for (auto& [old, urbs] : completed_)
+    if (stale_.try_emplace(old, true).second) g_object_ref(old);
   phone_.set_configuration(identity_.initial_configuration);
   // umockdev makes USB nodes plain files, which poll() always reports ready; libusb
   // would spin. A FIFO that we keep full blocks it until we free a slot. It must be
@@ -194,22 +197,85 @@ void usbdevfs_phone::drop_link() {
   unplug();
 }
 
+void usbdevfs_phone::forget(UMockdevIoctlData* urbd) {
+  owner_.erase(urbd);
+  staged_in_.erase(urbd);
+  g_object_unref(urbd);
+}
+
+void usbdevfs_phone::drop_client(UMockdevIoctlClient* client) {
+  auto owned = [&](UMockdevIoctlData* d) {
+    auto o = owner_.find(d);
+    return o != owner_.end() && o->second == client;
+  };
+  for (auto it = in_waiting_.begin(); it != in_waiting_.end();) {
+    if (owned(*it)) {
+      forget(*it);
+      it = in_waiting_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = on_bus_.begin(); it != on_bus_.end();) {
+    if (owned(it->second.urb)) {
+      forget(it->second.urb);
+      it = on_bus_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  if (auto q = completed_.find(client); q != completed_.end()) {
+    for (auto* d : q->second) forget(d);
+    completed_count_ -= q->second.size();
+    completed_.erase(q);
+    g_object_unref(client);
+  }
+}
+
+bool usbdevfs_phone::gone(UMockdevIoctlClient* client) const {
+  return !plugged_ || stale_.count(client) != 0;
+}
+
+void usbdevfs_phone::prune_closed_clients(UMockdevIoctlClient* current) {
+  for (auto it = stale_.begin(); it != stale_.end();) {
+    if (it->first != current && !umockdev_ioctl_client_get_connected(it->first)) {
+      g_object_unref(it->first);
+      it = stale_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  for (auto it = completed_.begin(); it != completed_.end();) {
+    UMockdevIoctlClient* c = it->first;
+    ++it;
+    if (c != current && !umockdev_ioctl_client_get_connected(c)) {
+      if (trace)
+        std::fprintf(stderr, "tether-sim: trace: client %p closed its file: dropping its URBs\n",
+                     static_cast<void*>(c));
+      drop_client(c);
+    }
+  }
+}
+
 gboolean usbdevfs_phone::on_ioctl(UMockdevIoctlBase*, UMockdevIoctlClient* client, gpointer self) {
   auto* phone = static_cast<usbdevfs_phone*>(self);
   std::lock_guard lock(phone->mu_);
+  phone->prune_closed_clients(client);
   if (!phone->handle(client)) umockdev_ioctl_client_complete(client, -1, ENOTTY);
   return TRUE;
 }
 
 bool usbdevfs_phone::handle(UMockdevIoctlClient* client) {
   const unsigned long request = umockdev_ioctl_client_get_request(client);
+
   UMockdevIoctlData* arg = umockdev_ioctl_client_get_arg(client);
   auto done = [client](long result = 0, int err = 0) {
     umockdev_ioctl_client_complete(client, result, err);
     return true;
   };
-  // A pulled cable: only reaping what already completed still works.
-  if (!plugged_ && request != USBDEVFS_REAPURB && request != USBDEVFS_REAPURBNDELAY &&
+  // A pulled cable (or a file opened before the last replug): only reaping what
+  // already completed still works.
+  if (gone(client) && request != USBDEVFS_REAPURB && request != USBDEVFS_REAPURBNDELAY &&
       request != USBDEVFS_DISCARDURB)
     return done(-1, ENODEV);
 
@@ -295,6 +361,8 @@ void usbdevfs_phone::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg)
                                 static_cast<gsize>(urb->buffer_length), nullptr);
   }
   g_object_ref(urbd);  // written back to the client when reaped
+  if (completed_.try_emplace(client).second) g_object_ref(client);  // its address stays its own
+  owner_[urbd] = client;
   if (trace)
     std::fprintf(stderr, "tether-sim: trace: submit type=%u ep=0x%02x len=%d flags=0x%x\n",
                  static_cast<unsigned>(urb->type), urb->endpoint, urb->buffer_length, urb->flags);
@@ -431,7 +499,11 @@ void usbdevfs_phone::finish(UMockdevIoctlData* urbd, int status, int actual_leng
                  urb->endpoint, status, actual_length);
   urb->status = status;
   urb->actual_length = actual_length;
-  completed_.push_back(urbd);
+  auto owner = owner_.find(urbd);
+  auto queue = owner == owner_.end() ? completed_.end() : completed_.find(owner->second);
+  if (queue == completed_.end()) return forget(urbd);  // its file is gone
+  queue->second.push_back(urbd);
+  ++completed_count_;
   signal_reapable();
 }
 
@@ -444,12 +516,15 @@ void usbdevfs_phone::signal_reapable() {
 }
 
 void usbdevfs_phone::reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
-  if (completed_.empty()) {
-    umockdev_ioctl_client_complete(client, -1, plugged_ ? EAGAIN : ENODEV);
+  auto queue = completed_.find(client);
+  if (queue == completed_.end() || queue->second.empty()) {
+    umockdev_ioctl_client_complete(client, -1, gone(client) ? ENODEV : EAGAIN);
     return;
   }
-  UMockdevIoctlData* urbd = completed_.front();
-  completed_.pop_front();
+  UMockdevIoctlData* urbd = queue->second.front();
+  queue->second.pop_front();
+  --completed_count_;
+  owner_.erase(urbd);
   UMockdevIoctlData* out = umockdev_ioctl_data_resolve(arg, 0, sizeof(void*), nullptr);
   if (auto staged = staged_in_.find(urbd); staged != staged_in_.end()) {
     if (!staged->second.empty()) {
@@ -460,7 +535,7 @@ void usbdevfs_phone::reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
     staged_in_.erase(staged);
   }
   umockdev_ioctl_data_set_ptr(out, 0, urbd);
-  if (completed_.empty() && fifo_slot_open_) {
+  if (completed_count_ == 0 && fifo_slot_open_) {
     char fill[fifo_chunk] = {};
     const ssize_t n = ::write(fifo_fd_, fill, sizeof fill);
     if (n > 0) fifo_slot_open_ = false;
@@ -474,12 +549,15 @@ void usbdevfs_phone::discard(UMockdevIoctlClient* client, UMockdevIoctlData* arg
   // The argument is the URB's address in the client, passed by value.
   gulong address = 0;
   std::memcpy(&address, arg->data, sizeof address);
-  auto it = std::find_if(in_waiting_.begin(), in_waiting_.end(),
-                         [address](UMockdevIoctlData* d) { return d->client_addr == address; });
+  auto mine = [&](UMockdevIoctlData* d) {
+    auto o = owner_.find(d);
+    return d->client_addr == address && o != owner_.end() && o->second == client;
+  };
+  auto it = std::find_if(in_waiting_.begin(), in_waiting_.end(), mine);
   if (it == in_waiting_.end()) {
     // Still travelling on the bus: the kernel can unlink it too.
     for (auto b = on_bus_.begin(); b != on_bus_.end(); ++b) {
-      if (b->second.urb->client_addr != address) continue;
+      if (!mine(b->second.urb)) continue;
       UMockdevIoctlData* urbd = b->second.urb;
       on_bus_.erase(b);
       complete(urbd, -ENOENT, 0);

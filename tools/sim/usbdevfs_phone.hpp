@@ -71,8 +71,19 @@ class usbdevfs_phone : private app_host {
   mutable std::mutex mu_;  // ioctls run on umockdev's thread, plug/unplug on ours
   virtual_phone phone_;
   bool plugged_ = false;
-  std::deque<UMockdevIoctlData*> in_waiting_;                       // bulk IN URBs without data yet
-  std::deque<UMockdevIoctlData*> completed_;                        // reapable, oldest first
+  // URBs belong to the open file that submitted them, as in the kernel: a REAP only
+  // ever returns its own client's URBs. (Handing one client another's URB makes
+  // umockdev write into freed memory of the second process.)
+  std::deque<UMockdevIoctlData*> in_waiting_;  // bulk IN URBs without data yet, all clients
+  std::map<UMockdevIoctlData*, UMockdevIoctlClient*> owner_;
+  std::map<UMockdevIoctlClient*, std::deque<UMockdevIoctlData*>>
+      completed_;  // reapable, oldest first
+  std::size_t completed_count_ = 0;
+  std::map<UMockdevIoctlClient*, bool> stale_;    // opened on an earlier plug: ENODEV from now on
+  void forget(UMockdevIoctlData* urb);            // drop a URB nobody will reap
+  void drop_client(UMockdevIoctlClient* client);  // its file is closed: its URBs go
+  void prune_closed_clients(UMockdevIoctlClient* current);
+  bool gone(UMockdevIoctlClient* client) const;  // unplugged, or opened before a replug
   std::map<UMockdevIoctlData*, std::vector<std::byte>> staged_in_;  // IN data until reaped
   usb_bus& bus_;
   struct on_bus {
