@@ -1,16 +1,19 @@
 #!/usr/bin/env bash
-# The reference usbmuxd (Debian 1.1.1, `usbmuxd -f -p`) and Debian's own clients,
-# unmodified, against tether-sim's virtual iPhones. If the reference cannot tell the
-# virtual phone from a real one, neither can tether's transport tests that build on it.
+# Debian's own clients (idevice_id, iproxy, inetcat, ideviceinfo), unmodified, against
+# a daemon serving tether-sim's virtual iPhones. The same checks run against both
+# daemons:
 #
-#   reference_usbmuxd_test.sh PATH/TO/tether-sim
+#   clients_interop_test.sh PATH/TO/tether-sim                   the reference usbmuxd
+#   clients_interop_test.sh PATH/TO/tether-sim PATH/TO/tetherd   tether's daemon
 #
-# usbmuxd 1.1.1 hard-codes /var/run/usbmuxd, so it runs in a private mount namespace
-# with a temporary directory on /run; that needs root. Exit 77 (skipped) otherwise.
+# Passing with the reference shows the virtual phone is faithful; passing with tetherd
+# shows tetherd is a drop-in usbmuxd. usbmuxd 1.1.1 hard-codes /var/run/usbmuxd, so it
+# runs in a private mount namespace, which needs root (exit 77, skipped, otherwise).
 set -uo pipefail
 sim=$1
-if [ "$(id -u)" != 0 ]; then
-  echo "skipped: needs root for a private mount namespace (usbmuxd hard-codes /run)"
+tetherd=${2:-}
+if [ -z "$tetherd" ] && [ "$(id -u)" != 0 ]; then
+  echo "skipped: the reference usbmuxd needs root for a private mount namespace (it hard-codes /run)"
   exit 77
 fi
 for tool in usbmuxd idevice_id iproxy inetcat ideviceinfo python3; do
@@ -46,8 +49,13 @@ while True:
 PY
 pids+=($!)
 
-unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' --phones 2 --source-bytes 1000000 \
-  --app 5000=127.0.0.1:$app_port --control '$dir/ctl' -- usbmuxd -f -p" >"$dir/usbmuxd.log" 2>&1 &
+sim_args=(--phones 2 --source-bytes 1000000 --app "5000=127.0.0.1:$app_port" --control "$dir/ctl")
+if [ -n "$tetherd" ]; then
+  "$sim" "${sim_args[@]}" -- "$tetherd" -f --socket "$dir/run/usbmuxd" >"$dir/usbmuxd.log" 2>&1 &
+else
+  unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' ${sim_args[*]} -- usbmuxd -f -p" \
+    >"$dir/usbmuxd.log" 2>&1 &
+fi
 sim_pid=$!
 pids+=($sim_pid)
 for _ in $(seq 50); do [ -S "$dir/run/usbmuxd" ] && [ -S "$dir/ctl" ] && break; sleep 0.1; done
@@ -82,7 +90,8 @@ forward() {  # forward PHONE_PORT -> prints local port; iproxy runs in the backg
 }
 
 udids=$(sim_command list | awk 'NF==3 {print $2}')
-check "usbmuxd lists both virtual phones (idevice_id -l)" wait_for_list 2
+daemon=$([ -n "$tetherd" ] && echo tetherd || echo "the reference usbmuxd")
+check "$daemon lists both virtual phones (idevice_id -l)" wait_for_list 2
 check "the UDIDs are the phones' serials with the 8-16 hyphen" \
   test "$(idevice_id -l | sort)" = "$(echo "$udids" | sort)"
 
@@ -128,8 +137,38 @@ check "the phone still works after the refusal" \
 check "ideviceinfo reaches the virtual lockdownd" \
   test "$(ideviceinfo -u "$(echo "$udids" | head -n1)" -s -k DeviceName)" = "tether virtual iPhone"
 
+# A PeerTalk-style host: a plist Listen socket hears every phone, then the unplug.
+python3 - "$dir/run/usbmuxd" >"$dir/listen.log" 2>&1 <<'PY' &
+import plistlib, socket, struct, sys
+s = socket.socket(socket.AF_UNIX); s.connect(sys.argv[1]); s.settimeout(10)
+body = plistlib.dumps({"MessageType": "Listen", "ProgName": "peertalk-like", "ClientVersionString": "1"})
+s.sendall(struct.pack("<IIII", 16 + len(body), 1, 8, 1) + body)
+def read_msg():
+    head = b""
+    while len(head) < 16: head += s.recv(16 - len(head))
+    length, version, msg, tag = struct.unpack("<IIII", head)
+    data = b""
+    while len(data) < length - 16: data += s.recv(length - 16 - len(data))
+    assert version == 1 and msg == 8, "replies must be plist (version 1, message 8)"
+    return tag, plistlib.loads(data)
+tag, r = read_msg(); assert tag == 1 and r == {"MessageType": "Result", "Number": 0}, r
+for _ in range(2):
+    tag, r = read_msg(); assert tag == 0 and r["MessageType"] == "Attached", r
+    assert r["Properties"]["ConnectionType"] == "USB" and r["Properties"]["SerialNumber"], r
+print("attached"); sys.stdout.flush()
+tag, r = read_msg(); assert r["MessageType"] == "Detached" and "DeviceID" in r, r
+print("detached")
+PY
+pids+=($!)
+for _ in $(seq 50); do grep -q attached "$dir/listen.log" 2>/dev/null && break; sleep 0.1; done
 sim_command "unplug 1" >/dev/null
-check "usbmuxd drops the unplugged phone" wait_for_list 1
+check "$daemon drops the unplugged phone" wait_for_list 1
+heard_detach() {
+  for _ in $(seq 50); do grep -q detached "$dir/listen.log" && return 0; sleep 0.1; done
+  cat "$dir/listen.log"
+  return 1
+}
+check "a Listen client hears Result, both phones Attached, then Detached" heard_detach
 sim_command "plug 1" >/dev/null
 check "a replugged phone comes back" wait_for_list 2
 
@@ -137,13 +176,13 @@ stop_sim() {  # SIGTERM reaches usbmuxd through the sim; both must exit cleanly
   kill -TERM "$sim_pid"
   local rc=0
   wait "$sim_pid" || rc=$?
-  # usbmuxd exits 0 on SIGTERM; the sim passes its status on.
+  # Both daemons exit 0 on SIGTERM; the sim passes the status on.
   [ "$rc" = 0 ] && ! grep -qE 'ERROR: (Address|Leak|UndefinedBehavior)Sanitizer|WARNING: ThreadSanitizer|runtime error:' "$dir/usbmuxd.log"
 }
-check "SIGTERM stops the sim and usbmuxd cleanly, no sanitizer reports" stop_sim
+check "SIGTERM stops the sim and $daemon cleanly, no sanitizer reports" stop_sim
 
-echo "reference interop: $passed passed, $failed failed"
+echo "interop with $daemon: $passed passed, $failed failed"
 if [ "$failed" -ne 0 ]; then
-  echo "--- usbmuxd log"; grep -v 'libusb: debug' "$dir/usbmuxd.log" | tail -40
+  echo "--- daemon log"; grep -v 'libusb: debug' "$dir/usbmuxd.log" | tail -40
   exit 1
 fi

@@ -1,0 +1,124 @@
+// tetherd: a usbmuxd for embedded Linux. It owns every attached iPhone and speaks the
+// usbmuxd protocol on a unix socket, so iproxy, idevice_id, libimobiledevice and
+// PeerTalk hosts work unchanged.
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <asio/io_context.hpp>
+#include <asio/local/stream_protocol.hpp>
+#include <asio/signal_set.hpp>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <random>
+#include <string>
+
+#include "daemon/client_session.hpp"
+#include "daemon/device_registry.hpp"
+#include "daemon/log.hpp"
+#include "usbmux/usb/usb_host.hpp"
+
+namespace {
+
+using namespace tether;
+
+const char* const usage =
+    "usage: tetherd [options]\n"
+    "\n"
+    "Serves attached iPhones on a usbmuxd-compatible unix socket.\n"
+    "\n"
+    "options:\n"
+    "  -S, --socket PATH   where to listen (default /var/run/usbmuxd)\n"
+    "  -f, --foreground    stay in the foreground (tetherd always does; accepted for usbmuxd "
+    "scripts)\n"
+    "  -v, --verbose       log debug lines too\n"
+    "  -p, --no-preflight  accepted for usbmuxd scripts: tetherd does no preflight\n"
+    "  -h, --help          this text\n";
+
+// A random RFC 4122 version-4 UUID, upper case as usbmuxd writes its SystemBUID.
+std::string random_buid() {
+  std::random_device rd;
+  unsigned char b[16];
+  for (auto& x : b) x = static_cast<unsigned char>(rd());
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::string socket_path = "/var/run/usbmuxd";
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    if ((a == "-S" || a == "--socket") && i + 1 < argc)
+      socket_path = argv[++i];
+    else if (a == "-f" || a == "--foreground" || a == "-p" || a == "--no-preflight")
+      continue;
+    else if (a == "-v" || a == "--verbose")
+      daemon::log::set_level(daemon::log::level::debug);
+    else if (a == "-h" || a == "--help") {
+      std::fputs(usage, stdout);
+      return 0;
+    } else {
+      std::fprintf(stderr, "tetherd: unknown option '%s'\n\n%s", a.c_str(), usage);
+      return 2;
+    }
+  }
+
+  asio::io_context io;
+  usb::event_loop loop(io);
+  daemon::device_registry devices;
+  usb::usb_host host(loop, {}, devices);
+  if (auto ec = loop.start()) {
+    daemon::log::error("cannot start libusb: " + ec.message());
+    return 1;
+  }
+  if (auto ec = host.start()) {
+    daemon::log::error("cannot watch for phones (libusb hotplug): " + ec.message());
+    return 1;
+  }
+
+  ::unlink(socket_path.c_str());
+  asio::local::stream_protocol::acceptor acceptor(io);
+  std::error_code ec;
+  acceptor.open(asio::local::stream_protocol(), ec);
+  if (!ec) acceptor.bind(asio::local::stream_protocol::endpoint(socket_path), ec);
+  if (!ec) acceptor.listen(256, ec);
+  if (ec) {
+    daemon::log::error("cannot listen on " + socket_path + ": " + ec.message() +
+                       " (is another usbmuxd running, or is the directory missing?)");
+    return 1;
+  }
+  ::chmod(socket_path.c_str(), 0666);
+  daemon::log::info("listening on " + socket_path);
+
+  const std::string buid = random_buid();
+  std::uint32_t next_client = 1;
+  std::function<void()> accept = [&] {
+    acceptor.async_accept([&](std::error_code aec, asio::local::stream_protocol::socket s) {
+      if (aec) return;
+      std::make_shared<daemon::client_session>(std::move(s), devices, next_client++, buid)->start();
+      accept();
+    });
+  };
+  accept();
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  bool stopping = false;
+  signals.async_wait([&](std::error_code, int sig) {
+    daemon::log::info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
+    stopping = true;
+    acceptor.close();
+    host.shut_down_all("tetherd stopping");
+  });
+  while (!stopping || host.link_count() > 0) io.run_for(std::chrono::milliseconds(100));
+  ::unlink(socket_path.c_str());
+  daemon::log::info("stopped");
+  return 0;
+}
