@@ -4,9 +4,12 @@
 # on the same virtual phone in one run: at 20 and 40 MB/s links and unthrottled. tether is
 # also measured with 1, 3 and 8 IN transfers in flight. Needs root (usbmuxd's /run).
 #
-#   compare_with_reference.sh TETHER_SIM SOURCE_THROUGHPUT [MEGABYTES]
+#   compare_with_reference.sh TETHER_SIM SOURCE_THROUGHPUT [MEGABYTES] [TETHERD]
+#
+# With TETHERD, tetherd + iproxy is measured too: the same path a client takes
+# through the reference, so that pair of rows compares like with like.
 set -euo pipefail
-sim=$1 tool=$2 mb=${3:-32}
+sim=$1 tool=$2 mb=${3:-32} tetherd=${4:-}
 bytes=$((mb * 1000000))
 [ "$(id -u)" = 0 ] || { echo "skipped: needs root"; exit 77; }
 export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
@@ -15,11 +18,16 @@ trap 'pkill -P $$ 2>/dev/null || true; rm -rf "$dir"' EXIT
 
 rate_of() { sed -E 's/.* = ([0-9.]+) MB\/s/\1/'; }
 
-reference() {  # reference RATE -> prints the tool's line
+daemon() {  # daemon RATE [TETHERD] -> prints the tool's line, through the daemon and iproxy
   local rate=$1 port
   rm -rf "$dir/run"; mkdir "$dir/run"
-  unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' --rate $rate --source-bytes $((bytes * 2)) \
-    -- usbmuxd -f -p" >"$dir/usbmuxd.log" 2>&1 &
+  if [ -n "${2:-}" ]; then
+    "$sim" --rate "$rate" --source-bytes $((bytes * 2)) -- "$2" --socket "$dir/run/usbmuxd" \
+      >"$dir/usbmuxd.log" 2>&1 &
+  else
+    unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' --rate $rate --source-bytes $((bytes * 2)) \
+      -- usbmuxd -f -p" >"$dir/usbmuxd.log" 2>&1 &
+  fi
   local sim_pid=$!
   for _ in $(seq 50); do [ -S "$dir/run/usbmuxd" ] && break; sleep 0.1; done
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
@@ -33,6 +41,7 @@ reference() {  # reference RATE -> prints the tool's line
   "$tool" tcp "$port" "$bytes"
   kill "$iproxy_pid" "$sim_pid" 2>/dev/null; wait "$sim_pid" 2>/dev/null || true
 }
+reference() { daemon "$1"; }
 
 tether() {  # tether RATE IN_TRANSFERS
   "$sim" --rate "$1" --source-bytes $((bytes * 2)) -- "$tool" tether "$bytes" "$2"
@@ -43,6 +52,11 @@ for rate in 20 40 0; do
   label=$([ "$rate" = 0 ] && echo unlimited || echo "${rate} MB/s")
   ref=$(reference "$rate" | rate_of)
   printf '%-10s %-30s %10s\n' "$label" "reference usbmuxd + iproxy" "$ref"
+  if [ -n "$tetherd" ]; then
+    t=$(daemon "$rate" "$tetherd" | rate_of)
+    ratio=$(python3 -c "print(f'{$t/$ref:.2f}x reference' + ('' if $rate == 0 else f', {100*$t/$rate:.0f}% of the link'))")
+    printf '%-10s %-30s %10s   %s\n' "$label" "tetherd + iproxy" "$t" "$ratio"
+  fi
   for n in 1 3 8; do
     t=$(tether "$rate" "$n" | rate_of)
     ratio=$(python3 -c "print(f'{$t/$ref:.2f}x reference' + ('' if $rate == 0 else f', {100*$t/$rate:.0f}% of the link'))")

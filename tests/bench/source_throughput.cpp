@@ -50,7 +50,7 @@ int run_tcp(int port, std::uint64_t want) {
     if (got >= want) break;
     n = ::recv(fd, buf.data(), buf.size(), 0);
   }
-  report("reference-usbmuxd+iproxy", got, clock_type::now() - start);
+  report("daemon+iproxy", got, clock_type::now() - start);
   ::close(fd);
   return got >= want ? 0 : 1;
 }
