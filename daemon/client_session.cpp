@@ -2,6 +2,7 @@
 
 #include <asio/write.hpp>
 #include <chrono>
+#include <cstring>
 
 #include "daemon/log.hpp"
 
@@ -15,9 +16,13 @@ auto now() { return std::chrono::steady_clock::now(); }
 }  // namespace
 
 client_session::client_session(asio::local::stream_protocol::socket socket,
-                               device_registry& devices, std::uint32_t number,
-                               const std::string& buid)
-    : socket_(std::move(socket)), devices_(devices), number_(number), buid_(buid) {}
+                               device_registry& devices, const pair_records& records,
+                               std::uint32_t number, const std::string& buid)
+    : socket_(std::move(socket)),
+      devices_(devices),
+      records_(records),
+      number_(number),
+      buid_(buid) {}
 
 client_session::~client_session() { devices_.remove_watcher(this); }
 
@@ -85,10 +90,23 @@ void client_session::handle(const request& r) {
           start_connect(r, body);
         } else if constexpr (std::is_same_v<T, requests::read_buid>) {
           queue(encode_buid(r.tag, buid_));
-        } else if constexpr (std::is_same_v<T, requests::read_pair_record> ||
-                             std::is_same_v<T, requests::delete_pair_record>) {
-          // No pair records are stored yet: "not found" (ENOENT), as usbmuxd says.
-          queue(encode_result(r.tag, result_code::bad_device, plist_));
+        } else if constexpr (std::is_same_v<T, requests::read_pair_record>) {
+          // Pair-record commands answer errno values in Number, as usbmuxd does.
+          auto record = records_.read(body.id);
+          if (auto* data = std::get_if<std::vector<std::byte>>(&record)) {
+            queue(encode_pair_record_data(r.tag, *data));
+          } else {
+            queue(encode_result_number(r.tag, static_cast<std::uint32_t>(std::get<int>(record)),
+                                       plist_));
+          }
+        } else if constexpr (std::is_same_v<T, requests::save_pair_record>) {
+          const int e = records_.save(body.id, body.data);
+          if (e != 0)
+            log::warn(who() + ": pair record for '" + body.id + "' not saved: " + std::strerror(e));
+          queue(encode_result_number(r.tag, static_cast<std::uint32_t>(e), plist_));
+        } else if constexpr (std::is_same_v<T, requests::delete_pair_record>) {
+          queue(encode_result_number(r.tag, static_cast<std::uint32_t>(records_.remove(body.id)),
+                                     plist_));
         } else {
           queue(encode_result(r.tag, result_code::bad_command, plist_));
         }

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "daemon/device_registry.hpp"
+#include "daemon/pair_records.hpp"
 #include "proto/usbmuxd/wire.hpp"
 
 namespace tether::daemon {
@@ -19,7 +20,7 @@ class client_session : public std::enable_shared_from_this<client_session>,
                        private device_registry::watcher {
  public:
   client_session(asio::local::stream_protocol::socket socket, device_registry& devices,
-                 std::uint32_t number, const std::string& buid);
+                 const pair_records& records, std::uint32_t number, const std::string& buid);
   ~client_session() override;
   void start();
 
@@ -48,6 +49,7 @@ class client_session : public std::enable_shared_from_this<client_session>,
 
   asio::local::stream_protocol::socket socket_;
   device_registry& devices_;
+  const pair_records& records_;
   std::uint32_t number_;
   const std::string& buid_;
   state state_ = state::command;

@@ -10,7 +10,6 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <random>
 #include <string>
 
 #include "daemon/client_session.hpp"
@@ -29,35 +28,24 @@ const char* const usage =
     "\n"
     "options:\n"
     "  -S, --socket PATH   where to listen (default /var/run/usbmuxd)\n"
+    "  -C, --config-dir DIR  pair records and SystemBUID (default /var/lib/lockdown)\n"
     "  -f, --foreground    stay in the foreground (tetherd always does; accepted for usbmuxd "
     "scripts)\n"
     "  -v, --verbose       log debug lines too\n"
     "  -p, --no-preflight  accepted for usbmuxd scripts: tetherd does no preflight\n"
     "  -h, --help          this text\n";
 
-// A random RFC 4122 version-4 UUID, upper case as usbmuxd writes its SystemBUID.
-std::string random_buid() {
-  std::random_device rd;
-  unsigned char b[16];
-  for (auto& x : b) x = static_cast<unsigned char>(rd());
-  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);
-  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);
-  char out[37];
-  std::snprintf(out, sizeof out,
-                "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", b[0], b[1],
-                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
-                b[15]);
-  return out;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   std::string socket_path = "/var/run/usbmuxd";
+  std::string config_dir = "/var/lib/lockdown";
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if ((a == "-S" || a == "--socket") && i + 1 < argc)
       socket_path = argv[++i];
+    else if ((a == "-C" || a == "--config-dir") && i + 1 < argc)
+      config_dir = argv[++i];
     else if (a == "-f" || a == "--foreground" || a == "-p" || a == "--no-preflight")
       continue;
     else if (a == "-v" || a == "--verbose")
@@ -98,12 +86,19 @@ int main(int argc, char** argv) {
   ::chmod(socket_path.c_str(), 0666);
   daemon::log::info("listening on " + socket_path);
 
-  const std::string buid = random_buid();
+  const daemon::pair_records records(config_dir);
+  std::string buid_error;
+  const std::string buid = records.system_buid(buid_error);
+  if (buid.empty()) {
+    daemon::log::error(buid_error + " (choose another place with --config-dir)");
+    return 1;
+  }
   std::uint32_t next_client = 1;
   std::function<void()> accept = [&] {
     acceptor.async_accept([&](std::error_code aec, asio::local::stream_protocol::socket s) {
       if (aec) return;
-      std::make_shared<daemon::client_session>(std::move(s), devices, next_client++, buid)->start();
+      std::make_shared<daemon::client_session>(std::move(s), devices, records, next_client++, buid)
+          ->start();
       accept();
     });
   };

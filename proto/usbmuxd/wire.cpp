@@ -266,4 +266,12 @@ std::vector<std::byte> encode_buid(std::uint32_t tag, const std::string& buid) {
   return plist_message(tag, d.get());
 }
 
+std::vector<std::byte> encode_pair_record_data(std::uint32_t tag,
+                                               std::span<const std::byte> record) {
+  plist_ptr d(plist_new_dict());  // no MessageType, as the reference
+  plist_dict_set_item(d.get(), "PairRecordData",
+                      plist_new_data(reinterpret_cast<const char*>(record.data()), record.size()));
+  return plist_message(tag, d.get());
+}
+
 }  // namespace tether::proto::usbmuxd

@@ -141,6 +141,8 @@ std::vector<std::byte> encode_device_list(std::uint32_t tag, std::span<const dev
 std::vector<std::byte> encode_attached(const device& d, bool plist);
 std::vector<std::byte> encode_detached(std::uint32_t device_id, bool plist);
 std::vector<std::byte> encode_buid(std::uint32_t tag, const std::string& buid);
+std::vector<std::byte> encode_pair_record_data(std::uint32_t tag,
+                                               std::span<const std::byte> record);
 
 }  // namespace tether::proto::usbmuxd
 

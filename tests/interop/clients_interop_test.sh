@@ -51,7 +51,8 @@ pids+=($!)
 
 sim_args=(--phones 2 --source-bytes 1000000 --app "5000=127.0.0.1:$app_port" --control "$dir/ctl")
 if [ -n "$tetherd" ]; then
-  "$sim" "${sim_args[@]}" -- "$tetherd" -f --socket "$dir/run/usbmuxd" >"$dir/usbmuxd.log" 2>&1 &
+  "$sim" "${sim_args[@]}" -- "$tetherd" -f --socket "$dir/run/usbmuxd" --config-dir "$dir/lockdown" \
+    >"$dir/usbmuxd.log" 2>&1 &
 else
   unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' ${sim_args[*]} -- usbmuxd -f -p" \
     >"$dir/usbmuxd.log" 2>&1 &
@@ -171,6 +172,37 @@ heard_detach() {
 check "a Listen client hears Result, both phones Attached, then Detached" heard_detach
 sim_command "plug 1" >/dev/null
 check "a replugged phone comes back" wait_for_list 2
+
+if [ -n "$tetherd" ]; then
+  # Pair records (only against tetherd: the reference would write the real /var/lib/lockdown).
+  check "pair records: saved as XML with mode 0600, read back, traversal refused, deleted" \
+    python3 - "$dir/run/usbmuxd" "$dir/lockdown" "$(echo "$udids" | head -n1)" <<'PY'
+import os, plistlib, socket, stat, struct, sys
+path, store, udid = sys.argv[1:]
+def ask(msg, tag):
+    s = socket.socket(socket.AF_UNIX); s.connect(path); s.settimeout(5)
+    body = plistlib.dumps(dict(msg, ProgName="pairtest"))
+    s.sendall(struct.pack("<IIII", 16 + len(body), 1, 8, tag) + body)
+    head = b""
+    while len(head) < 16: head += s.recv(16 - len(head))
+    length = struct.unpack("<I", head[:4])[0]
+    data = b""
+    while len(data) < length - 16: data += s.recv(length - 16 - len(data))
+    return plistlib.loads(data)
+record = plistlib.dumps({"HostID": "X", "SystemBUID": "Y"}, fmt=plistlib.FMT_BINARY)
+assert ask({"MessageType": "SavePairRecord", "PairRecordID": udid, "PairRecordData": record}, 1)["Number"] == 0
+file = os.path.join(store, udid + ".plist")
+assert stat.S_IMODE(os.stat(file).st_mode) == 0o600, oct(os.stat(file).st_mode)
+got = ask({"MessageType": "ReadPairRecord", "PairRecordID": udid}, 2)
+assert plistlib.loads(got["PairRecordData"])["HostID"] == "X" and got["PairRecordData"].startswith(b"<?xml"), got
+assert ask({"MessageType": "SavePairRecord", "PairRecordID": "../escape", "PairRecordData": record}, 3)["Number"] == 22
+assert not os.path.exists(os.path.join(os.path.dirname(store), "escape.plist"))
+assert ask({"MessageType": "DeletePairRecord", "PairRecordID": udid}, 4)["Number"] == 0
+assert ask({"MessageType": "ReadPairRecord", "PairRecordID": udid}, 5)["Number"] == 2
+buid = ask({"MessageType": "ReadBUID"}, 6)["BUID"]
+assert len(buid) == 36 and buid == ask({"MessageType": "ReadBUID"}, 7)["BUID"]
+PY
+fi
 
 stop_sim() {  # SIGTERM reaches usbmuxd through the sim; both must exit cleanly
   kill -TERM "$sim_pid"

@@ -332,6 +332,18 @@ TEST_F(HostSession, SendBufferIsBoundedAndSignalsWritable) {
   EXPECT_GT(host.send_space(id), 0u);
 }
 
+TEST_F(HostSession, NotifyWritableFiresWhenAFullBufferDrains) {
+  handshake();
+  const conn_id id = open(2345, 0);  // phone window closed: nothing leaves the buffer
+  ASSERT_EQ(*host.send(id, bytes(host.send_space(id))), 262144u);  // exactly full, not short
+  drain(host);
+  EXPECT_TRUE(only<events::writable>(drain_events(host)).empty());
+  host.notify_writable(id);
+  phone_sends(2345, 1, 1, "", 512);  // the window opens and bytes leave
+  drain(host);
+  EXPECT_EQ(only<events::writable>(drain_events(host)).size(), 1u);
+}
+
 TEST_F(HostSession, PhoneIgnoringWindowIsReset) {
   handshake();
   const conn_id id = open();

@@ -139,7 +139,11 @@ class tcp_relay_app final : public phone_app {
       s.consume(c.id, static_cast<std::size_t>(n));
     }
     int cond = 0;
-    if (s.send_space(c.id) > 0) cond |= G_IO_IN;
+    if (s.send_space(c.id) > 0) {
+      cond |= G_IO_IN;
+    } else {
+      s.notify_writable(c.id);  // we never send short, so ask to hear when space frees
+    }
     if (!s.received(c.id).empty()) cond |= G_IO_OUT;
     g_source_modify_unix_fd(c.source, reinterpret_cast<socket_source*>(c.source)->tag,
                             static_cast<GIOCondition>(cond));

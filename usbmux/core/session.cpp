@@ -390,6 +390,11 @@ std::size_t session::send_space(conn_id id) const {
   return opts_.send_buffer - std::min<std::size_t>(s->tx.size(), opts_.send_buffer);
 }
 
+void session::notify_writable(conn_id id) {
+  if (stream* s = find(id); s != nullptr && s->state == stream_state::established)
+    s->want_writable = true;
+}
+
 std::span<const std::byte> session::received(conn_id id) const {
   const stream* s = find(id);
   return s == nullptr ? std::span<const std::byte>{} : s->rx.data();

@@ -93,6 +93,9 @@ class session {
   // buffer). A short count arms one `writable` event.
   result<std::size_t> send(conn_id id, std::span<const std::byte> bytes);
   std::size_t send_space(conn_id id) const;
+  // Asks for one `writable` event when send space frees (a short send() asks too).
+  // For owners that send no more than send_space() and so never send short.
+  void notify_writable(conn_id id);
 
   // Received bytes not yet consumed; valid until the next call on this session.
   std::span<const std::byte> received(conn_id id) const;

@@ -1,0 +1,137 @@
+#include "daemon/pair_records.hpp"
+
+#include <fcntl.h>
+#include <plist/plist.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstdio>
+#include <cstring>
+#include <fstream>
+#include <iterator>
+#include <memory>
+#include <random>
+
+namespace tether::daemon {
+namespace {
+
+struct plist_deleter {
+  void operator()(void* p) const { plist_free(static_cast<plist_t>(p)); }
+};
+using plist_ptr = std::unique_ptr<void, plist_deleter>;
+
+std::string to_xml(plist_t p) {
+  char* xml = nullptr;
+  std::uint32_t len = 0;
+  plist_to_xml(p, &xml, &len);
+  std::string out(xml, len);
+  plist_to_xml_free(xml);
+  return out;
+}
+
+std::string random_uuid() {
+  std::random_device rd;
+  unsigned char b[16];
+  for (auto& x : b) x = static_cast<unsigned char>(rd());
+  b[6] = static_cast<unsigned char>((b[6] & 0x0f) | 0x40);  // version 4
+  b[8] = static_cast<unsigned char>((b[8] & 0x3f) | 0x80);  // RFC 4122 variant
+  char out[37];
+  std::snprintf(out, sizeof out,
+                "%02X%02X%02X%02X-%02X%02X-%02X%02X-%02X%02X-%02X%02X%02X%02X%02X%02X", b[0], b[1],
+                b[2], b[3], b[4], b[5], b[6], b[7], b[8], b[9], b[10], b[11], b[12], b[13], b[14],
+                b[15]);
+  return out;
+}
+
+}  // namespace
+
+bool pair_records::valid_id(std::string_view id) {
+  if (id.empty() || id.size() > 64) return false;
+  for (char c : id)
+    if (!((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-'))
+      return false;
+  return true;
+}
+
+std::variant<std::vector<std::byte>, int> pair_records::read(std::string_view id) const {
+  if (!valid_id(id)) return ENOENT;
+  std::ifstream in(dir_ / (std::string(id) + ".plist"), std::ios::binary);
+  if (!in) return ENOENT;
+  std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const auto bytes = std::as_bytes(std::span(raw));
+  return std::vector<std::byte>(bytes.begin(), bytes.end());
+}
+
+int pair_records::save(std::string_view id, std::span<const std::byte> data) const {
+  if (!valid_id(id) || data.size() < 8) return EINVAL;
+  plist_t root = nullptr;
+  plist_from_memory(reinterpret_cast<const char*>(data.data()),
+                    static_cast<std::uint32_t>(data.size()), &root);
+  plist_ptr record(root);
+  if (!root || plist_get_node_type(root) != PLIST_DICT) return EINVAL;
+  return write_atomically(dir_ / (std::string(id) + ".plist"), to_xml(root), 0600);
+}
+
+int pair_records::remove(std::string_view id) const {
+  if (!valid_id(id)) return ENOENT;
+  return ::unlink((dir_ / (std::string(id) + ".plist")).c_str()) == 0 ? 0 : errno;
+}
+
+std::string pair_records::system_buid(std::string& error) const {
+  const auto file = dir_ / "SystemConfiguration.plist";
+  std::ifstream in(file, std::ios::binary);
+  if (in) {
+    std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    plist_t root = nullptr;
+    plist_from_memory(raw.data(), static_cast<std::uint32_t>(raw.size()), &root);
+    plist_ptr config(root);
+    if (root && plist_get_node_type(root) == PLIST_DICT) {
+      if (plist_t b = plist_dict_get_item(root, "SystemBUID");
+          b && plist_get_node_type(b) == PLIST_STRING) {
+        std::uint64_t len = 0;
+        const char* s = plist_get_string_ptr(b, &len);
+        return std::string(s, len);
+      }
+    }
+  }
+  const std::string buid = random_uuid();
+  plist_ptr config(plist_new_dict());
+  plist_dict_set_item(config.get(), "SystemBUID", plist_new_string(buid.c_str()));
+  if (int e = write_atomically(file, to_xml(config.get()), 0644)) {
+    error = "cannot store the SystemBUID in " + file.string() + ": " + std::strerror(e);
+    return {};
+  }
+  return buid;
+}
+
+int pair_records::write_atomically(const std::filesystem::path& file, std::string_view contents,
+                                   int mode) const {
+  std::error_code ec;
+  std::filesystem::create_directories(dir_, ec);
+  const auto tmp = file.string() + ".tmp";
+  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
+  if (fd < 0) return errno;
+  ::fchmod(fd, static_cast<mode_t>(mode));  // the umask must not widen or narrow it
+  std::size_t off = 0;
+  while (off < contents.size()) {
+    const ssize_t n = ::write(fd, contents.data() + off, contents.size() - off);
+    if (n < 0) {
+      const int e = errno;
+      ::close(fd);
+      ::unlink(tmp.c_str());
+      return e;
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  const bool synced = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!synced || ::rename(tmp.c_str(), file.c_str()) != 0) {
+    const int e = errno;
+    ::unlink(tmp.c_str());
+    return e;
+  }
+  return 0;
+}
+
+}  // namespace tether::daemon
