@@ -88,6 +88,9 @@ void client_session::handle(const request& r) {
           log::debug(who() + ": listening for devices");
         } else if constexpr (std::is_same_v<T, requests::connect>) {
           start_connect(r, body);
+        } else if constexpr (std::is_same_v<T, requests::list_listeners>) {
+          const auto list = devices_.listeners();
+          queue(encode_listener_list(r.tag, list));
         } else if constexpr (std::is_same_v<T, requests::read_buid>) {
           queue(encode_buid(r.tag, buid_));
         } else if constexpr (std::is_same_v<T, requests::read_pair_record>) {

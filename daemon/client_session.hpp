@@ -43,6 +43,7 @@ class client_session : public std::enable_shared_from_this<client_session>,
 
   void on_attached(const proto::usbmuxd::device& d) override;
   void on_detached(std::uint32_t device_id) override;
+  proto::usbmuxd::listener describe() const override { return {number_, client_}; }
 
   usb::device_link* link() const { return devices_.find(device_id_); }
   std::string who() const;

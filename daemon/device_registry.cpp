@@ -23,6 +23,12 @@ std::uint32_t device_registry::id_of(const usb::device_link& link) const {
   return 0;
 }
 
+std::vector<proto::usbmuxd::listener> device_registry::listeners() const {
+  std::vector<proto::usbmuxd::listener> out;
+  for (const watcher* w : watchers_) out.push_back(w->describe());
+  return out;
+}
+
 void device_registry::remove_watcher(watcher* w) {
   watchers_.erase(std::remove(watchers_.begin(), watchers_.end(), w), watchers_.end());
 }

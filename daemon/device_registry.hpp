@@ -20,6 +20,7 @@ class device_registry : public usb::usb_host::listener {
     virtual ~watcher() = default;
     virtual void on_attached(const proto::usbmuxd::device& d) = 0;
     virtual void on_detached(std::uint32_t device_id) = 0;
+    virtual proto::usbmuxd::listener describe() const = 0;  // for ListListeners
   };
   // Whoever owns a mux connection hears its events.
   using conn_handler = std::function<void(const usbmux::event&)>;
@@ -29,6 +30,7 @@ class device_registry : public usb::usb_host::listener {
   std::uint32_t id_of(const usb::device_link& link) const;
 
   void add_watcher(watcher* w) { watchers_.push_back(w); }
+  std::vector<proto::usbmuxd::listener> listeners() const;
   void remove_watcher(watcher* w);
 
   void own(std::uint32_t device_id, usbmux::conn_id id, conn_handler h);

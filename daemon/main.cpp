@@ -1,6 +1,7 @@
 // tetherd: a usbmuxd for embedded Linux. It owns every attached iPhone and speaks the
 // usbmuxd protocol on a unix socket, so iproxy, idevice_id, libimobiledevice and
 // PeerTalk hosts work unchanged.
+#include <grp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,6 +30,7 @@ const char* const usage =
     "options:\n"
     "  -S, --socket PATH   where to listen (default /var/run/usbmuxd)\n"
     "  -C, --config-dir DIR  pair records and SystemBUID (default /var/lib/lockdown)\n"
+    "  -g, --group NAME    group allowed to use the socket (mode 0660; usbmuxd's is 0666)\n"
     "  -f, --foreground    stay in the foreground (tetherd always does; accepted for usbmuxd "
     "scripts)\n"
     "  -v, --verbose       log debug lines too\n"
@@ -40,12 +42,15 @@ const char* const usage =
 int main(int argc, char** argv) {
   std::string socket_path = "/var/run/usbmuxd";
   std::string config_dir = "/var/lib/lockdown";
+  std::string group;
   for (int i = 1; i < argc; ++i) {
     const std::string a = argv[i];
     if ((a == "-S" || a == "--socket") && i + 1 < argc)
       socket_path = argv[++i];
     else if ((a == "-C" || a == "--config-dir") && i + 1 < argc)
       config_dir = argv[++i];
+    else if ((a == "-g" || a == "--group") && i + 1 < argc)
+      group = argv[++i];
     else if (a == "-f" || a == "--foreground" || a == "-p" || a == "--no-preflight")
       continue;
     else if (a == "-v" || a == "--verbose")
@@ -83,7 +88,17 @@ int main(int argc, char** argv) {
                        " (is another usbmuxd running, or is the directory missing?)");
     return 1;
   }
-  ::chmod(socket_path.c_str(), 0666);
+  // Only the owner and one group may talk to the phones, not every local user.
+  ::chmod(socket_path.c_str(), 0660);
+  if (!group.empty()) {
+    const ::group* g = ::getgrnam(group.c_str());
+    if (g == nullptr || ::chown(socket_path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
+      daemon::log::error(
+          "cannot give the socket to group '" + group + "'" +
+          (g == nullptr ? ": no such group" : std::string(": ") + std::strerror(errno)));
+      return 1;
+    }
+  }
   daemon::log::info("listening on " + socket_path);
 
   const daemon::pair_records records(config_dir);

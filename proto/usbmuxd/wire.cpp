@@ -274,4 +274,26 @@ std::vector<std::byte> encode_pair_record_data(std::uint32_t tag,
   return plist_message(tag, d.get());
 }
 
+std::vector<std::byte> encode_listener_list(std::uint32_t tag,
+                                            std::span<const listener> listeners) {
+  plist_ptr d(plist_new_dict());
+  plist_t list = plist_new_array();
+  for (const listener& l : listeners) {
+    const std::string name = l.client.prog_name.empty() ? "unknown" : l.client.prog_name;
+    plist_t e = plist_new_dict();
+    plist_dict_set_item(e, "Blacklisted", plist_new_bool(0));
+    if (!l.client.bundle_id.empty())
+      plist_dict_set_item(e, "BundleID", plist_new_string(l.client.bundle_id.c_str()));
+    plist_dict_set_item(e, "ConnType", plist_new_uint(0));
+    // The listener's own number (usbmuxd puts the asking client's here by mistake).
+    plist_dict_set_item(e, "ID String",
+                        plist_new_string((std::to_string(l.number) + "-" + name).c_str()));
+    plist_dict_set_item(e, "ProgName", plist_new_string(name.c_str()));
+    plist_dict_set_item(e, "kLibUSBMuxVersion", plist_new_uint(l.client.lib_version));
+    plist_array_append_item(list, e);
+  }
+  plist_dict_set_item(d.get(), "ListenerList", list);
+  return plist_message(tag, d.get());
+}
+
 }  // namespace tether::proto::usbmuxd

@@ -141,6 +141,11 @@ std::vector<std::byte> encode_device_list(std::uint32_t tag, std::span<const dev
 std::vector<std::byte> encode_attached(const device& d, bool plist);
 std::vector<std::byte> encode_detached(std::uint32_t device_id, bool plist);
 std::vector<std::byte> encode_buid(std::uint32_t tag, const std::string& buid);
+struct listener {
+  std::uint32_t number = 0;  // the listening client's own connection number
+  client_info client;
+};
+std::vector<std::byte> encode_listener_list(std::uint32_t tag, std::span<const listener> listeners);
 std::vector<std::byte> encode_pair_record_data(std::uint32_t tag,
                                                std::span<const std::byte> record);
 

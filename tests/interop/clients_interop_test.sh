@@ -202,6 +202,28 @@ assert ask({"MessageType": "ReadPairRecord", "PairRecordID": udid}, 5)["Number"]
 buid = ask({"MessageType": "ReadBUID"}, 6)["BUID"]
 assert len(buid) == 36 and buid == ask({"MessageType": "ReadBUID"}, 7)["BUID"]
 PY
+  check "the socket is mode 0660 (usbmuxd's is 0666)" \
+    test "$(stat -c %a "$dir/run/usbmuxd")" = 660
+  check "ListListeners names a Listen client by its own number and program" \
+    python3 - "$dir/run/usbmuxd" <<'PY'
+import plistlib, socket, struct, sys
+def request(s, msg, tag):
+    body = plistlib.dumps(dict(msg, ProgName="listener-test", kLibUSBMuxVersion=3))
+    s.sendall(struct.pack("<IIII", 16 + len(body), 1, 8, tag) + body)
+    head = b""
+    while len(head) < 16: head += s.recv(16 - len(head))
+    want = struct.unpack("<I", head[:4])[0] - 16
+    data = b""
+    while len(data) < want: data += s.recv(want - len(data))  # events may follow: no more
+    return plistlib.loads(data)
+listener = socket.socket(socket.AF_UNIX); listener.connect(sys.argv[1]); listener.settimeout(5)
+assert request(listener, {"MessageType": "Listen"}, 1)["Number"] == 0
+asker = socket.socket(socket.AF_UNIX); asker.connect(sys.argv[1]); asker.settimeout(5)
+entries = request(asker, {"MessageType": "ListListeners"}, 2)["ListenerList"]
+mine = [e for e in entries if e["ProgName"] == "listener-test"]
+assert len(mine) == 1 and mine[0]["ID String"].endswith("-listener-test"), entries
+assert mine[0]["kLibUSBMuxVersion"] == 3 and mine[0]["Blacklisted"] is False, mine
+PY
 fi
 
 stop_sim() {  # SIGTERM reaches usbmuxd through the sim; both must exit cleanly

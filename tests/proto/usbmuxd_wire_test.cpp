@@ -194,6 +194,18 @@ TEST(UsbmuxdWire, BinaryDeviceAddIs284BytesWithTheSerialAtOffset22) {
   EXPECT_EQ(encode_detached(4, false).size(), 20u);
 }
 
+TEST(UsbmuxdWire, ListenerEntriesUseTheListenersOwnNumber) {
+  client_info c;
+  c.prog_name = "iproxy";
+  c.lib_version = 3;
+  const listener l{14, c};
+  const auto m = encode_listener_list(5, std::span(&l, 1));
+  const std::string s(reinterpret_cast<const char*>(m.data()) + 16, m.size() - 16);
+  for (const char* want : {"<key>ListenerList</key>", "<string>14-iproxy</string>",
+                           "<key>Blacklisted</key>", "<false/>", "<key>ConnType</key>"})
+    EXPECT_NE(s.find(want), std::string::npos) << want << " in " << s;
+}
+
 TEST(UsbmuxdWire, SavePairRecordKeepsTheRawData) {
   const auto req =
       decode(message(1, 8, 1,
