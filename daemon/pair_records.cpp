@@ -1,5 +1,7 @@
 #include "daemon/pair_records.hpp"
 
+#include "proto/plist_util.hpp"
+
 #include <fcntl.h>
 #include <plist/plist.h>
 #include <sys/stat.h>
@@ -16,19 +18,8 @@
 namespace tether::daemon {
 namespace {
 
-struct plist_deleter {
-  void operator()(void* p) const { plist_free(static_cast<plist_t>(p)); }
-};
-using plist_ptr = std::unique_ptr<void, plist_deleter>;
-
-std::string to_xml(plist_t p) {
-  char* xml = nullptr;
-  std::uint32_t len = 0;
-  plist_to_xml(p, &xml, &len);
-  std::string out(xml, len);
-  plist_to_xml_free(xml);
-  return out;
-}
+using proto::plist_ptr;
+using proto::to_xml;
 
 std::string random_uuid() {
   std::random_device rd;
@@ -87,12 +78,7 @@ std::string pair_records::system_buid(std::string& error) const {
     plist_from_memory(raw.data(), static_cast<std::uint32_t>(raw.size()), &root);
     plist_ptr config(root);
     if (root && plist_get_node_type(root) == PLIST_DICT) {
-      if (plist_t b = plist_dict_get_item(root, "SystemBUID");
-          b && plist_get_node_type(b) == PLIST_STRING) {
-        std::uint64_t len = 0;
-        const char* s = plist_get_string_ptr(b, &len);
-        return std::string(s, len);
-      }
+      if (auto buid = proto::string_item(root, "SystemBUID")) return *buid;
     }
   }
   const std::string buid = random_uuid();

@@ -1,5 +1,7 @@
 #include "proto/usbmuxd/wire.hpp"
 
+#include "proto/plist_util.hpp"
+
 #include <plist/plist.h>
 
 #include <cstring>
@@ -35,35 +37,9 @@ std::vector<std::byte> frame(std::uint32_t version, message_type type, std::uint
   return out;
 }
 
-struct plist_deleter {
-  void operator()(void* p) const { plist_free(static_cast<plist_t>(p)); }
-};
-using plist_ptr = std::unique_ptr<void, plist_deleter>;
-
 std::vector<std::byte> plist_message(std::uint32_t tag, plist_t dict) {
-  char* xml = nullptr;
-  std::uint32_t len = 0;
-  plist_to_xml(dict, &xml, &len);
-  std::vector<std::byte> out =
-      frame(1, message_type::plist, tag, std::as_bytes(std::span(xml, len)));
-  plist_to_xml_free(xml);
-  return out;
-}
-
-std::optional<std::string> string_item(plist_t dict, const char* key) {
-  plist_t node = plist_dict_get_item(dict, key);
-  if (node == nullptr || plist_get_node_type(node) != PLIST_STRING) return std::nullopt;
-  std::uint64_t len = 0;
-  const char* s = plist_get_string_ptr(node, &len);
-  return std::string(s, len);
-}
-
-std::optional<std::uint64_t> uint_item(plist_t dict, const char* key) {
-  plist_t node = plist_dict_get_item(dict, key);
-  if (node == nullptr || plist_get_node_type(node) != PLIST_UINT) return std::nullopt;
-  std::uint64_t v = 0;
-  plist_get_uint_val(node, &v);
-  return v;
+  const std::string xml = to_xml(dict);
+  return frame(1, message_type::plist, tag, std::as_bytes(std::span(xml.data(), xml.size())));
 }
 
 plist_t attached_dict(const device& d) {

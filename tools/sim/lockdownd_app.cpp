@@ -1,5 +1,7 @@
 #include "tools/sim/lockdownd_app.hpp"
 
+#include "proto/plist_util.hpp"
+
 #include <plist/plist.h>
 
 #include <cstring>
@@ -12,17 +14,10 @@ namespace {
 using usbmux::conn_id;
 using usbmux::device_session;
 
-struct plist_deleter {
-  void operator()(void* p) const { plist_free(static_cast<plist_t>(p)); }
-};
-using plist_ptr = std::unique_ptr<void, plist_deleter>;
+using proto::plist_ptr;
 
 std::string string_item(plist_t dict, const char* key) {
-  plist_t node = plist_dict_get_item(dict, key);
-  if (node == nullptr || plist_get_node_type(node) != PLIST_STRING) return {};
-  std::uint64_t len = 0;
-  const char* s = plist_get_string_ptr(node, &len);
-  return std::string(s, len);
+  return proto::string_item(dict, key).value_or("");
 }
 
 class lockdownd_app final : public phone_app {
@@ -95,16 +90,14 @@ class lockdownd_app final : public phone_app {
     } else {
       plist_dict_set_item(out.get(), "Error", plist_new_string("UnsupportedRequest"));
     }
-    char* xml = nullptr;
-    std::uint32_t len = 0;
-    plist_to_xml(out.get(), &xml, &len);
-    std::vector<std::byte> frame(4 + len);
+    const std::string xml = proto::to_xml(out.get());
+    const auto len = static_cast<std::uint32_t>(xml.size());
+    std::vector<std::byte> frame(4 + xml.size());
     frame[0] = std::byte(len >> 24);
     frame[1] = std::byte(len >> 16);
     frame[2] = std::byte(len >> 8);
     frame[3] = std::byte(len);
-    std::memcpy(frame.data() + 4, xml, len);
-    plist_to_xml_free(xml);
+    std::memcpy(frame.data() + 4, xml.data(), xml.size());
     (void)s.send(id, frame);  // replies are small; the send buffer always has room
   }
 

@@ -14,8 +14,6 @@ class device_session final : public session {
   explicit device_session(const device_options& opts = {});
 
   void listen(std::uint16_t port) { listening_.set(port); }
-  void unlisten(std::uint16_t port) { listening_.reset(port); }
-  bool is_listening(std::uint16_t port) const { return listening_.test(port); }
 
   std::uint64_t setup_packets() const { return setup_packets_; }
 

@@ -14,7 +14,6 @@
 // Packets are built when pulled, not when queued, so an ACK always carries the
 // newest acknowledgement and consecutive consume() calls coalesce into one ACK.
 // There is no delayed-ACK timer that a busy loop could starve.
-#include <bitset>
 #include <cstddef>
 #include <cstdint>
 #include <deque>

@@ -29,7 +29,6 @@ std::size_t memory_link::move(session& from, session& to, direction d, std::size
     if (n == 0) break;
     const auto p = std::span<const std::byte>(packet_).first(n);
     if (tap_) tap_(d, p);
-    bytes_[idx] += n;
     ++moved;
     if (chunker_) {
       pending_[idx].insert(pending_[idx].end(), p.begin(), p.end());

@@ -32,8 +32,6 @@ class memory_link {
   std::size_t pump(std::size_t max_packets = SIZE_MAX);
 
   std::error_code error() const { return error_; }
-  std::uint64_t bytes_to_device() const { return bytes_[0]; }
-  std::uint64_t bytes_to_host() const { return bytes_[1]; }
 
  private:
   std::size_t move(session& from, session& to, direction d, std::size_t budget);
@@ -45,7 +43,6 @@ class memory_link {
   tap tap_;
   std::vector<std::byte> packet_;
   std::vector<std::byte> pending_[2];
-  std::uint64_t bytes_[2] = {0, 0};
   std::error_code error_;
 };
 
