@@ -120,14 +120,19 @@ int main(int argc, char** argv) {
   accept();
 
   asio::signal_set signals(io, SIGINT, SIGTERM);
-  bool stopping = false;
   signals.async_wait([&](std::error_code, int sig) {
     daemon::log::info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-    stopping = true;
     acceptor.close();
     host.shut_down_all("tetherd stopping");
+    io.stop();
   });
-  while (!stopping || host.link_count() > 0) io.run_for(std::chrono::milliseconds(100));
+  // Nothing but sockets, USB and signals wakes tetherd: no polling while idle.
+  io.run();
+  io.restart();
+  // Let the phones' RSTs and the USB teardown finish, but never hang on a stuck device.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (host.link_count() > 0 && std::chrono::steady_clock::now() < give_up)
+    io.run_for(std::chrono::milliseconds(10));
   ::unlink(socket_path.c_str());
   daemon::log::info("stopped");
   return 0;
