@@ -1,10 +1,11 @@
 #include "daemon/client_session.hpp"
 
 #include <asio/write.hpp>
-#include <chrono>
 #include <cstring>
 
+#include "daemon/forward_table.hpp"
 #include "daemon/log.hpp"
+#include "daemon/relay.hpp"
 
 namespace tether::daemon {
 
@@ -12,19 +13,20 @@ using namespace proto::usbmuxd;
 
 namespace {
 constexpr std::size_t max_queued_messages = 1024;
-auto now() { return std::chrono::steady_clock::now(); }
+
+const char* request_name(const request_body& b) {
+  constexpr const char* names[] = {
+      "ListDevices",    "Listen",           "Connect",       "ReadBUID",       "ReadPairRecord",
+      "SavePairRecord", "DeletePairRecord", "ListListeners", "Tether request", "unknown request"};
+  static_assert(std::size(names) == std::variant_size_v<request_body>);
+  return names[b.index()];
+}
 }  // namespace
 
-client_session::client_session(asio::local::stream_protocol::socket socket,
-                               device_registry& devices, const pair_records& records,
-                               std::uint32_t number, const std::string& buid)
-    : socket_(std::move(socket)),
-      devices_(devices),
-      records_(records),
-      number_(number),
-      buid_(buid) {}
+client_session::client_session(socket_type socket, daemon_context& ctx, std::uint32_t number)
+    : socket_(std::move(socket)), ctx_(ctx), number_(number) {}
 
-client_session::~client_session() { devices_.remove_watcher(this); }
+client_session::~client_session() { ctx_.devices.remove_watcher(this); }
 
 std::string client_session::who() const {
   return "client " + std::to_string(number_) +
@@ -39,11 +41,8 @@ void client_session::read_commands() {
         if (self->state_ == state::closed) return;
         if (ec) return self->close();  // the client went away (or closed its Listen socket)
         if (self->state_ != state::command) {
-          // usbmuxd answers anything sent on a Listen socket, or before the Connect
-          // result, by dropping the socket.
-          log::warn(self->who() + ": sent data on a " +
-                    (self->state_ == state::listening ? "Listen" : "connecting") +
-                    " socket: closing it");
+          // usbmuxd answers anything sent on a Listen socket by dropping the socket.
+          log::warn(self->who() + ": sent data on its Listen socket: closing it");
           return self->close();
         }
         if (auto err = self->reader_.feed(std::span(self->in_buf_).first(n))) {
@@ -63,7 +62,8 @@ void client_session::read_commands() {
           self->handle(std::get<request>(decoded));
           if (self->state_ != state::command) break;
         }
-        // While connecting nothing is read: the relay takes the socket over once connected.
+        // While connecting nothing is read: the relay takes the socket over once
+        // connected, and usbmuxd drops a client that sends data before the result.
         if (self->state_ == state::command || self->state_ == state::listening)
           self->read_commands();
       });
@@ -72,30 +72,30 @@ void client_session::read_commands() {
 void client_session::handle(const request& r) {
   if (r.plist) plist_ = true;
   if (!r.client.prog_name.empty()) client_ = r.client;
-  log::debug(who() + ": request " + std::to_string(r.body.index()) + " (tag " +
-             std::to_string(r.tag) + ", " + (r.plist ? "plist" : "binary") + ")");
+  log::debug(who() + ": " + request_name(r.body) + " (tag " + std::to_string(r.tag) + ", " +
+             (r.plist ? "plist" : "binary") + ")");
   std::visit(
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, requests::list_devices>) {
-          const auto list = devices_.devices();
+          const auto list = ctx_.devices.devices();
           queue(encode_device_list(r.tag, list));
         } else if constexpr (std::is_same_v<T, requests::listen>) {
           queue(encode_result(r.tag, result_code::ok, plist_));
           state_ = state::listening;
-          for (const auto& d : devices_.devices()) queue(encode_attached(d, plist_));
-          devices_.add_watcher(this);
+          for (const auto& d : ctx_.devices.devices()) queue(encode_attached(d, plist_));
+          ctx_.devices.add_watcher(this);
           log::debug(who() + ": listening for devices");
         } else if constexpr (std::is_same_v<T, requests::connect>) {
-          start_connect(r, body);
+          start_connect(r.tag, body);
         } else if constexpr (std::is_same_v<T, requests::list_listeners>) {
-          const auto list = devices_.listeners();
+          const auto list = ctx_.devices.listeners();
           queue(encode_listener_list(r.tag, list));
         } else if constexpr (std::is_same_v<T, requests::read_buid>) {
-          queue(encode_buid(r.tag, buid_));
+          queue(encode_buid(r.tag, ctx_.buid));
         } else if constexpr (std::is_same_v<T, requests::read_pair_record>) {
           // Pair-record commands answer errno values in Number, as usbmuxd does.
-          auto record = records_.read(body.id);
+          auto record = ctx_.records.read(body.id);
           if (auto* data = std::get_if<std::vector<std::byte>>(&record)) {
             queue(encode_pair_record_data(r.tag, *data));
           } else {
@@ -103,79 +103,113 @@ void client_session::handle(const request& r) {
                                        plist_));
           }
         } else if constexpr (std::is_same_v<T, requests::save_pair_record>) {
-          const int e = records_.save(body.id, body.data);
+          const int e = ctx_.records.save(body.id, body.data);
           if (e != 0)
             log::warn(who() + ": pair record for '" + body.id + "' not saved: " + std::strerror(e));
           queue(encode_result_number(r.tag, static_cast<std::uint32_t>(e), plist_));
+          // Listeners learn that the phone is paired when the record is its own.
+          if (e == 0 && body.device_id && ctx_.devices.udid_of(*body.device_id) == body.id)
+            ctx_.devices.paired(*body.device_id);
         } else if constexpr (std::is_same_v<T, requests::delete_pair_record>) {
-          queue(encode_result_number(r.tag, static_cast<std::uint32_t>(records_.remove(body.id)),
-                                     plist_));
+          queue(encode_result_number(
+              r.tag, static_cast<std::uint32_t>(ctx_.records.remove(body.id)), plist_));
+        } else if constexpr (std::is_same_v<T, requests::control>) {
+          if (const auto* what = std::get_if<std::string>(&body.parsed)) {
+            log::info(who() + ": bad tetherd request: " + *what);
+            queue(encode_plist(r.tag,
+                               proto::tetherd::result_dict(
+                                   static_cast<std::uint32_t>(result_code::bad_command), *what)));
+          } else {
+            handle_control(r.tag, std::get<proto::tetherd::request>(body.parsed));
+          }
         } else {
+          log::info(who() + ": unknown request '" + body.what + "'");
           queue(encode_result(r.tag, result_code::bad_command, plist_));
         }
       },
       r.body);
 }
 
-void client_session::start_connect(const request& r, const requests::connect& c) {
-  usb::device_link* l = c.device_id ? devices_.find(*c.device_id) : nullptr;
-  if (l == nullptr) {
-    log::info(who() + ": connect to device " + (c.device_id ? std::to_string(*c.device_id) : "?") +
-              ": no such phone");
-    return queue(encode_result(r.tag, result_code::bad_device, plist_));
-  }
-  if (!c.port) return queue(encode_result(r.tag, result_code::bad_command, plist_));
-  auto id = l->session().connect(*c.port, now());
-  if (!id) {
-    log::warn(who() + ": connect to port " + std::to_string(*c.port) + ": " + id.error().message());
-    return queue(encode_result(r.tag, result_code::bad_device, plist_));
-  }
-  device_id_ = *c.device_id;
-  conn_ = *id;
-  port_ = *c.port;
-  connect_tag_ = r.tag;
-  state_ = state::connecting;
-  // The registry keeps this session alive while the connection exists (nothing else
-  // may be pending while connecting); every way out disowns it.
-  devices_.own(device_id_, conn_,
-               [self = shared_from_this()](const usbmux::event& e) { self->on_conn_event(e); });
-  l->flush();
+void client_session::handle_control(std::uint32_t tag, const proto::tetherd::request& r) {
+  namespace ctl = proto::tetherd;
+  std::visit(
+      [&](const auto& body) {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, ctl::requests::forward_add>) {
+          std::string error;
+          if (auto added = ctx_.forwards.add(body.spec, error)) {
+            log::info(who() + ": added forward " + added->spec.name);
+            queue(encode_plist(tag, ctl::forward_added_dict(*added)));
+          } else {
+            queue(encode_plist(
+                tag, ctl::result_dict(static_cast<std::uint32_t>(result_code::invalid_argument),
+                                      error)));
+          }
+        } else if constexpr (std::is_same_v<T, ctl::requests::forward_remove>) {
+          if (ctx_.forwards.remove(body.name)) {
+            log::info(who() + ": removed forward " + body.name);
+            queue(encode_plist(tag, ctl::result_dict(0)));
+          } else {
+            queue(encode_plist(tag,
+                               ctl::result_dict(static_cast<std::uint32_t>(result_code::bad_device),
+                                                "no forward named '" + body.name + "'")));
+          }
+        } else if constexpr (std::is_same_v<T, ctl::requests::forward_list>) {
+          const auto list = ctx_.forwards.list();
+          queue(encode_plist(tag, ctl::forward_list_dict(list)));
+        } else if constexpr (std::is_same_v<T, ctl::requests::status>) {
+          const auto phones = ctx_.devices.phones();
+          const auto conns = ctx_.devices.connections();
+          queue(encode_plist(tag, ctl::status_dict(phones, conns)));
+        } else if constexpr (std::is_same_v<T, ctl::requests::set_log_level>) {
+          log::set_level(*log::parse_level(body.level));
+          log::info(who() + ": log level set to " + body.level);
+          queue(encode_plist(tag, ctl::result_dict(0)));
+        }
+      },
+      r);
 }
 
-void client_session::on_conn_event(const usbmux::event& e) {
-  if (std::holds_alternative<usbmux::events::connected>(e) && state_ == state::connecting) {
-    log::info(who() + ": connected to port " + std::to_string(port_) + " on device " +
-              std::to_string(device_id_));
-    queue(encode_result(connect_tag_, result_code::ok, plist_));
-    state_ = state::connected;  // raw bytes from now on, after the Result is written
-    pump_to_phone();
-    return;
-  }
-  if (const auto* c = std::get_if<usbmux::events::closed>(&e)) {
-    if (state_ == state::connecting) {
-      log::info(who() + ": port " + std::to_string(port_) + " on device " +
-                std::to_string(device_id_) + " refused" +
-                (c->detail.empty() ? "" : " (" + c->detail + ")") + ": is the app running?");
-      devices_.disown(device_id_, conn_);
-      if (usb::device_link* l = link(); l && c->reason != usbmux::close_reason::session_ended)
-        (void)l->session().close(conn_, now());
-      conn_ = 0;
-      state_ = state::command;  // another command may follow, as with usbmuxd
-      queue(encode_result(connect_tag_, result_code::connection_refused, plist_));
-      return;
-    }
-    phone_closed_ = true;
-    if (c->reason == usbmux::close_reason::session_ended) {  // the phone is gone
-      return finish_relay("phone gone: " + c->detail);
-    }
-    pump_to_client();  // deliver what the phone sent before its RST, then close
-    return;
-  }
-  if (std::holds_alternative<usbmux::events::readable>(e)) return pump_to_client();
-  if (std::holds_alternative<usbmux::events::writable>(e)) return pump_to_phone();
+void client_session::start_connect(std::uint32_t tag, const requests::connect& c) {
+  if (!c.device_id) return queue(encode_result(tag, result_code::bad_device, plist_));
+  if (!c.port) return queue(encode_result(tag, result_code::bad_command, plist_));
+  state_ = state::connecting;
+  auto dialing = dialer::dial(
+      ctx_.devices, *c.device_id, *c.port, who(),
+      [self = shared_from_this(), tag](dialer& d, dialer::outcome o, const std::string& why) {
+        if (self->state_ != state::connecting) return d.cancel();
+        if (o == dialer::outcome::connected) {
+          log::info(self->who() + ": connected to port " + std::to_string(d.port()) +
+                    " on device " + std::to_string(d.device_id()));
+          self->state_ = state::handing_over;  // raw bytes from now on, after the Result
+          self->queue(encode_result(tag, result_code::ok, self->plist_));
+          return;
+        }
+        log::info(self->who() + ": " + why);
+        // A failure found inside dial() itself: the read loop is still running.
+        const bool was_async = self->dialer_ != nullptr;
+        self->dialer_.reset();
+        self->state_ = state::command;  // another command may follow, as with usbmuxd
+        const bool refused = o == dialer::outcome::refused || o == dialer::outcome::timed_out;
+        self->queue(
+            encode_result(tag, refused ? result_code::connection_refused : result_code::bad_device,
+                          self->plist_));
+        if (was_async) self->read_commands();
+      });
+  if (state_ == state::connecting) dialer_ = std::move(dialing);
+}
+
+// The Connect result is on the wire: from now on the socket belongs to a relay.
+void client_session::hand_over() {
+  auto d = std::move(dialer_);
+  state_ = state::closed;
+  std::make_shared<relay>(std::move(socket_), ctx_.devices, d->device_id(), d->conn(), d->port(),
+                          who(), d->phone_closed())
+      ->start();
 }
 
 void client_session::queue(std::vector<std::byte> message) {
+  if (state_ == state::closed) return;
   if (out_.size() >= max_queued_messages) {
     log::warn(who() + ": does not read its socket: dropping it");
     return close();
@@ -190,87 +224,20 @@ void client_session::write_queued() {
   asio::async_write(socket_, asio::buffer(out_.front()),
                     [self = shared_from_this()](std::error_code ec, std::size_t) {
                       self->writing_ = false;
+                      if (self->state_ == state::closed) return;
                       if (ec) return self->close();
                       self->out_.pop_front();
                       if (!self->out_.empty()) return self->write_queued();
-                      if (self->state_ == state::connected) self->pump_to_client();
+                      if (self->state_ == state::handing_over) self->hand_over();
                     });
-}
-
-// Phone -> client: one write at a time; the phone's bytes are consumed (acknowledged)
-// only once written, so a slow client holds the phone back through the window.
-void client_session::pump_to_client() {
-  if (state_ != state::connected || writing_ || !out_.empty()) return;
-  usb::device_link* l = link();
-  if (l == nullptr) return finish_relay("phone gone");
-  const auto data = l->session().received(conn_);
-  if (data.empty()) {
-    if (phone_closed_) finish_relay("the phone closed the connection");
-    return;
-  }
-  to_client_.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(
-                                                     std::min<std::size_t>(data.size(), 65536)));
-  writing_ = true;
-  asio::async_write(socket_, asio::buffer(to_client_),
-                    [self = shared_from_this()](std::error_code ec, std::size_t n) {
-                      self->writing_ = false;
-                      if (ec) return self->finish_relay("client went away");
-                      self->bytes_down_ += n;
-                      if (usb::device_link* lk = self->link()) {
-                        lk->session().consume(self->conn_, n);
-                        lk->flush();
-                      }
-                      self->pump_to_client();
-                    });
-}
-
-// Client -> phone. Bytes read from the client wait in `to_phone_` (at most one read,
-// 64 KiB) until the mux connection takes them; a short send arms `writable`, which
-// calls back here. The client is not read again until they have all gone.
-void client_session::pump_to_phone() {
-  if (state_ != state::connected || reading_client_ || phone_closed_) return;
-  usb::device_link* l = link();
-  if (l == nullptr) return finish_relay("phone gone");
-  if (!to_phone_.empty()) {
-    const auto took = l->session().send(conn_, to_phone_);
-    if (!took) return finish_relay(took.error().message());
-    to_phone_.erase(to_phone_.begin(), to_phone_.begin() + static_cast<std::ptrdiff_t>(*took));
-    bytes_up_ += *took;
-    l->flush();
-    if (!to_phone_.empty()) return;
-  }
-  reading_client_ = true;
-  socket_.async_read_some(
-      asio::buffer(in_buf_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
-        self->reading_client_ = false;
-        if (self->state_ != state::connected) return;
-        if (ec) return self->finish_relay("client closed the connection");
-        self->to_phone_.assign(self->in_buf_.begin(),
-                               self->in_buf_.begin() + static_cast<std::ptrdiff_t>(n));
-        self->pump_to_phone();
-      });
-}
-
-void client_session::finish_relay(const std::string& why) {
-  if (state_ == state::closed) return;
-  log::info(who() + ": port " + std::to_string(port_) + " on device " + std::to_string(device_id_) +
-            " ended (" + why + "), " + std::to_string(bytes_up_) + " bytes to the phone, " +
-            std::to_string(bytes_down_) + " from it");
-  close();
 }
 
 void client_session::close() {
   if (state_ == state::closed) return;
-  const bool had_conn = conn_ != 0 && (state_ == state::connected || state_ == state::connecting);
   state_ = state::closed;
-  devices_.remove_watcher(this);
-  if (had_conn) {
-    devices_.disown(device_id_, conn_);
-    if (usb::device_link* l = link()) {
-      (void)l->session().close(conn_, now());  // flushes what the client sent, then RST
-      l->flush();
-    }
-  }
+  ctx_.devices.remove_watcher(this);
+  if (dialer_) dialer_->cancel();
+  dialer_.reset();
   std::error_code ignored;
   socket_.close(ignored);
 }
@@ -279,5 +246,6 @@ void client_session::on_attached(const device& d) { queue(encode_attached(d, pli
 void client_session::on_detached(std::uint32_t device_id) {
   queue(encode_detached(device_id, plist_));
 }
+void client_session::on_paired(std::uint32_t device_id) { queue(encode_paired(device_id, plist_)); }
 
 }  // namespace tether::daemon

@@ -33,9 +33,62 @@ void device_registry::remove_watcher(watcher* w) {
   watchers_.erase(std::remove(watchers_.begin(), watchers_.end(), w), watchers_.end());
 }
 
-void device_registry::own(std::uint32_t device_id, usbmux::conn_id id, conn_handler h) {
+std::uint32_t device_registry::find_udid(const std::string& udid) const {
+  for (const auto& [id, e] : devices_)
+    if (e.info.udid == udid) return id;
+  return 0;
+}
+
+std::string device_registry::udid_of(std::uint32_t device_id) const {
+  auto it = devices_.find(device_id);
+  return it == devices_.end() ? std::string() : it->second.info.udid;
+}
+
+std::vector<phone_status> device_registry::phones() const {
+  std::vector<phone_status> out;
+  const auto now = std::chrono::steady_clock::now();
+  for (const auto& [id, e] : devices_) {
+    const auto& f = e.link->facts();
+    const auto& st = e.link->session().stats();
+    phone_status p;
+    p.device_id = id;
+    p.udid = f.udid;
+    p.product_id = f.product_id;
+    p.speed_bps = f.speed_bps;
+    p.configuration = f.mux.configuration;
+    p.location = f.location;
+    p.seconds_attached = std::chrono::duration_cast<std::chrono::seconds>(now - e.since).count();
+    p.connections_open = e.owners.size();
+    p.connections_total = st.connections_opened;
+    p.bytes_to_phone = st.payload_bytes_sent;
+    p.bytes_from_phone = st.payload_bytes_received;
+    p.packets_to_phone = st.packets_sent;
+    p.packets_from_phone = st.packets_received;
+    p.protocol_errors = st.anonymous_resets_sent + st.packets_ignored;
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
+std::vector<connection_status> device_registry::connections() const {
+  std::vector<connection_status> out;
+  for (const auto& [id, e] : devices_)
+    for (const auto& [conn, owner] : e.owners) {
+      auto c = owner->status();
+      c.device_id = id;
+      out.push_back(std::move(c));
+    }
+  return out;
+}
+
+void device_registry::paired(std::uint32_t device_id) {
+  for (watcher* w : std::vector<watcher*>(watchers_)) w->on_paired(device_id);
+}
+
+void device_registry::own(std::uint32_t device_id, usbmux::conn_id id,
+                          std::shared_ptr<conn_owner> o) {
   if (auto it = devices_.find(device_id); it != devices_.end())
-    it->second.owners[id] = std::move(h);
+    it->second.owners[id] = std::move(o);
 }
 
 void device_registry::disown(std::uint32_t device_id, usbmux::conn_id id) {
@@ -46,11 +99,12 @@ void device_registry::on_ready(usb::device_link& link) {
   const auto& f = link.facts();
   const std::uint32_t id = next_id_++;
   proto::usbmuxd::device d{id, f.udid, f.product_id, f.location, f.speed_bps};
-  devices_[id] = entry{&link, d, {}};
+  devices_[id] = entry{&link, d, {}, std::chrono::steady_clock::now()};
   log::info("attached " + f.udid + " as device " + std::to_string(id) + ", " +
             std::to_string(f.speed_bps / 1'000'000) + " Mbit/s, configuration " +
             std::to_string(f.mux.configuration) + ", location " + std::to_string(f.location));
   for (watcher* w : std::vector<watcher*>(watchers_)) w->on_attached(d);
+  if (count_hook_) count_hook_(devices_.size());
 }
 
 void device_registry::on_event(usb::device_link& link, const usbmux::event& e) {
@@ -64,8 +118,8 @@ void device_registry::on_event(usb::device_link& link, const usbmux::event& e) {
       },
       e);
   if (auto o = it->second.owners.find(conn); o != it->second.owners.end()) {
-    auto handler = o->second;  // the handler may disown itself
-    handler(e);
+    auto owner = o->second;  // the owner may disown itself
+    owner->on_conn_event(e);
   } else if (const auto* c = std::get_if<usbmux::events::closed>(&e)) {
     (void)link.session().close(c->id, std::chrono::steady_clock::now());
   }
@@ -79,9 +133,10 @@ void device_registry::on_gone(usb::device_link& link, const std::string& reason)
   // Every connection on the phone ends with it.
   auto owners = std::move(it->second.owners);
   devices_.erase(it);
-  for (auto& [conn, handler] : owners)
-    handler(usbmux::events::closed{conn, usbmux::close_reason::session_ended, reason});
+  for (auto& [conn, owner] : owners)
+    owner->on_conn_event(usbmux::events::closed{conn, usbmux::close_reason::session_ended, reason});
   for (watcher* w : std::vector<watcher*>(watchers_)) w->on_detached(id);
+  if (count_hook_) count_hook_(devices_.size());
 }
 
 void device_registry::on_attach_failed(std::uint8_t bus, std::uint8_t address,

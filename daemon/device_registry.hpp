@@ -3,16 +3,22 @@
 // from a counter that only moves forward (a replugged phone gets a new one, as with
 // usbmuxd; clients key on the UDID). Listeners hear Attached/Detached; connection
 // events go to whoever opened the connection.
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
+#include "proto/tetherd/control.hpp"
 #include "proto/usbmuxd/wire.hpp"
 #include "usbmux/usb/usb_host.hpp"
 
 namespace tether::daemon {
+
+using proto::tetherd::connection_status;
+using proto::tetherd::phone_status;
 
 class device_registry : public usb::usb_host::listener {
  public:
@@ -20,20 +26,35 @@ class device_registry : public usb::usb_host::listener {
     virtual ~watcher() = default;
     virtual void on_attached(const proto::usbmuxd::device& d) = 0;
     virtual void on_detached(std::uint32_t device_id) = 0;
+    virtual void on_paired(std::uint32_t device_id) = 0;
     virtual proto::usbmuxd::listener describe() const = 0;  // for ListListeners
   };
-  // Whoever owns a mux connection hears its events.
-  using conn_handler = std::function<void(const usbmux::event&)>;
+  // Whoever owns a mux connection hears its events. The registry holds the owner
+  // alive while the connection exists; every way out calls disown().
+  struct conn_owner {
+    virtual ~conn_owner() = default;
+    virtual void on_conn_event(const usbmux::event& e) = 0;
+    virtual connection_status status() const = 0;
+  };
 
   std::vector<proto::usbmuxd::device> devices() const;
   usb::device_link* find(std::uint32_t device_id) const;
+  // The DeviceID of the attached phone with this UDID, or 0.
+  std::uint32_t find_udid(const std::string& udid) const;
+  std::string udid_of(std::uint32_t device_id) const;
+  std::vector<phone_status> phones() const;
+  std::vector<connection_status> connections() const;
   std::uint32_t id_of(const usb::device_link& link) const;
 
   void add_watcher(watcher* w) { watchers_.push_back(w); }
   std::vector<proto::usbmuxd::listener> listeners() const;
   void remove_watcher(watcher* w);
+  // A pair record for this phone was saved: listeners hear Paired.
+  void paired(std::uint32_t device_id);
+  // Told the number of phones after every attach and detach.
+  void on_count_change(std::function<void(std::size_t)> hook) { count_hook_ = std::move(hook); }
 
-  void own(std::uint32_t device_id, usbmux::conn_id id, conn_handler h);
+  void own(std::uint32_t device_id, usbmux::conn_id id, std::shared_ptr<conn_owner> o);
   void disown(std::uint32_t device_id, usbmux::conn_id id);
 
  private:
@@ -46,11 +67,13 @@ class device_registry : public usb::usb_host::listener {
   struct entry {
     usb::device_link* link;
     proto::usbmuxd::device info;
-    std::map<usbmux::conn_id, conn_handler> owners;
+    std::map<usbmux::conn_id, std::shared_ptr<conn_owner>> owners;
+    std::chrono::steady_clock::time_point since;
   };
   std::map<std::uint32_t, entry> devices_;
   std::uint32_t next_id_ = 1;
   std::vector<watcher*> watchers_;
+  std::function<void(std::size_t)> count_hook_;
 };
 
 }  // namespace tether::daemon

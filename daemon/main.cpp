@@ -1,66 +1,91 @@
-// tetherd: a usbmuxd for embedded Linux. It owns every attached iPhone and speaks the
-// usbmuxd protocol on a unix socket, so iproxy, idevice_id, libimobiledevice and
-// PeerTalk hosts work unchanged.
-#include <grp.h>
+// tetherd: a usbmuxd for embedded Linux. It owns every attached iPhone, speaks the
+// usbmuxd protocol on a unix socket (so iproxy, idevice_id, libimobiledevice and
+// PeerTalk hosts work unchanged), and forwards local TCP ports to phone ports.
+#include <libusb.h>
+#include <signal.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <asio/io_context.hpp>
-#include <asio/local/stream_protocol.hpp>
 #include <asio/signal_set.hpp>
+#include <asio/steady_timer.hpp>
 #include <cstdio>
-#include <cstdlib>
 #include <cstring>
 #include <string>
 
-#include "daemon/client_session.hpp"
+#include "daemon/client_listener.hpp"
+#include "daemon/config.hpp"
+#include "daemon/daemonize.hpp"
 #include "daemon/device_registry.hpp"
+#include "daemon/forward_table.hpp"
+#include "daemon/instance_lock.hpp"
 #include "daemon/log.hpp"
+#include "daemon/options.hpp"
+#include "daemon/privileges.hpp"
+#include "daemon/sd_notify.hpp"
 #include "usbmux/usb/usb_host.hpp"
+
+#ifndef TETHER_VERSION
+#define TETHER_VERSION "0"
+#endif
 
 namespace {
 
 using namespace tether;
+using daemon::options;
 
-const char* const usage =
-    "usage: tetherd [options]\n"
-    "\n"
-    "Serves attached iPhones on a usbmuxd-compatible unix socket.\n"
-    "\n"
-    "options:\n"
-    "  -S, --socket PATH   where to listen (default /var/run/usbmuxd)\n"
-    "  -C, --config-dir DIR  pair records and SystemBUID (default /var/lib/lockdown)\n"
-    "  -g, --group NAME    group allowed to use the socket (mode 0660; usbmuxd's is 0666)\n"
-    "  -f, --foreground    stay in the foreground (tetherd always does; accepted for usbmuxd "
-    "scripts)\n"
-    "  -v, --verbose       log debug lines too\n"
-    "  -p, --no-preflight  accepted for usbmuxd scripts: tetherd does no preflight\n"
-    "  -h, --help          this text\n";
+// libusb's own warnings and errors, as tetherd log lines.
+void LIBUSB_CALL libusb_line(libusb_context*, enum libusb_log_level level, const char* text) {
+  std::string line(text);
+  while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  const auto l = level == LIBUSB_LOG_LEVEL_ERROR     ? daemon::log::level::error
+                 : level == LIBUSB_LOG_LEVEL_WARNING ? daemon::log::level::warn
+                                                     : daemon::log::level::debug;
+  daemon::log::write(l, line);
+}
 
-}  // namespace
+int signal_running(const options& o) {
+  if (o.pidfile == "NONE") {
+    std::fprintf(stderr, "tetherd: -x/-X need a pid file to find the running tetherd\n");
+    return 1;
+  }
+  std::string error;
+  const pid_t pid = daemon::instance_lock::holder(o.pidfile, error);
+  if (pid < 0) {
+    std::fprintf(stderr, "tetherd: %s\n", error.c_str());
+    return 1;
+  }
+  if (pid == 0) {
+    std::fprintf(stderr, "tetherd: no running tetherd found (%s is not locked)\n",
+                 o.pidfile.c_str());
+    return 0;
+  }
+  const bool force = o.what == options::action::force_exit_running;
+  if (::kill(pid, force ? SIGTERM : SIGUSR1) != 0) {
+    std::fprintf(stderr, "tetherd: cannot signal tetherd (pid %d): %s\n", pid,
+                 std::strerror(errno));
+    return 1;
+  }
+  std::fprintf(stderr, "tetherd: %s tetherd (pid %d)\n",
+               force ? "stopping" : "asked to exit once no phone is attached:", pid);
+  return 0;
+}
 
-int main(int argc, char** argv) {
-  std::string socket_path = "/var/run/usbmuxd";
-  std::string config_dir = "/var/lib/lockdown";
-  std::string group;
-  for (int i = 1; i < argc; ++i) {
-    const std::string a = argv[i];
-    if ((a == "-S" || a == "--socket") && i + 1 < argc)
-      socket_path = argv[++i];
-    else if ((a == "-C" || a == "--config-dir") && i + 1 < argc)
-      config_dir = argv[++i];
-    else if ((a == "-g" || a == "--group") && i + 1 < argc)
-      group = argv[++i];
-    else if (a == "-f" || a == "--foreground" || a == "-p" || a == "--no-preflight")
-      continue;
-    else if (a == "-v" || a == "--verbose")
-      daemon::log::set_level(daemon::log::level::debug);
-    else if (a == "-h" || a == "--help") {
-      std::fputs(usage, stdout);
-      return 0;
-    } else {
-      std::fprintf(stderr, "tetherd: unknown option '%s'\n\n%s", a.c_str(), usage);
-      return 2;
+int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& started) {
+  // A second tetherd pokes this one as soon as the lock is ours: never die of it.
+  ::signal(SIGUSR1, SIG_IGN);
+  ::signal(SIGUSR2, SIG_IGN);
+  daemon::instance_lock lock;
+  if (o.pidfile != "NONE") {
+    std::string error;
+    const pid_t running = lock.acquire(o.pidfile, error);
+    if (running < 0) return started.fail(error);
+    if (running > 0) {
+      // udev starts tetherd on every plug: the running one looks for the new phone.
+      ::kill(running, SIGUSR2);
+      daemon::log::info("tetherd is already running (pid " + std::to_string(running) +
+                        "): asked it to look for phones");
+      return started.succeed_and_exit();
     }
   }
 
@@ -68,72 +93,157 @@ int main(int argc, char** argv) {
   usb::event_loop loop(io);
   daemon::device_registry devices;
   usb::usb_host host(loop, {}, devices);
-  if (auto ec = loop.start()) {
-    daemon::log::error("cannot start libusb: " + ec.message());
-    return 1;
-  }
-  if (auto ec = host.start()) {
-    daemon::log::error("cannot watch for phones (libusb hotplug): " + ec.message());
-    return 1;
-  }
-
-  ::unlink(socket_path.c_str());
-  asio::local::stream_protocol::acceptor acceptor(io);
-  std::error_code ec;
-  acceptor.open(asio::local::stream_protocol(), ec);
-  if (!ec) acceptor.bind(asio::local::stream_protocol::endpoint(socket_path), ec);
-  if (!ec) acceptor.listen(256, ec);
-  if (ec) {
-    daemon::log::error("cannot listen on " + socket_path + ": " + ec.message() +
-                       " (is another usbmuxd running, or is the directory missing?)");
-    return 1;
-  }
-  // Only the owner and one group may talk to the phones, not every local user.
-  ::chmod(socket_path.c_str(), 0660);
-  if (!group.empty()) {
-    const ::group* g = ::getgrnam(group.c_str());
-    if (g == nullptr || ::chown(socket_path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
-      daemon::log::error(
-          "cannot give the socket to group '" + group + "'" +
-          (g == nullptr ? ": no such group" : std::string(": ") + std::strerror(errno)));
-      return 1;
-    }
-  }
-  daemon::log::info("listening on " + socket_path);
-
-  const daemon::pair_records records(config_dir);
-  std::string buid_error;
-  const std::string buid = records.system_buid(buid_error);
-  if (buid.empty()) {
-    daemon::log::error(buid_error + " (choose another place with --config-dir)");
-    return 1;
-  }
-  std::uint32_t next_client = 1;
-  std::function<void()> accept = [&] {
-    acceptor.async_accept([&](std::error_code aec, asio::local::stream_protocol::socket s) {
-      if (aec) return;
-      std::make_shared<daemon::client_session>(std::move(s), devices, records, next_client++, buid)
-          ->start();
-      accept();
-    });
+  if (auto ec = loop.start()) return started.fail("cannot start libusb: " + ec.message());
+  libusb_set_log_cb(loop.context(), libusb_line, LIBUSB_LOG_CB_CONTEXT);
+  auto libusb_level = [&](daemon::log::level l) {
+    libusb_set_option(
+        loop.context(), LIBUSB_OPTION_LOG_LEVEL,
+        l == daemon::log::level::debug ? LIBUSB_LOG_LEVEL_INFO : LIBUSB_LOG_LEVEL_WARNING);
   };
-  accept();
+  libusb_level(daemon::log::current());
+  daemon::log::on_level_change(libusb_level);
 
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](std::error_code, int sig) {
-    daemon::log::info(std::string("stopping on ") + (sig == SIGTERM ? "SIGTERM" : "SIGINT"));
-    acceptor.close();
+  const daemon::pair_records records(o.config_dir);
+  std::string error;
+  const std::string buid = records.system_buid(error);
+  if (buid.empty()) return started.fail(error + " (choose another place with --config-dir)");
+
+  const auto give_up = std::chrono::seconds(cfg.forward_give_up_seconds);
+  daemon::forward_table forwards(io, devices, cfg.allow_remote_forwards,
+                                 daemon::retry_policy{.give_up = give_up});
+  daemon::daemon_context ctx{devices, records, buid, forwards};
+  daemon::client_listener listener(io, ctx);
+  std::string host_part;
+  std::uint16_t port = 0;
+  const bool socket_is_tcp = o.socket.find('/') == std::string::npos &&
+                             daemon::split_address_port(o.socket, host_part, port);
+  const std::string group = o.group.value_or(cfg.group.value_or(""));
+  if (socket_is_tcp ? !listener.listen_tcp(o.socket, cfg.allow_remote_forwards, error)
+                    : !listener.listen_unix(o.socket, group, error))
+    return started.fail(error);
+  if (o.tcp && !listener.listen_tcp(*o.tcp, cfg.allow_remote_forwards, error))
+    return started.fail(error);
+  for (const auto& spec : cfg.forwards) {
+    auto added = forwards.add(spec, error);
+    if (!added) return started.fail("forward " + spec.name + ": " + error);
+    daemon::log::info("forward " + added->spec.name + ": " + added->spec.bind_address + ":" +
+                      std::to_string(added->bound_port) + " -> phone port " +
+                      std::to_string(spec.phone_port) +
+                      (spec.udid.empty() ? "" : " on " + spec.udid));
+  }
+
+  if (const auto user = o.user ? o.user : cfg.user) {
+    if (!daemon::drop_privileges(*user, o.config_dir, error)) return started.fail(error);
+  }
+  if (auto ec = host.start())
+    return started.fail("cannot watch for phones (libusb hotplug): " + ec.message());
+  daemon::log::info("listening on " + listener.describe());
+
+  // Exit when idle: once asked (SIGUSR1 from `tetherd -x`, or --exit-when-idle), tetherd
+  // exits after no phone has been attached for the grace period. The grace lets a phone
+  // that reboots (removed, then added a second later) keep its daemon.
+  std::optional<std::chrono::seconds> idle_grace = o.exit_when_idle;
+  asio::steady_timer idle_timer(io);
+  auto stop = [&](const std::string& why) {
+    daemon::log::info("stopping: " + why);
+    daemon::sd_notify("STOPPING=1");
+    listener.close();
+    forwards.stop_all();
+    idle_timer.cancel();
     host.shut_down_all("tetherd stopping");
     io.stop();
+  };
+  auto check_idle = [&](std::size_t phones) {
+    if (!idle_grace) return;
+    if (phones > 0) {
+      idle_timer.cancel();
+      return;
+    }
+    idle_timer.expires_after(*idle_grace);
+    idle_timer.async_wait([&](std::error_code ec) {
+      if (!ec && devices.devices().empty()) stop("no phone attached: exiting when idle");
+    });
+  };
+  devices.on_count_change([&](std::size_t n) {
+    daemon::sd_notify("STATUS=serving " + std::to_string(n) + (n == 1 ? " phone" : " phones"));
+    check_idle(n);
   });
-  // Nothing but sockets, USB and signals wakes tetherd: no polling while idle.
+  check_idle(devices.devices().size());
+
+  asio::signal_set stops(io, SIGINT, SIGTERM, SIGQUIT);
+  stops.async_wait([&](std::error_code, int sig) { stop(::strsignal(sig)); });
+  asio::signal_set pokes(io, SIGUSR1, SIGUSR2);
+  std::function<void()> wait_pokes = [&] {
+    pokes.async_wait([&](std::error_code ec, int sig) {
+      if (ec) return;
+      if (sig == SIGUSR2) {
+        daemon::log::info("poked by another tetherd: looking for phones");
+        host.rescan();
+      } else if (o.enable_exit) {
+        if (!idle_grace) idle_grace = daemon::default_idle_grace;
+        daemon::log::info("asked to exit once no phone is attached (" +
+                          std::to_string(devices.devices().size()) + " attached now)");
+        check_idle(devices.devices().size());
+      } else {
+        daemon::log::info("ignoring SIGUSR1 (exit when idle): start tetherd with -z to allow it");
+      }
+      wait_pokes();
+    });
+  };
+  wait_pokes();
+
+  daemon::sd_notify("READY=1\nSTATUS=serving 0 phones");
+  started.succeed();
+  // Nothing but sockets, USB, timers that something asked for and signals wakes tetherd.
   io.run();
   io.restart();
   // Let the phones' RSTs and the USB teardown finish, but never hang on a stuck device.
-  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(2);
-  while (host.link_count() > 0 && std::chrono::steady_clock::now() < give_up)
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  while (host.link_count() > 0 && std::chrono::steady_clock::now() < deadline)
     io.run_for(std::chrono::milliseconds(10));
-  ::unlink(socket_path.c_str());
   daemon::log::info("stopped");
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  auto parsed = daemon::parse_options(argc, argv);
+  if (auto* e = std::get_if<std::string>(&parsed)) {
+    std::fprintf(stderr, "tetherd: %s\n\n%s", e->c_str(), daemon::usage);
+    return 2;
+  }
+  const options& o = std::get<options>(parsed);
+  switch (o.what) {
+    case options::action::help: std::fputs(daemon::usage, stdout); return 0;
+    case options::action::version: std::puts("tetherd " TETHER_VERSION); return 0;
+    case options::action::exit_running:
+    case options::action::force_exit_running: return signal_running(o);
+    case options::action::serve: break;
+  }
+  if (o.verbose > 0) daemon::log::set_level(daemon::log::level::debug);
+
+  auto loaded = daemon::load_config(o.config_file, !o.config_file_given);
+  if (auto* e = std::get_if<std::string>(&loaded)) {
+    daemon::log::error(*e);
+    return 1;
+  }
+  auto& cfg = std::get<daemon::config>(loaded);
+  if (cfg.log_level && o.verbose == 0)
+    daemon::log::set_level(*daemon::log::parse_level(*cfg.log_level));
+
+  if (o.logfile && !std::freopen(o.logfile->c_str(), "a", stderr)) {
+    std::fprintf(stdout, "tetherd: cannot open the log file %s: %s\n", o.logfile->c_str(),
+                 std::strerror(errno));
+    return 1;
+  }
+  if (o.logfile) std::setvbuf(stderr, nullptr, _IOLBF, 0);
+  ::signal(SIGPIPE, SIG_IGN);
+
+  daemon::startup_reporter started;
+  if (!o.foreground) {
+    if (!o.logfile) daemon::log::use_syslog();
+    if (auto status = started.daemonize()) return *status;  // the parent's exit
+  }
+  return serve(o, cfg, started);
 }

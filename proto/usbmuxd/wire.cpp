@@ -175,6 +175,8 @@ std::variant<request, std::error_code> decode_request(const header& h,
     if (auto id = uint_item(root, "DeviceID"); id && *id <= 0xFFFFFFFFu)
       s.device_id = static_cast<std::uint32_t>(*id);
     r.body = std::move(s);
+  } else if (tetherd::is_control_message(t)) {
+    r.body = requests::control{tetherd::decode(root, t)};
   } else {
     r.body = requests::unknown{t};
   }
@@ -234,6 +236,23 @@ std::vector<std::byte> encode_detached(std::uint32_t device_id, bool plist) {
   plist_dict_set_item(d.get(), "MessageType", plist_new_string("Detached"));
   plist_dict_set_item(d.get(), "DeviceID", plist_new_uint(device_id));
   return plist_message(0, d.get());
+}
+
+std::vector<std::byte> encode_paired(std::uint32_t device_id, bool plist) {
+  if (!plist) {
+    std::vector<std::byte> body;
+    put_le32(body, device_id);
+    return frame(0, message_type::device_paired, 0, body);
+  }
+  plist_ptr d(plist_new_dict());
+  plist_dict_set_item(d.get(), "MessageType", plist_new_string("Paired"));
+  plist_dict_set_item(d.get(), "DeviceID", plist_new_uint(device_id));
+  return plist_message(0, d.get());
+}
+
+std::vector<std::byte> encode_plist(std::uint32_t tag, plist_t dict) {
+  plist_ptr d(dict);
+  return plist_message(tag, d.get());
 }
 
 std::vector<std::byte> encode_buid(std::uint32_t tag, const std::string& buid) {

@@ -3,6 +3,8 @@
 // to the daemon's unix socket): a 16-byte header, then a binary (version 0) or plist
 // (version 1) body. Header fields are little-endian on every platform clients run on,
 // so we always read and write little-endian, whatever the CPU.
+#include <plist/plist.h>
+
 #include <cstddef>
 #include <cstdint>
 #include <optional>
@@ -11,6 +13,8 @@
 #include <system_error>
 #include <variant>
 #include <vector>
+
+#include "proto/tetherd/control.hpp"
 
 namespace tether::proto::usbmuxd {
 
@@ -105,15 +109,19 @@ struct delete_pair_record {
   std::string id;
 };
 struct list_listeners {};
+// tetherd's own requests (proto/tetherd/control.hpp), or what is wrong with one.
+struct control {
+  std::variant<tetherd::request, std::string> parsed;
+};
 struct unknown {
   std::string what;
 };  // answered with BADCOMMAND
 }  // namespace requests
 
-using request_body =
-    std::variant<requests::list_devices, requests::listen, requests::connect, requests::read_buid,
-                 requests::read_pair_record, requests::save_pair_record,
-                 requests::delete_pair_record, requests::list_listeners, requests::unknown>;
+using request_body = std::variant<requests::list_devices, requests::listen, requests::connect,
+                                  requests::read_buid, requests::read_pair_record,
+                                  requests::save_pair_record, requests::delete_pair_record,
+                                  requests::list_listeners, requests::control, requests::unknown>;
 
 struct request {
   std::uint32_t tag = 0;
@@ -140,6 +148,11 @@ std::vector<std::byte> encode_result_number(std::uint32_t tag, std::uint32_t num
 std::vector<std::byte> encode_device_list(std::uint32_t tag, std::span<const device> devices);
 std::vector<std::byte> encode_attached(const device& d, bool plist);
 std::vector<std::byte> encode_detached(std::uint32_t device_id, bool plist);
+// After SavePairRecord with a DeviceID: the phone is paired now (plist clients only;
+// the binary protocol's message 6 has the DeviceID as its body).
+std::vector<std::byte> encode_paired(std::uint32_t device_id, bool plist);
+// A plist dictionary as a complete message (for tetherd's own replies). Takes ownership.
+std::vector<std::byte> encode_plist(std::uint32_t tag, plist_t dict);
 std::vector<std::byte> encode_buid(std::uint32_t tag, const std::string& buid);
 struct listener {
   std::uint32_t number = 0;  // the listening client's own connection number

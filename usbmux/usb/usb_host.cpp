@@ -107,6 +107,14 @@ void usb_host::schedule_retry(libusb_device* dev) {
       });
 }
 
+void usb_host::rescan() {
+  if (stopping_) return;
+  libusb_device** list = nullptr;
+  const auto n = libusb_get_device_list(loop_.context(), &list);
+  for (ssize_t i = 0; i < n; ++i) attach(list[i]);
+  if (n >= 0) libusb_free_device_list(list, 1);
+}
+
 void usb_host::shut_down_all(const std::string& reason) {
   stopping_ = true;
   for (auto& [dev, r] : retries_) {

@@ -28,6 +28,10 @@ class usb_host : private device_link::listener {
   std::size_t link_count() const { return links_.size(); }
   // Tears every link down; on_gone follows for each.
   void shut_down_all(const std::string& reason);
+  // Looks at the bus now (a second tetherd was started by udev, or hotplug missed a
+  // phone): attaches usbmux phones it does not serve, including those waiting for a
+  // retry.
+  void rescan();
 
  private:
   static int LIBUSB_CALL hotplug(libusb_context*, libusb_device* dev, libusb_hotplug_event ev,

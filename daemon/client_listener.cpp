@@ -1,0 +1,156 @@
+#include "daemon/client_listener.hpp"
+
+#include <grp.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <cstring>
+
+#include "daemon/client_session.hpp"
+#include "daemon/log.hpp"
+
+namespace tether::daemon {
+
+bool split_address_port(const std::string& s, std::string& address, std::uint16_t& port) {
+  const auto colon = s.rfind(':');
+  if (colon == std::string::npos || colon == 0) return false;
+  address = s.substr(0, colon);
+  if (address.size() >= 2 && address.front() == '[' && address.back() == ']')
+    address = address.substr(1, address.size() - 2);
+  unsigned p = 0;
+  const char* first = s.data() + colon + 1;
+  const char* last = s.data() + s.size();
+  auto [end, ec] = std::from_chars(first, last, p);
+  if (ec != std::errc() || end != last || first == last || p > 65535) return false;
+  port = static_cast<std::uint16_t>(p);
+  return true;
+}
+
+bool client_listener::listen_unix(const std::string& path, const std::string& group,
+                                  std::string& error) {
+  struct stat st {};
+  if (::lstat(path.c_str(), &st) == 0) {
+    if (!S_ISSOCK(st.st_mode)) {
+      error = path + " exists and is not a socket: not replacing it";
+      return false;
+    }
+    asio::local::stream_protocol::socket probe(io_);
+    std::error_code ec;
+    probe.connect(asio::local::stream_protocol::endpoint(path), ec);
+    if (!ec) {
+      error = "another daemon is serving " + path + " (usbmuxd?): stop it first";
+      return false;
+    }
+    ::unlink(path.c_str());  // left behind by a daemon that is gone
+  }
+  unix_.emplace(io_);
+  std::error_code ec;
+  unix_->open(asio::local::stream_protocol(), ec);
+  if (!ec) unix_->bind(asio::local::stream_protocol::endpoint(path), ec);
+  if (!ec) unix_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error = "cannot listen on " + path + ": " + ec.message() + " (does the directory exist?)";
+    unix_.reset();
+    return false;
+  }
+  unix_path_ = path;
+  // Only the owner and one group may talk to the phones, not every local user.
+  ::chmod(path.c_str(), 0660);
+  if (!group.empty()) {
+    const ::group* g = ::getgrnam(group.c_str());
+    if (g == nullptr || ::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
+      error = "cannot give " + path + " to group '" + group + "'" +
+              (g == nullptr ? ": no such group" : std::string(": ") + std::strerror(errno));
+      return false;
+    }
+  }
+  accept_unix();
+  return true;
+}
+
+bool client_listener::listen_tcp(const std::string& address_port, bool allow_remote,
+                                 std::string& error) {
+  std::string host;
+  std::uint16_t port = 0;
+  if (!split_address_port(address_port, host, port)) {
+    error = "'" + address_port + "' is not ADDRESS:PORT";
+    return false;
+  }
+  std::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  if (ec) {
+    error = "'" + host + "' is not an IP address";
+    return false;
+  }
+  if (!address.is_loopback() && !allow_remote) {
+    error = "tetherd listens on loopback only (" + host +
+            " would let the network reach the phones); set allow-remote = yes in tetherd.conf "
+            "to allow it";
+    return false;
+  }
+  const asio::ip::tcp::endpoint at(address, port);
+  tcp_.emplace(io_);
+  tcp_->open(at.protocol(), ec);
+  if (!ec) tcp_->set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) tcp_->bind(at, ec);
+  if (!ec) tcp_->listen(asio::socket_base::max_listen_connections, ec);
+  if (ec) {
+    error = "cannot listen on " + address_port + ": " + ec.message();
+    tcp_.reset();
+    return false;
+  }
+  tcp_where_ = address_port;
+  accept_tcp();
+  return true;
+}
+
+std::string client_listener::describe() const {
+  std::string s = unix_path_;
+  if (!tcp_where_.empty()) s += (s.empty() ? "" : " and ") + tcp_where_;
+  return s;
+}
+
+void client_listener::accept_unix() {
+  unix_->async_accept([this](std::error_code ec, asio::local::stream_protocol::socket s) {
+    if (ec == asio::error::operation_aborted || !unix_ || !unix_->is_open()) return;
+    if (!ec) {
+      std::make_shared<client_session>(client_session::socket_type(std::move(s)), ctx_,
+                                       next_client_++)
+          ->start();
+    } else {
+      log::warn("accepting a client failed: " + ec.message());
+    }
+    accept_unix();
+  });
+}
+
+void client_listener::accept_tcp() {
+  tcp_->async_accept([this](std::error_code ec, asio::ip::tcp::socket s) {
+    if (ec == asio::error::operation_aborted || !tcp_ || !tcp_->is_open()) return;
+    if (!ec) {
+      s.set_option(asio::ip::tcp::no_delay(true), ec);
+      std::make_shared<client_session>(client_session::socket_type(std::move(s)), ctx_,
+                                       next_client_++)
+          ->start();
+    } else {
+      log::warn("accepting a client failed: " + ec.message());
+    }
+    accept_tcp();
+  });
+}
+
+void client_listener::close() {
+  std::error_code ignored;
+  if (unix_) {
+    unix_->close(ignored);
+    unix_.reset();
+    ::unlink(unix_path_.c_str());
+  }
+  if (tcp_) {
+    tcp_->close(ignored);
+    tcp_.reset();
+  }
+}
+
+}  // namespace tether::daemon

@@ -1,0 +1,46 @@
+#pragma once
+// Where clients reach tetherd: the unix socket (/var/run/usbmuxd by default, mode 0660
+// with a chosen group) and, optionally, a loopback TCP port (libusbmuxd clients reach
+// it with USBMUXD_SOCKET_ADDRESS=127.0.0.1:PORT). Each accepted socket becomes a
+// client_session.
+#include <asio/io_context.hpp>
+#include <asio/ip/tcp.hpp>
+#include <asio/local/stream_protocol.hpp>
+#include <optional>
+#include <string>
+
+#include "daemon/daemon_context.hpp"
+
+namespace tether::daemon {
+
+class client_listener {
+ public:
+  client_listener(asio::io_context& io, daemon_context& ctx) : io_(io), ctx_(ctx) {}
+  ~client_listener() { close(); }
+
+  // Replaces a stale socket file, but never a live socket (another usbmuxd) or a file
+  // that is not a socket.
+  bool listen_unix(const std::string& path, const std::string& group, std::string& error);
+  // "ADDRESS:PORT" ("[::1]:PORT" for IPv6). Loopback only unless `allow_remote`.
+  bool listen_tcp(const std::string& address_port, bool allow_remote, std::string& error);
+  std::string describe() const;
+  // Stops accepting and removes the socket file (when tetherd still may).
+  void close();
+
+ private:
+  void accept_unix();
+  void accept_tcp();
+
+  asio::io_context& io_;
+  daemon_context& ctx_;
+  std::optional<asio::local::stream_protocol::acceptor> unix_;
+  std::optional<asio::ip::tcp::acceptor> tcp_;
+  std::string unix_path_;
+  std::string tcp_where_;
+  std::uint32_t next_client_ = 1;
+};
+
+// Splits "ADDRESS:PORT" at the last colon ("[::1]:27015" too); false if malformed.
+bool split_address_port(const std::string& s, std::string& address, std::uint16_t& port);
+
+}  // namespace tether::daemon

@@ -1,0 +1,154 @@
+#include "daemon/config.hpp"
+
+#include <ini.h>
+
+#include <cerrno>
+#include <charconv>
+#include <cstring>
+#include <fstream>
+#include <map>
+#include <set>
+
+#include "daemon/log.hpp"
+
+namespace tether::daemon {
+namespace {
+
+constexpr std::size_t max_config_bytes = 1 << 20;
+
+std::optional<long> number(const std::string& v, long lo, long hi) {
+  long n = 0;
+  const auto* end = v.data() + v.size();
+  auto [p, ec] = std::from_chars(v.data(), end, n);
+  if (ec != std::errc() || p != end || n < lo || n > hi) return std::nullopt;
+  return n;
+}
+
+std::optional<bool> boolean(const std::string& v) {
+  if (v == "yes" || v == "true" || v == "1" || v == "on") return true;
+  if (v == "no" || v == "false" || v == "0" || v == "off") return false;
+  return std::nullopt;
+}
+
+// "2222", "127.0.0.1:2222" or "[::1]:2222".
+bool parse_local(const std::string& v, proto::tetherd::forward_spec& f) {
+  std::string port = v;
+  if (const auto colon = v.rfind(':'); colon != std::string::npos) {
+    std::string host = v.substr(0, colon);
+    if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+      host = host.substr(1, host.size() - 2);
+    if (host.empty()) return false;
+    f.bind_address = host;
+    port = v.substr(colon + 1);
+  }
+  const auto p = number(port, 0, 65535);
+  if (!p) return false;
+  f.local_port = static_cast<std::uint16_t>(*p);
+  return true;
+}
+
+struct parser {
+  config out;
+  std::map<std::string, proto::tetherd::forward_spec> forwards;
+  std::set<std::string> seen;  // "section/key": each key once
+  std::string error;
+
+  bool fail(const std::string& section, const std::string& msg) {
+    error = "[" + section + "]: " + msg;
+    return false;
+  }
+
+  bool handle(const std::string& section, const std::string& key, const std::string& value) {
+    if (!seen.insert(section + "/" + key).second)
+      return fail(section, "'" + key + "' is given twice");
+    if (section == "tetherd") return daemon_key(key, value);
+    if (section.rfind("forward ", 0) == 0) return forward_key(section, key, value);
+    return fail(section, "unknown section (expected [tetherd] or [forward NAME])");
+  }
+
+  bool daemon_key(const std::string& key, const std::string& value) {
+    const std::string s = "tetherd";
+    if (key == "group") {
+      out.group = value;
+    } else if (key == "user") {
+      out.user = value;
+    } else if (key == "log-level") {
+      if (!log::parse_level(value)) return fail(s, "log-level must be error, warn, info or debug");
+      out.log_level = value;
+    } else if (key == "allow-remote-forwards") {
+      const auto b = boolean(value);
+      if (!b) return fail(s, "allow-remote-forwards must be yes or no");
+      out.allow_remote_forwards = *b;
+    } else if (key == "forward-give-up") {
+      const auto n = number(value, 1, 86400);
+      if (!n) return fail(s, "forward-give-up must be seconds, 1 to 86400");
+      out.forward_give_up_seconds = static_cast<int>(*n);
+    } else {
+      return fail(s, "unknown key '" + key + "'");
+    }
+    return true;
+  }
+
+  bool forward_key(const std::string& section, const std::string& key, const std::string& value) {
+    const std::string name = section.substr(8);
+    if (!forwards.count(name)) {
+      if (forwards.size() >= max_config_forwards)
+        return fail(section, "more than " + std::to_string(max_config_forwards) + " forwards");
+      forwards[name].name = name;
+    }
+    auto& f = forwards[name];
+    if (key == "local") {
+      if (!parse_local(value, f))
+        return fail(section, "local must be PORT or ADDRESS:PORT, not '" + value + "'");
+    } else if (key == "phone-port") {
+      const auto p = number(value, 1, 65535);
+      if (!p) return fail(section, "phone-port must be 1-65535, not '" + value + "'");
+      f.phone_port = static_cast<std::uint16_t>(*p);
+    } else if (key == "udid") {
+      f.udid = value;
+    } else {
+      return fail(section, "unknown key '" + key + "' (expected local, phone-port, udid)");
+    }
+    return true;
+  }
+
+  static int callback(void* self, const char* section, const char* key, const char* value) {
+    return static_cast<parser*>(self)->handle(section, key, value) ? 1 : 0;
+  }
+};
+
+}  // namespace
+
+std::variant<config, std::string> parse_config(const std::string& text) {
+  if (text.size() > max_config_bytes) return std::string("larger than 1 MiB");
+  if (text.find('\0') != std::string::npos) return std::string("contains a NUL byte");
+  parser p;
+  const int line = ini_parse_string(text.c_str(), &parser::callback, &p);
+  if (line != 0) {
+    if (line < 0) return std::string("out of memory");
+    return "line " + std::to_string(line) + ": " +
+           (p.error.empty() ? "not 'key = value' or '[section]' (or longer than 200 characters)"
+                            : p.error);
+  }
+  for (auto& [name, f] : p.forwards) {
+    if (f.phone_port == 0) return "[forward " + name + "]: phone-port is missing";
+    p.out.forwards.push_back(std::move(f));
+  }
+  return std::move(p.out);
+}
+
+std::variant<config, std::string> load_config(const std::string& path, bool optional) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    if (optional && errno == ENOENT) return config{};
+    return "cannot read " + path + ": " + std::strerror(errno);
+  }
+  std::string text(max_config_bytes + 1, '\0');  // never more than that, whatever the file
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  auto parsed = parse_config(text);
+  if (auto* e = std::get_if<std::string>(&parsed)) return path + ": " + *e;
+  return parsed;
+}
+
+}  // namespace tether::daemon

@@ -1,0 +1,44 @@
+#pragma once
+// tetherd's configuration file (INI, read with libinih), by default
+// /etc/tether/tetherd.conf:
+//
+//   [tetherd]
+//   group = plugdev                 ; socket mode 0660, this group
+//   user = tether                   ; drop privileges to this user after start-up
+//   log-level = info                ; error | warn | info | debug
+//   allow-remote-forwards = no      ; forwards may listen beyond loopback only if yes
+//   forward-give-up = 30            ; seconds a forward client waits for the phone
+//
+//   [forward ssh]                   ; one section per forward; the name is its handle
+//   local = 127.0.0.1:2222          ; or just a port; 0 picks a free one
+//   phone-port = 22
+//   udid = 00008030-001A2B3C4D5E6F70  ; optional: else the only phone attached
+//
+// Comments start with ; or # at the start of a line, or ; after a value. A section
+// with no keys is ignored. Command-line options win over the file.
+#include <optional>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "proto/tetherd/control.hpp"
+
+namespace tether::daemon {
+
+struct config {
+  std::optional<std::string> group;
+  std::optional<std::string> user;
+  std::optional<std::string> log_level;
+  bool allow_remote_forwards = false;
+  int forward_give_up_seconds = 30;
+  std::vector<proto::tetherd::forward_spec> forwards;
+};
+
+inline constexpr std::size_t max_config_forwards = 256;
+
+// Parses the text of a configuration file; on error, says what and on which line.
+std::variant<config, std::string> parse_config(const std::string& text);
+// Reads and parses a file; a missing file is an empty configuration when `optional`.
+std::variant<config, std::string> load_config(const std::string& path, bool optional);
+
+}  // namespace tether::daemon

@@ -1,0 +1,76 @@
+#include "daemon/forward_table.hpp"
+
+#include <algorithm>
+#include <cctype>
+
+namespace tether::daemon {
+namespace {
+
+bool plausible_udid(const std::string& u) {
+  return u.size() <= 64 && std::all_of(u.begin(), u.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
+         });
+}
+
+}  // namespace
+
+std::optional<proto::tetherd::forward_status> forward_table::add(proto::tetherd::forward_spec spec,
+                                                                 std::string& error) {
+  if (spec.phone_port == 0) {
+    error = "the phone port is missing";
+    return std::nullopt;
+  }
+  if (!plausible_udid(spec.udid)) {
+    error = "'" + spec.udid + "' is not a UDID (hex digits and hyphens)";
+    return std::nullopt;
+  }
+  std::error_code ec;
+  const auto address = asio::ip::make_address(spec.bind_address, ec);
+  if (ec) {
+    error = "'" + spec.bind_address + "' is not an IP address";
+    return std::nullopt;
+  }
+  if (!address.is_loopback() && !allow_remote_) {
+    error = "forwards listen on loopback only (" + spec.bind_address +
+            " would open the phone's port to the network); set allow-remote-forwards = yes "
+            "in tetherd.conf to allow it";
+    return std::nullopt;
+  }
+  if (!spec.name.empty() && forwards_.count(spec.name)) {
+    error = "a forward named '" + spec.name + "' exists already";
+    return std::nullopt;
+  }
+  auto f = std::make_shared<forward>(io_, devices_, spec, retry_);
+  if (!f->open(error)) return std::nullopt;
+  if (spec.name.empty()) {
+    // Unnamed forwards are called by their local port (the one the kernel chose for 0).
+    std::string name = std::to_string(f->status().bound_port);
+    for (int n = 2; forwards_.count(name); ++n)
+      name = std::to_string(f->status().bound_port) + "-" + std::to_string(n);
+    f->rename(name);
+  }
+  f->start();
+  forwards_[f->spec().name] = f;
+  return f->status();
+}
+
+bool forward_table::remove(const std::string& name) {
+  auto it = forwards_.find(name);
+  if (it == forwards_.end()) return false;
+  it->second->stop();
+  forwards_.erase(it);
+  return true;
+}
+
+std::vector<proto::tetherd::forward_status> forward_table::list() const {
+  std::vector<proto::tetherd::forward_status> out;
+  for (const auto& [name, f] : forwards_) out.push_back(f->status());
+  return out;
+}
+
+void forward_table::stop_all() {
+  for (auto& [name, f] : forwards_) f->stop();
+  forwards_.clear();
+}
+
+}  // namespace tether::daemon

@@ -1,0 +1,70 @@
+#include "daemon/instance_lock.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace tether::daemon {
+namespace {
+
+flock whole_file(short type) {
+  flock l{};
+  l.l_type = type;
+  l.l_whence = SEEK_SET;
+  return l;
+}
+
+}  // namespace
+
+instance_lock::~instance_lock() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+pid_t instance_lock::holder(const std::string& path, std::string& error) {
+  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ENOENT) return 0;
+    error = "cannot open " + path + ": " + std::strerror(errno);
+    return -1;
+  }
+  flock l = whole_file(F_WRLCK);
+  const int r = ::fcntl(fd, F_GETLK, &l);
+  const int e = errno;
+  ::close(fd);
+  if (r != 0) {
+    error = "cannot check the lock on " + path + ": " + std::strerror(e);
+    return -1;
+  }
+  return l.l_type == F_UNLCK ? 0 : l.l_pid;
+}
+
+pid_t instance_lock::acquire(const std::string& path, std::string& error) {
+  fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+  if (fd_ < 0) {
+    error = "cannot open the pid file " + path + ": " + std::strerror(errno) +
+            " (choose another with --pidfile, or NONE)";
+    return -1;
+  }
+  flock l = whole_file(F_WRLCK);
+  if (::fcntl(fd_, F_SETLK, &l) != 0) {
+    const int e = errno;
+    flock who = whole_file(F_WRLCK);
+    const bool held =
+        (e == EAGAIN || e == EACCES) && ::fcntl(fd_, F_GETLK, &who) == 0 && who.l_type != F_UNLCK;
+    ::close(fd_);
+    fd_ = -1;
+    if (held) return who.l_pid;
+    error = "cannot lock " + path + ": " + std::strerror(e);
+    return -1;
+  }
+  const std::string pid = std::to_string(::getpid()) + "\n";
+  if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
+    error = "cannot write " + path + ": " + std::strerror(errno);
+    return -1;
+  }
+  return 0;
+}
+
+}  // namespace tether::daemon

@@ -1,0 +1,28 @@
+#pragma once
+// One tetherd at a time: the pid file is also a lock (fcntl), as with usbmuxd, so a
+// stale file left by a crash never blocks a start, and a second tetherd can find the
+// running one to poke (SIGUSR2), ask to exit when idle (SIGUSR1) or stop (SIGTERM).
+#include <sys/types.h>
+
+#include <string>
+
+namespace tether::daemon {
+
+class instance_lock {
+ public:
+  instance_lock() = default;
+  ~instance_lock();
+  instance_lock(const instance_lock&) = delete;
+  instance_lock& operator=(const instance_lock&) = delete;
+
+  // Takes the lock and writes our pid. Returns 0 on success; otherwise the pid of
+  // the running instance (> 0), or -1 with `error` set.
+  pid_t acquire(const std::string& path, std::string& error);
+  // The pid of the instance holding the lock, 0 when none, -1 on error.
+  static pid_t holder(const std::string& path, std::string& error);
+
+ private:
+  int fd_ = -1;
+};
+
+}  // namespace tether::daemon

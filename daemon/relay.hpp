@@ -1,0 +1,64 @@
+#pragma once
+// Moves bytes between a client socket (unix or TCP) and an open mux connection, with
+// backpressure both ways: the phone's bytes are acknowledged only once the client has
+// taken them, and the client is read only when the connection's window has room, so
+// memory per connection stays at two 64 KiB buffers whatever either side does.
+//
+// When the phone resets the connection, every byte it sent before is written to the
+// client before the socket closes; when the client closes, the phone gets RST at once.
+#include <asio/generic/stream_protocol.hpp>
+#include <chrono>
+#include <functional>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "daemon/device_registry.hpp"
+
+namespace tether::daemon {
+
+class relay : public device_registry::conn_owner, public std::enable_shared_from_this<relay> {
+ public:
+  using socket_type = asio::generic::stream_protocol::socket;
+  struct totals {
+    std::uint64_t to_phone = 0;
+    std::uint64_t from_phone = 0;
+  };
+  // Told once, when the relay ends, with what was moved.
+  using ended_fn = std::function<void(const totals&, const std::string& why)>;
+
+  relay(socket_type socket, device_registry& devices, std::uint32_t device_id, usbmux::conn_id conn,
+        std::uint16_t port, std::string who, bool phone_closed, ended_fn ended = {});
+  // Takes the connection over from whoever opened it and starts moving bytes.
+  void start();
+  // Ends the relay from tetherd's side (the forward was removed, tetherd stops).
+  void close() { finish("closed by tetherd"); }
+
+  void on_conn_event(const usbmux::event& e) override;
+  connection_status status() const override;
+
+ private:
+  void pump_to_client();
+  void pump_to_phone();
+  void finish(const std::string& why);
+  usb::device_link* link() const { return devices_.find(device_id_); }
+
+  socket_type socket_;
+  device_registry& devices_;
+  std::uint32_t device_id_;
+  usbmux::conn_id conn_;
+  std::uint16_t port_;
+  std::string who_;
+  bool phone_closed_;
+  ended_fn ended_;
+  bool done_ = false;
+  bool writing_ = false;
+  bool reading_ = false;
+  std::vector<std::byte> to_client_;  // bytes from the phone being written now
+  std::vector<std::byte> to_phone_;   // read from the client, not yet taken by the mux
+  std::vector<std::byte> read_buf_ = std::vector<std::byte>(65536);
+  totals totals_;
+  std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
+};
+
+}  // namespace tether::daemon

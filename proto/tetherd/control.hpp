@@ -1,0 +1,101 @@
+#pragma once
+// tetherd's own requests. They ride on the usbmuxd socket as plist messages whose
+// MessageType starts with "Tether", so one socket (and its 0660 permissions) serves
+// both existing clients and the `tether` CLI. The reference usbmuxd answers them with
+// BADCOMMAND, which tells a client it is not talking to tetherd.
+//
+//   TetherForwardAdd     LocalPort, PhonePort, [LocalAddress] [UDID] [Name]
+//                        -> Result 0 + Forward {...}, or Result N + Error
+//   TetherForwardRemove  Name  -> Result
+//   TetherForwardList    -> Result 0 + Forwards [...]
+//   TetherStatus         -> Result 0 + Phones [...] + Connections [...]
+//   TetherSetLogLevel    Level (error|warn|info|debug) -> Result
+#include <plist/plist.h>
+
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+namespace tether::proto::tetherd {
+
+inline constexpr std::size_t max_name = 64;
+
+struct forward_spec {
+  std::string name;  // unique; generated from the local port when not given
+  std::string bind_address = "127.0.0.1";
+  std::uint16_t local_port = 0;  // 0: the kernel picks one, reported back
+  std::uint16_t phone_port = 0;
+  std::string udid;  // empty: the only phone attached
+};
+
+struct forward_status {
+  forward_spec spec;
+  std::uint16_t bound_port = 0;
+  std::string state;  // "listening", "waiting for the app", ...
+  std::string last_error;
+  std::uint64_t clients_active = 0;
+  std::uint64_t clients_total = 0;
+  std::uint64_t connect_failures = 0;
+  std::uint64_t bytes_to_phone = 0;
+  std::uint64_t bytes_from_phone = 0;
+};
+
+struct phone_status {
+  std::uint32_t device_id = 0;
+  std::string udid;
+  std::uint16_t product_id = 0;
+  std::uint64_t speed_bps = 0;
+  std::uint8_t configuration = 0;
+  std::uint32_t location = 0;
+  std::int64_t seconds_attached = 0;
+  std::uint64_t connections_open = 0;
+  std::uint64_t connections_total = 0;
+  std::uint64_t bytes_to_phone = 0;
+  std::uint64_t bytes_from_phone = 0;
+  std::uint64_t packets_to_phone = 0;
+  std::uint64_t packets_from_phone = 0;
+  std::uint64_t protocol_errors = 0;
+};
+
+struct connection_status {
+  std::uint32_t device_id = 0;
+  std::uint16_t phone_port = 0;
+  std::string client;  // "client 7 iproxy" or "forward ssh from 127.0.0.1:50122"
+  std::string state;   // connecting, connected
+  std::int64_t seconds_open = 0;
+  std::uint64_t bytes_to_phone = 0;
+  std::uint64_t bytes_from_phone = 0;
+};
+
+namespace requests {
+struct forward_add {
+  forward_spec spec;
+};
+struct forward_remove {
+  std::string name;
+};
+struct forward_list {};
+struct status {};
+struct set_log_level {
+  std::string level;
+};
+}  // namespace requests
+
+using request = std::variant<requests::forward_add, requests::forward_remove,
+                             requests::forward_list, requests::status, requests::set_log_level>;
+
+bool is_control_message(const std::string& message_type);
+// Decodes a Tether* request from its plist dictionary; a string says what is wrong.
+std::variant<request, std::string> decode(plist_t dict, const std::string& message_type);
+
+// Replies, as plist dictionaries (the caller frames them): Result with Number, plus
+// Error when Number is not 0, plus the payload.
+plist_t result_dict(std::uint32_t number, const std::string& error = {});
+plist_t forward_added_dict(const forward_status& f);
+plist_t forward_list_dict(std::span<const forward_status> forwards);
+plist_t status_dict(std::span<const phone_status> phones,
+                    std::span<const connection_status> connections);
+
+}  // namespace tether::proto::tetherd
