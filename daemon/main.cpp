@@ -38,6 +38,10 @@ using daemon::options;
 void LIBUSB_CALL libusb_line(libusb_context*, enum libusb_log_level level, const char* text) {
   std::string line(text);
   while (!line.empty() && (line.back() == '\n' || line.back() == '\r')) line.pop_back();
+  // "libusb: error [function] what": the level is ours to print, the function is noise.
+  if (const auto bracket = line.find("] ");
+      line.rfind("libusb: ", 0) == 0 && bracket != std::string::npos)
+    line = "libusb: " + line.substr(bracket + 2);
   const auto l = level == LIBUSB_LOG_LEVEL_ERROR     ? daemon::log::level::error
                  : level == LIBUSB_LOG_LEVEL_WARNING ? daemon::log::level::warn
                                                      : daemon::log::level::debug;
@@ -94,7 +98,7 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   daemon::device_registry devices;
   usb::usb_host host(loop, {}, devices);
   if (auto ec = loop.start()) return started.fail("cannot start libusb: " + ec.message());
-  libusb_set_log_cb(loop.context(), libusb_line, LIBUSB_LOG_CB_CONTEXT);
+  libusb_set_log_cb(loop.context(), libusb_line, LIBUSB_LOG_CB_GLOBAL | LIBUSB_LOG_CB_CONTEXT);
   auto libusb_level = [&](daemon::log::level l) {
     libusb_set_option(
         loop.context(), LIBUSB_OPTION_LOG_LEVEL,

@@ -220,5 +220,93 @@ TEST(UsbmuxdWire, SavePairRecordKeepsTheRawData) {
   EXPECT_EQ(s.device_id, 2u);
 }
 
+TEST(UsbmuxdWire, PairedEventInBothProtocols) {
+  // Binary: message 6 with the DeviceID as its body.
+  const auto b = encode_paired(7, false);
+  ASSERT_EQ(b.size(), 20u);
+  EXPECT_EQ(b[8], std::byte{6});
+  EXPECT_EQ(b[16], std::byte{7});
+  const auto p = encode_paired(7, true);
+  const std::string body(reinterpret_cast<const char*>(p.data() + 16), p.size() - 16);
+  EXPECT_NE(body.find("<string>Paired</string>"), std::string::npos) << body;
+  EXPECT_NE(body.find("<key>DeviceID</key>\n\t<integer>7</integer>"), std::string::npos);
+}
+
+const tetherd::request& control_of(const request& r) {
+  const auto& c = std::get<requests::control>(r.body);
+  EXPECT_TRUE(std::holds_alternative<tetherd::request>(c.parsed))
+      << std::get<std::string>(c.parsed);
+  return std::get<tetherd::request>(c.parsed);
+}
+
+std::string control_error(std::string_view type, std::string_view extra = "") {
+  const auto r = decode(message(1, 8, 1, plist_request(type, extra)));
+  const auto& c = std::get<requests::control>(r.body);
+  EXPECT_TRUE(std::holds_alternative<std::string>(c.parsed));
+  return std::holds_alternative<std::string>(c.parsed) ? std::get<std::string>(c.parsed) : "";
+}
+
+TEST(TetherControl, ForwardAddWithEveryField) {
+  const auto r = decode(message(
+      1, 8, 4,
+      plist_request("TetherForwardAdd",
+                    "<key>LocalPort</key><integer>0</integer><key>PhonePort</key><integer>5000</"
+                    "integer><key>LocalAddress</key><string>::1</string><key>UDID</key><string>"
+                    "00008030-001A2B3C4D5E6F70</string><key>Name</key><string>cam</string>")));
+  const auto& add = std::get<tetherd::requests::forward_add>(control_of(r));
+  EXPECT_EQ(add.spec.local_port, 0);
+  EXPECT_EQ(add.spec.phone_port, 5000);
+  EXPECT_EQ(add.spec.bind_address, "::1");
+  EXPECT_EQ(add.spec.udid, "00008030-001A2B3C4D5E6F70");
+  EXPECT_EQ(add.spec.name, "cam");
+}
+
+TEST(TetherControl, ForwardAddDefaultsToLoopbackAndAnyPort) {
+  const auto r = decode(message(
+      1, 8, 4, plist_request("TetherForwardAdd", "<key>PhonePort</key><integer>22</integer>")));
+  const auto& add = std::get<tetherd::requests::forward_add>(control_of(r));
+  EXPECT_EQ(add.spec.bind_address, "127.0.0.1");
+  EXPECT_EQ(add.spec.local_port, 0);
+  EXPECT_TRUE(add.spec.name.empty());
+}
+
+TEST(TetherControl, BadFieldsAreNamed) {
+  EXPECT_EQ(control_error("TetherForwardAdd"),
+            "PhonePort is missing: which port does the phone app listen on?");
+  EXPECT_EQ(control_error("TetherForwardAdd", "<key>PhonePort</key><string>22</string>"),
+            "PhonePort must be a port number (1-65535)");
+  EXPECT_EQ(control_error("TetherForwardAdd", "<key>PhonePort</key><integer>70000</integer>"),
+            "PhonePort must be a port number (1-65535)");
+  EXPECT_EQ(control_error("TetherForwardAdd",
+                          "<key>PhonePort</key><integer>1</integer><key>Name</key><string>a/b"
+                          "</string>"),
+            "Name may hold letters, digits and - _ . : (at most 64)");
+  EXPECT_EQ(control_error("TetherForwardAdd",
+                          "<key>PhonePort</key><integer>1</integer><key>UDID</key><integer>1"
+                          "</integer>"),
+            "UDID must be a string of at most 255 characters");
+  EXPECT_EQ(control_error("TetherForwardRemove"), "Name is missing: which forward to remove?");
+  EXPECT_EQ(control_error("TetherSetLogLevel", "<key>Level</key><string>loud</string>"),
+            "Level must be one of error, warn, info, debug");
+  EXPECT_EQ(control_error("TetherReboot"), "unknown tetherd request 'TetherReboot'");
+}
+
+TEST(TetherControl, RepliesAreResultsWithPayload) {
+  tetherd::forward_status f;
+  f.spec.name = "cam";
+  f.spec.phone_port = 5000;
+  f.bound_port = 40000;
+  f.state = "listening";
+  const auto m = encode_plist(5, tetherd::forward_list_dict(std::span(&f, 1)));
+  const std::string body(reinterpret_cast<const char*>(m.data() + 16), m.size() - 16);
+  EXPECT_NE(body.find("<string>Result</string>"), std::string::npos);
+  EXPECT_NE(body.find("<key>Number</key>\n\t<integer>0</integer>"), std::string::npos);
+  EXPECT_NE(body.find("<key>LocalPort</key>\n\t\t\t<integer>40000</integer>"), std::string::npos)
+      << body;
+  const auto e = encode_plist(6, tetherd::result_dict(22, "port in use"));
+  const std::string ebody(reinterpret_cast<const char*>(e.data() + 16), e.size() - 16);
+  EXPECT_NE(ebody.find("<key>Error</key>\n\t<string>port in use</string>"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tether::proto::usbmuxd

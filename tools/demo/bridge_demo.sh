@@ -17,8 +17,8 @@ fail() { echo "demo failed: $*" >&2; exit 1; }
 free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
 
 step "1. A virtual iPhone on USB, and tetherd serving it on $dir/usbmuxd"
-"$sim" --source-bytes 100000000 --control "$dir/ctl" -- "$tetherd" --socket "$dir/usbmuxd" \
-  --config-dir "$dir/lockdown" 2>"$dir/tetherd.log" &
+"$sim" --source-bytes 100000000 --control "$dir/ctl" -- "$tetherd" -f --socket "$dir/usbmuxd" \
+  --pidfile "$dir/tetherd.pid" --config-dir "$dir/lockdown" 2>"$dir/tetherd.log" &
 sim_pid=$!
 for _ in $(seq 50); do idevice_id -l 2>/dev/null | grep -q . && break; sleep 0.1; done
 grep -v 'libusb' "$dir/tetherd.log" | sed 's/^/   /'

@@ -22,6 +22,9 @@ struct app_host {
 class phone_app {
  public:
   virtual ~phone_app() = default;
+  // Whether a SYN may be accepted now; an app that is not there yet says no, and the
+  // host's connection is refused.
+  virtual bool ready_to_accept() { return true; }
   virtual void on_accept(usbmux::device_session& s, usbmux::conn_id id) = 0;
   // Called when bytes wait or send space opened; move what can be moved.
   virtual void on_ready(usbmux::device_session& s, usbmux::conn_id id) = 0;

@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <fcntl.h>
 #include <glib.h>
 #include <netdb.h>
 #include <netinet/in.h>
@@ -30,25 +31,38 @@ class tcp_relay_app final : public phone_app {
   tcp_relay_app(std::string host, std::uint16_t port) : host_name_(std::move(host)), port_(port) {}
   ~tcp_relay_app() override {
     for (auto& [id, c] : conns_) drop(c);
+    if (pending_fd_ >= 0) ::close(pending_fd_);
   }
 
-  void on_accept(device_session& s, conn_id id) override {
+  // The local server plays the app: connecting to it decides whether the phone
+  // accepts. A loopback connect completes (or is refused) at once.
+  bool ready_to_accept() override {
+    if (pending_fd_ >= 0) return true;
     addrinfo hints{};
     hints.ai_socktype = SOCK_STREAM;
     addrinfo* res = nullptr;
     const std::string port = std::to_string(port_);
-    if (::getaddrinfo(host_name_.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr) {
+    if (::getaddrinfo(host_name_.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr)
+      return false;
+    const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    const int rc = fd < 0 ? -1 : ::connect(fd, res->ai_addr, res->ai_addrlen);
+    ::freeaddrinfo(res);
+    if (rc != 0) {
+      if (fd >= 0) ::close(fd);
+      return false;  // the app is not there: the host's connection is refused
+    }
+    pending_fd_ = fd;
+    return true;
+  }
+
+  void on_accept(device_session& s, conn_id id) override {
+    if (!ready_to_accept()) {
       (void)s.abort(id);
       return;
     }
-    const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
-    const int rc = fd < 0 ? -1 : ::connect(fd, res->ai_addr, res->ai_addrlen);
-    ::freeaddrinfo(res);
-    if (fd < 0 || (rc != 0 && errno != EINPROGRESS)) {
-      if (fd >= 0) ::close(fd);
-      (void)s.abort(id);  // the app is not there: the host sees its connection reset
-      return;
-    }
+    const int fd = pending_fd_;
+    pending_fd_ = -1;
+    ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
     const int one = 1;
     ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto& c = conns_[id];
@@ -173,6 +187,7 @@ class tcp_relay_app final : public phone_app {
 
   std::string host_name_;
   std::uint16_t port_;
+  int pending_fd_ = -1;            // connected by ready_to_accept(), taken by on_accept()
   std::map<conn_id, conn> conns_;  // node-based: GSources keep pointers to the values
 };
 

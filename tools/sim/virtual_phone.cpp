@@ -31,6 +31,10 @@ bool virtual_phone::set_configuration(std::uint8_t value) {
   if (has_usbmux(value)) {
     session_ = std::make_unique<usbmux::device_session>(opts_);
     for (const auto& [port, app] : apps_) session_->listen(port);
+    session_->set_accept_gate([this](std::uint16_t port) {
+      auto it = apps_.find(port);
+      return it == apps_.end() || it->second->ready_to_accept();
+    });
   }
   return true;
 }

@@ -30,7 +30,8 @@ void device_session::on_setup(std::span<const std::byte>) { ++setup_packets_; }
 
 void device_session::on_unmatched_tcp(const tcp_header& th, std::span<const std::byte>) {
   if (th.flags == tcp_flag::syn) {
-    if (listening_.test(th.dest_port) && connection_count() < opts_.max_connections) {
+    if (listening_.test(th.dest_port) && connection_count() < opts_.max_connections &&
+        (!gate_ || gate_(th.dest_port))) {
       accept(th);
       return;
     }

@@ -4,6 +4,7 @@
 // It drives the engine's tests and is the heart of the virtual iPhone.
 #include <bitset>
 #include <cstdint>
+#include <functional>
 
 #include "usbmux/core/session.hpp"
 
@@ -14,6 +15,9 @@ class device_session final : public session {
   explicit device_session(const device_options& opts = {});
 
   void listen(std::uint16_t port) { listening_.set(port); }
+  // Asked on each SYN to a listening port: false refuses it with RST, as a phone does
+  // when the app behind the port is not there (yet).
+  void set_accept_gate(std::function<bool(std::uint16_t port)> gate) { gate_ = std::move(gate); }
 
   std::uint64_t setup_packets() const { return setup_packets_; }
 
@@ -27,6 +31,7 @@ class device_session final : public session {
   std::uint32_t version_major_;
   std::string refused_reason_;
   std::bitset<65536> listening_;
+  std::function<bool(std::uint16_t)> gate_;
   std::uint64_t setup_packets_ = 0;
 };
 

@@ -1,0 +1,102 @@
+#include "daemon/config.hpp"
+
+#include <gtest/gtest.h>
+
+namespace tether::daemon {
+namespace {
+
+config ok(const std::string& text) {
+  auto r = parse_config(text);
+  if (auto* e = std::get_if<std::string>(&r)) ADD_FAILURE() << *e;
+  return std::holds_alternative<config>(r) ? std::get<config>(r) : config{};
+}
+
+std::string error(const std::string& text) {
+  auto r = parse_config(text);
+  EXPECT_TRUE(std::holds_alternative<std::string>(r));
+  return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+}
+
+TEST(Config, EmptyIsDefaults) {
+  const config c = ok("");
+  EXPECT_FALSE(c.group);
+  EXPECT_FALSE(c.allow_remote_forwards);
+  EXPECT_EQ(c.forward_give_up_seconds, 30);
+  EXPECT_TRUE(c.forwards.empty());
+}
+
+TEST(Config, EveryKey) {
+  const config c = ok(R"(# a comment
+[tetherd]
+group = plugdev
+user = tether
+log-level = debug
+allow-remote-forwards = yes
+forward-give-up = 5
+
+[forward ssh]
+local = 127.0.0.1:2222 ; inline comment
+phone-port = 22
+udid = 00008030-001A2B3C4D5E6F70
+
+[forward camera]
+local = [::1]:0
+phone-port = 5000
+
+[forward plain]
+local = 8080
+phone-port = 80
+)");
+  EXPECT_EQ(c.group, "plugdev");
+  EXPECT_EQ(c.user, "tether");
+  EXPECT_EQ(c.log_level, "debug");
+  EXPECT_TRUE(c.allow_remote_forwards);
+  EXPECT_EQ(c.forward_give_up_seconds, 5);
+  ASSERT_EQ(c.forwards.size(), 3u);  // by name
+  EXPECT_EQ(c.forwards[0].name, "camera");
+  EXPECT_EQ(c.forwards[0].bind_address, "::1");
+  EXPECT_EQ(c.forwards[0].local_port, 0);
+  EXPECT_EQ(c.forwards[1].name, "plain");
+  EXPECT_EQ(c.forwards[1].bind_address, "127.0.0.1");  // loopback unless told
+  EXPECT_EQ(c.forwards[1].local_port, 8080);
+  EXPECT_EQ(c.forwards[2].name, "ssh");
+  EXPECT_EQ(c.forwards[2].local_port, 2222);
+  EXPECT_EQ(c.forwards[2].phone_port, 22);
+  EXPECT_EQ(c.forwards[2].udid, "00008030-001A2B3C4D5E6F70");
+}
+
+TEST(Config, MistakesNameTheLineAndTheKey) {
+  EXPECT_EQ(error("[tetherd]\nlog-level = loud\n"),
+            "line 2: [tetherd]: log-level must be error, warn, info or debug");
+  EXPECT_EQ(error("\n[forward a]\nphone-port = 0\n"),
+            "line 3: [forward a]: phone-port must be 1-65535, not '0'");
+  EXPECT_EQ(error("[forward a]\nlocal = 70000\n"),
+            "line 2: [forward a]: local must be PORT or ADDRESS:PORT, not '70000'");
+  EXPECT_EQ(error("[forward a]\nlocal = 1\n"), "[forward a]: phone-port is missing");
+  EXPECT_EQ(error("[tetherd]\ngroup = a\ngroup = b\n"),
+            "line 3: [tetherd]: 'group' is given twice");
+  EXPECT_EQ(error("[camera]\nx = 1\n"),
+            "line 2: [camera]: unknown section (expected [tetherd] or [forward NAME])");
+  EXPECT_EQ(error("[tetherd]\nsocket = /x\n"), "line 2: [tetherd]: unknown key 'socket'");
+  EXPECT_NE(error("[tetherd\n").find("line 1"), std::string::npos);
+  EXPECT_EQ(error(std::string("a\0b", 3)), "contains a NUL byte");
+  EXPECT_EQ(error(std::string(2 << 20, '#')), "larger than 1 MiB");
+}
+
+TEST(Config, ForwardCountIsBounded) {
+  std::string text;
+  for (std::size_t i = 0; i <= max_config_forwards; ++i)
+    text += "[forward f" + std::to_string(i) + "]\nphone-port = 1\n";
+  EXPECT_NE(error(text).find("more than 256 forwards"), std::string::npos);
+}
+
+TEST(Config, MissingOptionalFileIsEmptyButAGivenOneMustExist) {
+  EXPECT_TRUE(std::holds_alternative<config>(load_config("/nonexistent/tetherd.conf", true)));
+  auto r = load_config("/nonexistent/tetherd.conf", false);
+  ASSERT_TRUE(std::holds_alternative<std::string>(r));
+  EXPECT_EQ(std::get<std::string>(r),
+            "cannot read /nonexistent/tetherd.conf: No such file or directory");
+}
+
+}  // namespace
+}  // namespace tether::daemon
