@@ -119,7 +119,9 @@ void client_listener::accept_unix() {
                                        next_client_++)
           ->start();
     } else {
-      log::warn("accepting a client failed: " + ec.message());
+      // Out of descriptors, most likely: pause rather than spin on the failing accept.
+      log::warn("accepting a client failed: " + ec.message() + "; retrying in 100 ms");
+      return pause([this] { accept_unix(); });
     }
     accept_unix();
   });
@@ -134,13 +136,23 @@ void client_listener::accept_tcp() {
                                        next_client_++)
           ->start();
     } else {
-      log::warn("accepting a client failed: " + ec.message());
+      // Out of descriptors, most likely: pause rather than spin on the failing accept.
+      log::warn("accepting a client failed: " + ec.message() + "; retrying in 100 ms");
+      return pause([this] { accept_tcp(); });
     }
     accept_tcp();
   });
 }
 
+void client_listener::pause(std::function<void()> then) {
+  backoff_.expires_after(std::chrono::milliseconds(100));
+  backoff_.async_wait([then = std::move(then)](std::error_code ec) {
+    if (!ec) then();
+  });
+}
+
 void client_listener::close() {
+  backoff_.cancel();
   std::error_code ignored;
   if (unix_) {
     unix_->close(ignored);

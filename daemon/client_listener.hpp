@@ -6,6 +6,8 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
+#include <asio/steady_timer.hpp>
+#include <functional>
 #include <optional>
 #include <string>
 
@@ -15,7 +17,7 @@ namespace tether::daemon {
 
 class client_listener {
  public:
-  client_listener(asio::io_context& io, daemon_context& ctx) : io_(io), ctx_(ctx) {}
+  client_listener(asio::io_context& io, daemon_context& ctx) : io_(io), ctx_(ctx), backoff_(io) {}
   ~client_listener() { close(); }
 
   // Replaces a stale socket file, but never a live socket (another usbmuxd) or a file
@@ -30,6 +32,7 @@ class client_listener {
  private:
   void accept_unix();
   void accept_tcp();
+  void pause(std::function<void()> then);
 
   asio::io_context& io_;
   daemon_context& ctx_;
@@ -37,6 +40,7 @@ class client_listener {
   std::optional<asio::ip::tcp::acceptor> tcp_;
   std::string unix_path_;
   std::string tcp_where_;
+  asio::steady_timer backoff_;
   std::uint32_t next_client_ = 1;
 };
 
