@@ -115,9 +115,7 @@ void client_listener::accept_unix() {
   unix_->async_accept([this](std::error_code ec, asio::local::stream_protocol::socket s) {
     if (ec == asio::error::operation_aborted || !unix_ || !unix_->is_open()) return;
     if (!ec) {
-      std::make_shared<client_session>(client_session::socket_type(std::move(s)), ctx_,
-                                       next_client_++)
-          ->start();
+      serve(client_session::socket_type(std::move(s)));
     } else {
       // Out of descriptors, most likely: pause rather than spin on the failing accept.
       log::warn("accepting a client failed: " + ec.message() + "; retrying in 100 ms");
@@ -132,9 +130,7 @@ void client_listener::accept_tcp() {
     if (ec == asio::error::operation_aborted || !tcp_ || !tcp_->is_open()) return;
     if (!ec) {
       s.set_option(asio::ip::tcp::no_delay(true), ec);
-      std::make_shared<client_session>(client_session::socket_type(std::move(s)), ctx_,
-                                       next_client_++)
-          ->start();
+      serve(client_session::socket_type(std::move(s)));
     } else {
       // Out of descriptors, most likely: pause rather than spin on the failing accept.
       log::warn("accepting a client failed: " + ec.message() + "; retrying in 100 ms");
@@ -142,6 +138,18 @@ void client_listener::accept_tcp() {
     }
     accept_tcp();
   });
+}
+
+void client_listener::serve(asio::generic::stream_protocol::socket s) {
+  std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
+  auto session = std::make_shared<client_session>(std::move(s), ctx_, next_client_++);
+  sessions_.push_back(session);
+  session->start();
+}
+
+void client_listener::close_clients() {
+  for (const auto& w : std::exchange(sessions_, {}))
+    if (auto session = w.lock()) session->close();
 }
 
 void client_listener::pause(std::function<void()> then) {

@@ -3,17 +3,22 @@
 // with a chosen group) and, optionally, a loopback TCP port (libusbmuxd clients reach
 // it with USBMUXD_SOCKET_ADDRESS=127.0.0.1:PORT). Each accepted socket becomes a
 // client_session.
+#include <asio/generic/stream_protocol.hpp>
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
 #include <asio/steady_timer.hpp>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
+#include <vector>
 
 #include "daemon/daemon_context.hpp"
 
 namespace tether::daemon {
+
+class client_session;
 
 class client_listener {
  public:
@@ -28,11 +33,14 @@ class client_listener {
   std::string describe() const;
   // Stops accepting and removes the socket file (when tetherd still may).
   void close();
+  // Drops every client still in the usbmuxd protocol (relays end with their phones).
+  void close_clients();
 
  private:
   void accept_unix();
   void accept_tcp();
   void pause(std::function<void()> then);
+  void serve(asio::generic::stream_protocol::socket s);
 
   asio::io_context& io_;
   daemon_context& ctx_;
@@ -42,6 +50,7 @@ class client_listener {
   std::string tcp_where_;
   asio::steady_timer backoff_;
   std::uint32_t next_client_ = 1;
+  std::vector<std::weak_ptr<client_session>> sessions_;
 };
 
 // Splits "ADDRESS:PORT" at the last colon ("[::1]:27015" too); false if malformed.

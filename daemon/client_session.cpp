@@ -45,10 +45,7 @@ void client_session::read_commands() {
           log::warn(self->who() + ": sent data on its Listen socket: closing it");
           return self->close();
         }
-        if (auto err = self->reader_.feed(std::span(self->in_buf_).first(n))) {
-          log::warn(self->who() + ": " + err.message() + ": closing the socket");
-          return self->close();
-        }
+        const auto framing = self->reader_.feed(std::span(self->in_buf_).first(n));
         while (auto m = self->reader_.next()) {
           auto decoded = decode_request(m->head, m->body);
           if (auto* err = std::get_if<std::error_code>(&decoded)) {
@@ -62,8 +59,16 @@ void client_session::read_commands() {
           self->handle(std::get<request>(decoded));
           if (self->state_ != state::command) break;
         }
-        // While connecting nothing is read: the relay takes the socket over once
-        // connected, and usbmuxd drops a client that sends data before the result.
+        if (self->state_ == state::connecting) {
+          // Bytes that came with the Connect are the first ones for the phone; nothing
+          // more is read until the relay takes the socket over.
+          self->early_bytes_ = self->reader_.take_rest();
+          return;
+        }
+        if (framing) {
+          log::warn(self->who() + ": " + framing.message() + ": closing the socket");
+          return self->close();
+        }
         if (self->state_ == state::command || self->state_ == state::listening)
           self->read_commands();
       });
@@ -204,7 +209,7 @@ void client_session::hand_over() {
   auto d = std::move(dialer_);
   state_ = state::closed;
   std::make_shared<relay>(std::move(socket_), ctx_.devices, d->device_id(), d->conn(), d->port(),
-                          who(), d->phone_closed())
+                          who(), d->phone_closed(), std::move(early_bytes_))
       ->start();
 }
 

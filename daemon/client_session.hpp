@@ -21,6 +21,8 @@ class client_session : public std::enable_shared_from_this<client_session>,
   client_session(socket_type socket, daemon_context& ctx, std::uint32_t number);
   ~client_session() override;
   void start();
+  // tetherd is stopping: drop the client.
+  void close();
 
  private:
   enum class state { command, listening, connecting, handing_over, closed };
@@ -33,7 +35,6 @@ class client_session : public std::enable_shared_from_this<client_session>,
 
   void queue(std::vector<std::byte> message);
   void write_queued();
-  void close();
 
   void on_attached(const proto::usbmuxd::device& d) override;
   void on_detached(std::uint32_t device_id) override;
@@ -54,7 +55,8 @@ class client_session : public std::enable_shared_from_this<client_session>,
   std::deque<std::vector<std::byte>> out_;  // bounded: a listener that never reads is dropped
   bool writing_ = false;
 
-  std::shared_ptr<dialer> dialer_;  // while connecting and until the relay takes over
+  std::shared_ptr<dialer> dialer_;      // while connecting and until the relay takes over
+  std::vector<std::byte> early_bytes_;  // sent with the Connect: the phone's first bytes
 };
 
 }  // namespace tether::daemon

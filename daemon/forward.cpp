@@ -77,6 +77,7 @@ class forward::client : public std::enable_shared_from_this<client> {
     auto self = shared_from_this();
     relay_ = std::make_shared<relay>(relay::socket_type(std::move(socket_)), owner_.devices_,
                                      d.device_id(), d.conn(), d.port(), who_, d.phone_closed(),
+                                     std::vector<std::byte>{},
                                      [self](const relay::totals& t, const std::string&) {
                                        auto& f = self->owner_;
                                        f.status_.clients_active--;

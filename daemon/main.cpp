@@ -152,6 +152,7 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
     daemon::log::info("stopping: " + why);
     daemon::sd_notify("STOPPING=1");
     listener.close();
+    listener.close_clients();
     forwards.stop_all();
     idle_timer.cancel();
     host.shut_down_all("tetherd stopping");
@@ -205,6 +206,8 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(2);
   while (host.link_count() > 0 && std::chrono::steady_clock::now() < deadline)
     io.run_for(std::chrono::milliseconds(10));
+  // Closed sockets' handlers finish now, while the registry they point to still exists.
+  io.poll();
   daemon::log::info("stopped");
   return 0;
 }

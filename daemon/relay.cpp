@@ -8,7 +8,7 @@ namespace tether::daemon {
 
 relay::relay(socket_type socket, device_registry& devices, std::uint32_t device_id,
              usbmux::conn_id conn, std::uint16_t port, std::string who, bool phone_closed,
-             ended_fn ended)
+             std::vector<std::byte> first_to_phone, ended_fn ended)
     : socket_(std::move(socket)),
       devices_(devices),
       device_id_(device_id),
@@ -16,7 +16,8 @@ relay::relay(socket_type socket, device_registry& devices, std::uint32_t device_
       port_(port),
       who_(std::move(who)),
       phone_closed_(phone_closed),
-      ended_(std::move(ended)) {}
+      ended_(std::move(ended)),
+      to_phone_(std::move(first_to_phone)) {}
 
 void relay::start() {
   devices_.own(device_id_, conn_, shared_from_this());

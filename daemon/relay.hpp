@@ -28,7 +28,8 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   using ended_fn = std::function<void(const totals&, const std::string& why)>;
 
   relay(socket_type socket, device_registry& devices, std::uint32_t device_id, usbmux::conn_id conn,
-        std::uint16_t port, std::string who, bool phone_closed, ended_fn ended = {});
+        std::uint16_t port, std::string who, bool phone_closed,
+        std::vector<std::byte> first_to_phone = {}, ended_fn ended = {});
   // Takes the connection over from whoever opened it and starts moving bytes.
   void start();
   // Ends the relay from tetherd's side (the forward was removed, tetherd stops).

@@ -84,18 +84,34 @@ const std::error_category& client_protocol_category() noexcept {
 std::error_code message_reader::feed(std::span<const std::byte> bytes) {
   buf_.insert(buf_.end(), bytes.begin(), bytes.end());
   std::size_t off = 0;
-  while (buf_.size() - off >= header_size) {
+  while (!error_ && buf_.size() - off >= header_size) {
     const header h =
         read_header(std::span<const std::byte>(buf_).subspan(off).first<header_size>());
-    if (h.length < header_size) return errc::too_short;
-    if (h.length > max_message) return errc::too_long;
-    if (buf_.size() - off < h.length) break;
+    if (h.length < header_size) error_ = errc::too_short;
+    if (h.length > max_message) error_ = errc::too_long;
+    if (error_ || buf_.size() - off < h.length) break;
     const auto* body = buf_.data() + off + header_size;
     ready_.push_back({h, std::vector<std::byte>(body, body + (h.length - header_size))});
     off += h.length;
   }
   buf_.erase(buf_.begin(), buf_.begin() + static_cast<std::ptrdiff_t>(off));
-  return {};
+  if (error_) buf_.resize(std::min(buf_.size(), std::size_t{max_message}));  // bounded
+  return error_;
+}
+
+std::vector<std::byte> message_reader::take_rest() {
+  std::vector<std::byte> rest;
+  for (std::size_t i = next_ready_; i < ready_.size(); ++i) {
+    const auto& m = ready_[i];
+    for (std::uint32_t v : {m.head.length, m.head.version, m.head.message, m.head.tag})
+      put_le32(rest, v);
+    rest.insert(rest.end(), m.body.begin(), m.body.end());
+  }
+  rest.insert(rest.end(), buf_.begin(), buf_.end());
+  ready_.clear();
+  next_ready_ = 0;
+  buf_.clear();
+  return rest;
 }
 
 std::optional<message_reader::message> message_reader::next() {

@@ -69,12 +69,16 @@ class message_reader {
     std::vector<std::byte> body;
   };
   // Appends bytes; returns an error when the stream cannot be framed any more (the
-  // socket should be closed).
+  // socket should be closed once the messages before the bad header are handled).
   std::error_code feed(std::span<const std::byte> bytes);
   std::optional<message> next();
   std::size_t buffered() const { return buf_.size(); }
+  // Everything not yet returned by next(), as it came: after a Connect, these are the
+  // first bytes for the phone.
+  std::vector<std::byte> take_rest();
 
  private:
+  std::error_code error_;  // sticky: nothing after a bad header is framed
   std::vector<std::byte> buf_;
   std::vector<message> ready_;
   std::size_t next_ready_ = 0;
