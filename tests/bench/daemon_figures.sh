@@ -72,7 +72,7 @@ start_daemon() {  # start_daemon reference|tetherd RATE: sets sim_pid, daemon_pi
   sock=$dir/run/usbmuxd
   if [ "$which" = tetherd ]; then
     name=$(basename "$tetherd")
-    "$sim" --rate "$rate" --source-bytes $((bytes * 2)) -- "$tetherd" --socket "$sock" \
+    "$sim" --rate "$rate" --source-bytes $((bytes * 2)) -- "$tetherd" -f --pidfile "$dir/run/tetherd.pid" --socket "$sock" \
       --config-dir "$dir/lockdown" >"$dir/$which-$rate.log" 2>&1 &
   else
     name=usbmuxd
