@@ -7,12 +7,12 @@
 #include <asio/io_context.hpp>
 #include <asio/ip/tcp.hpp>
 #include <asio/local/stream_protocol.hpp>
-#include <asio/steady_timer.hpp>
 #include <functional>
 #include <memory>
 #include <optional>
 #include <string>
 #include <vector>
+#include "usbmux/usb/quiet_timer.hpp"
 
 #include "daemon/daemon_context.hpp"
 
@@ -48,7 +48,7 @@ class client_listener {
   std::optional<asio::ip::tcp::acceptor> tcp_;
   std::string unix_path_;
   std::string tcp_where_;
-  asio::steady_timer backoff_;
+  usb::quiet_timer backoff_;
   std::uint32_t next_client_ = 1;
   std::vector<std::weak_ptr<client_session>> sessions_;
 };

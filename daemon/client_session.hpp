@@ -2,6 +2,7 @@
 // One client of the usbmuxd socket (iproxy, idevice_id, a PeerTalk host, the tether
 // CLI...). It speaks the usbmuxd protocol until a Connect succeeds; then the socket is
 // handed to a relay and becomes a raw byte pipe to the phone's port.
+#include <array>
 #include <asio/generic/stream_protocol.hpp>
 #include <cstdint>
 #include <deque>
@@ -50,7 +51,7 @@ class client_session : public std::enable_shared_from_this<client_session>,
   bool plist_ = false;  // replies switch to plist for good after the first plist request
   proto::usbmuxd::client_info client_;
   proto::usbmuxd::message_reader reader_;
-  std::vector<std::byte> in_buf_ = std::vector<std::byte>(65536);
+  std::array<std::byte, 4096> in_buf_;  // requests are small; the reader keeps partial ones
 
   std::deque<std::vector<std::byte>> out_;  // bounded: a listener that never reads is dropped
   bool writing_ = false;

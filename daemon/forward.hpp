@@ -5,7 +5,6 @@
 // its app is not there waits while the phone is retried with back-off, and the
 // forward's state says why.
 #include <asio/ip/tcp.hpp>
-#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <memory>
 #include <set>
@@ -13,6 +12,7 @@
 
 #include "daemon/device_registry.hpp"
 #include "proto/tetherd/control.hpp"
+#include "usbmux/usb/quiet_timer.hpp"
 
 namespace tether::daemon {
 

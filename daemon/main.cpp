@@ -8,7 +8,6 @@
 
 #include <asio/io_context.hpp>
 #include <asio/signal_set.hpp>
-#include <asio/steady_timer.hpp>
 #include <cstdio>
 #include <cstring>
 #include <string>
@@ -147,7 +146,7 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   // exits after no phone has been attached for the grace period. The grace lets a phone
   // that reboots (removed, then added a second later) keep its daemon.
   std::optional<std::chrono::seconds> idle_grace = o.exit_when_idle;
-  asio::steady_timer idle_timer(io);
+  usb::quiet_timer idle_timer(io);
   auto stop = [&](const std::string& why) {
     daemon::log::info("stopping: " + why);
     daemon::sd_notify("STOPPING=1");

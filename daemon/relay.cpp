@@ -46,8 +46,8 @@ void relay::pump_to_client() {
     if (phone_closed_) finish("the phone closed the connection");
     return;
   }
-  to_client_.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(std::min<std::size_t>(
-                                                     data.size(), read_buf_.size())));
+  to_client_.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(
+                                                     std::min<std::size_t>(data.size(), chunk)));
   writing_ = true;
   asio::async_write(socket_, asio::buffer(to_client_),
                     [self = shared_from_this()](std::error_code ec, std::size_t n) {
@@ -78,15 +78,15 @@ void relay::pump_to_phone() {
     if (!to_phone_.empty()) return;
   }
   reading_ = true;
-  socket_.async_read_some(
-      asio::buffer(read_buf_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
-        self->reading_ = false;
-        if (self->done_) return;
-        if (ec) return self->finish("client closed the connection");
-        self->to_phone_.assign(self->read_buf_.begin(),
-                               self->read_buf_.begin() + static_cast<std::ptrdiff_t>(n));
-        self->pump_to_phone();
-      });
+  socket_.async_read_some(asio::buffer(read_buf_.get(), chunk),
+                          [self = shared_from_this()](std::error_code ec, std::size_t n) {
+                            self->reading_ = false;
+                            if (self->done_) return;
+                            if (ec) return self->finish("client closed the connection");
+                            self->to_phone_.assign(self->read_buf_.get(),
+                                                   self->read_buf_.get() + n);
+                            self->pump_to_phone();
+                          });
 }
 
 void relay::finish(const std::string& why) {

@@ -57,7 +57,9 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   bool reading_ = false;
   std::vector<std::byte> to_client_;  // bytes from the phone being written now
   std::vector<std::byte> to_phone_;   // read from the client, not yet taken by the mux
-  std::vector<std::byte> read_buf_ = std::vector<std::byte>(65536);
+  static constexpr std::size_t chunk = 65536;
+  // Not zero-filled: an idle relay's buffer costs address space, not memory.
+  std::unique_ptr<std::byte[]> read_buf_ = std::make_unique_for_overwrite<std::byte[]>(chunk);
   totals totals_;
   std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
 };

@@ -145,16 +145,17 @@ std::error_code device_link::open(std::string& what_failed) {
   std::size_t b = 0;
   for (int i = 0; i < opts_.in_transfers; ++i) {
     libusb_transfer* t = libusb_alloc_transfer(0);
-    buffers_[b].resize(opts_.in_transfer_size);
-    libusb_fill_bulk_transfer(t, handle_, facts_.mux.in_endpoint, buffers_[b++].data(),
+    // Not zero-filled: an idle phone's buffers then cost address space, not memory.
+    buffers_[b] = std::make_unique_for_overwrite<std::uint8_t[]>(opts_.in_transfer_size);
+    libusb_fill_bulk_transfer(t, handle_, facts_.mux.in_endpoint, buffers_[b++].get(),
                               static_cast<int>(opts_.in_transfer_size), &device_link::in_done, this,
                               0);
     in_.push_back(t);
   }
   for (int i = 0; i < opts_.out_transfers; ++i) {
     libusb_transfer* t = libusb_alloc_transfer(0);
-    buffers_[b].resize(opts_.session.max_packet_size);
-    libusb_fill_bulk_transfer(t, handle_, facts_.mux.out_endpoint, buffers_[b++].data(), 0,
+    buffers_[b] = std::make_unique_for_overwrite<std::uint8_t[]>(opts_.session.max_packet_size);
+    libusb_fill_bulk_transfer(t, handle_, facts_.mux.out_endpoint, buffers_[b++].get(), 0,
                               &device_link::out_done, this, 0);
     out_all_.push_back(t);
     out_free_.push_back(t);
@@ -283,6 +284,8 @@ void device_link::drain_events() {
 
 void device_link::arm_timer() {
   const auto deadline = session_.next_deadline();
+  if (deadline == armed_for_) return;  // flush() runs often; the deadline rarely moves
+  armed_for_ = deadline;
   if (!deadline) {
     timer_.cancel();
     return;
@@ -290,6 +293,7 @@ void device_link::arm_timer() {
   timer_.expires_at(*deadline);
   timer_.async_wait([this](const std::error_code& ec) {
     if (ec || stopping_) return;
+    armed_for_.reset();
     if (auto err = session_.on_timer(std::chrono::steady_clock::now())) {
       drain_events();
       return fail(err == usbmux::errc::handshake_timeout
@@ -308,6 +312,7 @@ void device_link::shut_down(const std::string& reason) {
   stopping_ = true;
   stop_reason_ = reason;
   timer_.cancel();
+  armed_for_.reset();
   // Cancel what is in flight; each comes back through its callback. A transfer
   // that already completed or failed to submit is not waited for.
   for (auto* t : in_) libusb_cancel_transfer(t);

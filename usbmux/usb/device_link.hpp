@@ -11,17 +11,18 @@
 #include <libusb.h>
 
 #include <asio/post.hpp>
-#include <asio/steady_timer.hpp>
 #include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "usbmux/core/host_session.hpp"
 #include "usbmux/usb/device_table.hpp"
 #include "usbmux/usb/event_loop.hpp"
+#include "usbmux/usb/quiet_timer.hpp"
 
 namespace tether::usb {
 
@@ -107,7 +108,8 @@ class device_link {
   listener& listener_;
   device_facts facts_;
   usbmux::host_session session_;
-  asio::steady_timer timer_;
+  quiet_timer timer_;
+  std::optional<std::chrono::steady_clock::time_point> armed_for_;
   bool claimed_ = false;
   bool ready_signalled_ = false;
   bool stopping_ = false;
@@ -117,7 +119,7 @@ class device_link {
   std::vector<libusb_transfer*> in_;
   std::vector<libusb_transfer*> out_free_;
   std::vector<libusb_transfer*> out_all_;
-  std::vector<std::vector<std::uint8_t>> buffers_;
+  std::vector<std::unique_ptr<std::uint8_t[]>> buffers_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // posted work checks it
 };
 
