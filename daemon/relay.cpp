@@ -56,7 +56,7 @@ void relay::pump_to_client() {
                       if (ec) return self->finish("client went away");
                       self->totals_.from_phone += n;
                       if (usb::device_link* lk = self->link()) {
-                        lk->session().consume(self->conn_, n);
+                        lk->session().consume(self->conn_, n, std::chrono::steady_clock::now());
                         lk->flush();
                       }
                       self->pump_to_client();

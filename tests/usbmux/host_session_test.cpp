@@ -274,6 +274,47 @@ TEST_F(HostSession, AckRidesOnDataWhenThereIsData) {
   EXPECT_EQ(as_string(out[0].body), "xyz");
 }
 
+TEST_F(HostSession, DelayedAckWaitsForDataToRideOn) {
+  handshake();
+  const conn_id id = open();
+  phone_sends(2345, 1, 1, "ping");
+  host.consume(id, 4, t0);
+  EXPECT_TRUE(drain(host).empty());  // held back, for at most ack_delay
+  EXPECT_EQ(host.next_deadline(), t0 + 1ms);
+  ASSERT_TRUE(host.send(id, text_bytes("pong")));
+  const auto out = drain_parsed(host);
+  ASSERT_EQ(out.size(), 1u);  // one packet: the reply carries the ACK
+  EXPECT_EQ(out[0].tcp->ack, 5u);
+  EXPECT_EQ(as_string(out[0].body), "pong");
+  EXPECT_EQ(host.next_deadline(), std::nullopt);  // nothing left to wake up for
+}
+
+TEST_F(HostSession, DelayedAckGoesAloneWhenNoDataComes) {
+  handshake();
+  const conn_id id = open();
+  phone_sends(2345, 1, 1, "ping");
+  host.consume(id, 4, t0);
+  EXPECT_FALSE(host.on_timer(t0 + 999us));
+  EXPECT_TRUE(drain(host).empty());
+  EXPECT_FALSE(host.on_timer(t0 + 1ms));
+  const auto out = drain_parsed(host);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tcp->ack, 5u);
+  EXPECT_TRUE(out[0].body.empty());
+  EXPECT_EQ(host.next_deadline(), std::nullopt);
+}
+
+TEST_F(HostSession, DelayedAckGoesAtOnceWhenAQuarterWindowIsOwed) {
+  handshake();
+  const conn_id id = open();
+  const std::string chunk(32768, 'x');  // a quarter of the 128 KiB window
+  phone_sends(2345, 1, 1, chunk);
+  host.consume(id, chunk.size(), t0);
+  const auto out = drain_parsed(host);
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].tcp->ack, 1u + 32768u);
+}
+
 TEST_F(HostSession, ReadableFiresOncePerDrain) {
   handshake();
   const conn_id id = open();

@@ -30,6 +30,10 @@ struct session_options {
   std::chrono::milliseconds connect_timeout{10000};
   // How long close() keeps flushing queued bytes into a closed window before resetting.
   std::chrono::milliseconds close_linger{5000};
+  // consume(id, n, now) holds a pure ACK for at most this long, waiting for outgoing
+  // data to carry it, unless a quarter of the window is owed (then it goes at once). A
+  // request/reply exchange then costs one USB transfer each way instead of three.
+  std::chrono::microseconds ack_delay{1000};
 };
 
 struct device_options : session_options {

@@ -252,6 +252,7 @@ std::size_t session::write_stream_packet(std::span<std::byte> out, stream& s, st
       write_packet(out, protocol::tcp, format_, tcp, s.tx.data().first(payload));
   s.rcv_acked = th.ack;
   s.ack_forced = false;
+  if (s.state == stream_state::established) clear_deadline(s);  // the delayed ACK went
   if (payload != 0) {
     s.snd_nxt += static_cast<std::uint32_t>(payload);
     s.tx.consume(payload);
@@ -409,6 +410,21 @@ void session::consume(conn_id id, std::size_t n) {
   if (s->open_for_data()) schedule_ack(*s);
 }
 
+void session::consume(conn_id id, std::size_t n, time_point now) {
+  stream* s = find(id);
+  if (s == nullptr || n == 0) return;
+  if (s->state != stream_state::established || opts_.ack_delay.count() == 0) return consume(id, n);
+  n = std::min(n, s->rx.size());
+  s->rx.consume(n);
+  if (s->rx.empty()) s->readable_signalled = false;
+  const std::uint32_t owed = s->read_point() - s->rcv_acked;
+  if (!s->tx.empty() || owed >= opts_.receive_window / 4) {
+    schedule_ack(*s);  // data carries it now, or the peer's window needs it
+  } else if (!s->deadline) {
+    set_deadline(*s, now + opts_.ack_delay);  // an established stream has no other deadline
+  }
+}
+
 std::error_code session::close(conn_id id, time_point now) {
   stream* s = find(id);
   if (s == nullptr) return errc::unknown_connection;
@@ -515,6 +531,8 @@ std::error_code session::on_timer(time_point now) {
       end_stream(*s, close_reason::connect_timeout,
                  "no reply to SYN within " + std::to_string(opts_.connect_timeout.count()) + " ms",
                  true);
+    } else if (s->state == stream_state::established) {
+      schedule_ack(*s);  // no data came to carry the acknowledgement: send it alone
     } else if (s->state == stream_state::closing) {
       // The peer kept its window shut for the whole linger time: give up on the rest.
       queue_tcp(header_for(*s, tcp_flag::rst));

@@ -101,6 +101,9 @@ class session {
   // Marks n received bytes as delivered: they are acknowledged, which lets the peer
   // send more. Until then the peer is held back by the window.
   void consume(conn_id id, std::size_t n);
+  // The same, but a small acknowledgement may wait up to ack_delay for data to ride
+  // on (next_deadline() covers it).
+  void consume(conn_id id, std::size_t n, time_point now);
 
   // Ends a connection from this side. Bytes already sent are flushed (for at most
   // close_linger), then RST goes out. After close() the id is gone: no more events.

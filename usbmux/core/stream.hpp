@@ -45,7 +45,7 @@ struct stream {
   bool readable_signalled = false;
   bool ack_forced = false;  // an ACK is due even if the ack number is unchanged (handshake)
 
-  std::optional<time_point> deadline;  // connect timeout or close linger
+  std::optional<time_point> deadline;  // connect timeout, delayed ACK, or close linger
 
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
