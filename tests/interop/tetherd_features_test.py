@@ -11,22 +11,18 @@ import os
 import plistlib
 import pwd
 import shutil
-import signal
 import socket
 import struct
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import muxclient as mc  # noqa: E402
+from daemons import Daemon, TMP, wait_for  # noqa: E402
 
 SIM, TETHERD = sys.argv[1], sys.argv[2]
-TMP = tempfile.mkdtemp(prefix="tetherd-features-")
-os.environ["ASAN_OPTIONS"] = ":".join(
-    filter(None, [os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
 passed, failed = 0, 0
 
 
@@ -41,16 +37,6 @@ def check(name, fn):
         failed += 1
 
 
-def wait_for(cond, timeout=10.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what}")
-
-
 def free_port():
     s = socket.socket()
     s.bind(("127.0.0.1", 0))
@@ -63,70 +49,6 @@ def round_trip(sock, data):
     sock.sendall(data)
     got = mc.recv_exact(sock, len(data))
     assert got == data, "echo differs"
-
-
-class Daemon:
-    """tether-sim with tetherd under it, in its own directory."""
-
-    def __init__(self, name, phones=1, config="", extra=(), sim_extra=(), env=None, usable=None):
-        self.dir = os.path.join(TMP, name)
-        os.makedirs(self.dir)
-        self.sock = os.path.join(self.dir, "usbmuxd")
-        self.ctl = os.path.join(self.dir, "ctl")
-        self.pidfile = os.path.join(self.dir, "tetherd.pid")
-        self.conf = os.path.join(self.dir, "tetherd.conf")
-        with open(self.conf, "w") as f:
-            f.write(config)
-        self.logfile = os.path.join(self.dir, "log")
-        cmd = [SIM, "--phones", str(phones), "--control", self.ctl, *sim_extra, "--",
-               TETHERD, "-f", "-S", self.sock, "-C", os.path.join(self.dir, "lockdown"),
-               "-P", self.pidfile, "-c", self.conf, *extra]
-        self.proc = subprocess.Popen(cmd, stdout=open(self.logfile, "w"),
-                                     stderr=subprocess.STDOUT, env=env)
-        wait_for(lambda: os.path.exists(self.sock) and os.path.exists(self.ctl), 15, "socket")
-        usable = phones if usable is None else usable
-        if usable:
-            wait_for(lambda: len(self.devices()) == usable, 15, f"{usable} phones")
-
-    def devices(self):
-        try:
-            return mc.devices(self.sock)
-        except OSError:
-            return []
-
-    def udids(self):
-        return sorted(d["Properties"]["SerialNumber"] for d in self.devices())
-
-    def device_id(self, udid):
-        return next(d["DeviceID"] for d in self.devices()
-                    if d["Properties"]["SerialNumber"] == udid)
-
-    def sim(self, command):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.ctl)
-        s.sendall((command + "\n").encode())
-        reply = s.recv(4096).decode().strip()
-        s.close()
-        return reply
-
-    def ask(self, msg):
-        return mc.request(self.sock, msg)
-
-    def forwards(self):
-        return {f["Name"]: f for f in self.ask({"MessageType": "TetherForwardList"})["Forwards"]}
-
-    def log(self):
-        with open(self.logfile) as f:
-            return f.read()
-
-    def stop(self):
-        """SIGTERM through the sim; tetherd must exit 0 with no sanitizer report."""
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-        rc = self.proc.wait(timeout=20)
-        log = self.log()
-        assert rc == 0, f"exit status {rc}\n{log[-2000:]}"
-        assert "Sanitizer" not in log and "runtime error" not in log, log[-3000:]
 
 
 def app_server(port, transform=bytes.upper):
@@ -169,7 +91,7 @@ phone-port = 2345
 local = 127.0.0.1:0
 phone-port = 5000
 """
-d = Daemon("main", phones=2, config=CONFIG, extra=["--tcp", f"127.0.0.1:{free_port()}"],
+d = Daemon(SIM, TETHERD, "main", phones=2, config=CONFIG, extra=["--tcp", f"127.0.0.1:{free_port()}"],
            sim_extra=["--app", f"5000=127.0.0.1:{app_port}"])
 udid1, udid2 = d.udids()
 tcp_listener = next(a for a in d.proc.args if a.startswith("127.0.0.1:"))
@@ -401,7 +323,7 @@ check("SIGTERM: tetherd exits 0, no sanitizer report", d.stop)
 # --- exit when idle ------------------------------------------------------------------------
 
 def t_exit_when_idle():
-    e = Daemon("idle", phones=1, extra=["-z"])
+    e = Daemon(SIM, TETHERD, "idle", phones=1, extra=["-z"])
     r = subprocess.run([TETHERD, "-x", "-P", e.pidfile], capture_output=True, text=True,
                        timeout=10)
     assert r.returncode == 0, r.stderr
@@ -428,7 +350,7 @@ def t_sd_notify():
     ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     ns.bind(ns_path)
     ns.settimeout(15)
-    e = Daemon("notify", phones=1, extra=["-s"], env=dict(os.environ, NOTIFY_SOCKET=ns_path))
+    e = Daemon(SIM, TETHERD, "notify", phones=1, extra=["-s"], env=dict(os.environ, NOTIFY_SOCKET=ns_path))
     got = []
     while not any(m.startswith("READY=1") for m in got):
         got.append(ns.recv(4096).decode())
@@ -453,7 +375,7 @@ def t_user_drop():
         return
     # Device nodes belong to root here (udev rules would give them to the user), so the
     # phone is refused with a hint; what matters is who tetherd runs as.
-    e = Daemon("user", phones=1, usable=0, extra=["-U", "nobody"])
+    e = Daemon(SIM, TETHERD, "user", phones=1, usable=0, extra=["-U", "nobody"])
     tetherd_pid = int(open(e.pidfile).read())
     uid = [line for line in open(f"/proc/{tetherd_pid}/status") if line.startswith("Uid:")][0]
     nobody = pwd.getpwnam("nobody").pw_uid

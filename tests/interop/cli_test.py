@@ -1,0 +1,239 @@
+#!/usr/bin/env python3
+"""The `tether` CLI against a daemon serving tether-sim's virtual iPhones: the
+usbmuxd-level subcommands (list, watch, connect, forward run) against tetherd and
+against the reference usbmuxd alike; forward add/list/remove, info and log-level
+against tetherd, and a clear "not tetherd" from the reference.
+
+    cli_test.py PATH/TO/tether-sim PATH/TO/tether [PATH/TO/tetherd]
+"""
+import json
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import muxclient as mc  # noqa: E402
+from daemons import Daemon, TMP, wait_for  # noqa: E402
+
+SIM, TETHER = sys.argv[1], sys.argv[2]
+TETHERD = sys.argv[3] if len(sys.argv) > 3 else None
+if TETHERD is None and os.getuid() != 0:
+    print("skipped: the reference usbmuxd needs root for a private mount namespace")
+    sys.exit(77)
+WHO = "tetherd" if TETHERD else "the reference usbmuxd"
+passed, failed = 0, 0
+
+
+def check(name, fn):
+    global passed, failed
+    try:
+        fn()
+        print(f"ok: {name}", flush=True)
+        passed += 1
+    except Exception as e:  # noqa: BLE001 - report every failure and go on
+        print(f"FAILED: {name}: {type(e).__name__}: {e}", flush=True)
+        failed += 1
+
+
+d = Daemon(SIM, TETHERD, "cli", phones=2)
+ENV = dict(os.environ, USBMUXD_SOCKET_ADDRESS=f"UNIX:{d.sock}")
+udid1, udid2 = d.udids()
+
+
+def tether(*args, stdin=None, timeout=20):
+    return subprocess.run([TETHER, *args], input=stdin, capture_output=True, env=ENV,
+                          timeout=timeout)
+
+
+def t_list():
+    r = tether("list")
+    assert r.returncode == 0, r
+    lines = r.stdout.decode().splitlines()
+    assert lines[0].split() == ["UDID", "PRODUCT", "SPEED", "TYPE", "STATE"], lines
+    assert sorted(line.split()[0] for line in lines[1:]) == [udid1, udid2], lines
+    assert all("480 Mbit/s" in line and "USB" in line for line in lines[1:]), lines
+    phones = json.loads(tether("list", "--json").stdout)
+    assert sorted(p["udid"] for p in phones) == [udid1, udid2], phones
+    assert all(p["product"] == "iPhone" and p["speed_bps"] == 480_000_000 for p in phones)
+
+
+def t_socket_option_and_unreachable():
+    r = subprocess.run([TETHER, "--socket", d.sock, "list", "--json"], capture_output=True,
+                       timeout=20)
+    assert r.returncode == 0 and len(json.loads(r.stdout)) == 2, r
+    r = subprocess.run([TETHER, "--socket", "/nonexistent/usbmuxd", "list"], capture_output=True,
+                       timeout=20)
+    assert r.returncode == 3, r
+    assert b"cannot reach the usbmuxd socket /nonexistent/usbmuxd" in r.stderr, r.stderr
+
+
+def t_connect_round_trip():
+    data = os.urandom(200_000)
+    r = tether("connect", "2345", "--udid", udid1, stdin=data)
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == data, f"{len(r.stdout)} of {len(data)} bytes came back"
+
+
+def t_connect_errors():
+    r = tether("connect", "2345", stdin=b"")
+    assert r.returncode == 4, r
+    err = r.stderr.decode()
+    assert "2 phones attached; choose one with --udid" in err and udid1 in err and udid2 in err, err
+    r = tether("connect", "5999", "--udid", udid2, stdin=b"")
+    assert r.returncode == 5, r
+    assert f"port 5999 is closed on {udid2}: is the app running" in r.stderr.decode(), r.stderr
+    r = tether("connect", "2345", "--udid", "00008120-FFFF", stdin=b"")
+    assert r.returncode == 4 and b"no phone with UDID 00008120-FFFF" in r.stderr, r
+
+
+def t_watch():
+    w = subprocess.Popen([TETHER, "watch", "--json"], stdout=subprocess.PIPE, env=ENV)
+    try:
+        os.set_blocking(w.stdout.fileno(), True)
+        first = [json.loads(w.stdout.readline()) for _ in range(2)]
+        assert sorted(e["udid"] for e in first) == [udid1, udid2], first
+        assert all(e["event"] == "Attached" for e in first), first
+        gone = next(e for e in first if e["udid"] == udid2)
+        d.sim("unplug 2")
+        e = json.loads(w.stdout.readline())
+        assert e == {"event": "Detached", "device_id": gone["device_id"], "udid": udid2}, e
+        d.sim("plug 2")
+        e = json.loads(w.stdout.readline())
+        assert e["event"] == "Attached" and e["udid"] == udid2, e
+    finally:
+        w.terminate()
+        w.wait(timeout=10)
+    wait_for(lambda: len(d.devices()) == 2, what="phone 2 back")
+
+
+def t_forward_run():
+    f = subprocess.Popen([TETHER, "forward", "run", "0", "2345", "--udid", udid1],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=ENV)
+    try:
+        line = f.stdout.readline().decode()
+        assert line.startswith("forwarding 127.0.0.1:") and f"on {udid1}" in line, line
+        port = int(line.split()[1].rsplit(":", 1)[1])
+        for size in (1, 70_000, 1_000_000):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+                data = os.urandom(size)
+                s.sendall(data)
+                assert mc.recv_exact(s, size) == data
+        # Not a terminal: one line per connection, for logs.
+        out = [f.stdout.readline().decode() for _ in range(6)]
+        assert sum("connected to phone port 2345" in x for x in out) == 3, out
+        assert any("closed, 1.0 MB to the phone, 1.0 MB from it" in x for x in out), out
+    finally:
+        f.terminate()
+        assert f.wait(timeout=10) == 0
+
+
+def t_forward_run_terminal():
+    """On a terminal, a status line with counts and rates instead of per-connection lines."""
+    import pty
+    master, slave = pty.openpty()
+    f = subprocess.Popen([TETHER, "forward", "run", "0", "2345", "--udid", udid1],
+                         stdout=subprocess.PIPE, stderr=slave, env=ENV)
+    os.close(slave)
+    try:
+        port = int(f.stdout.readline().decode().split()[1].rsplit(":", 1)[1])
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            s.sendall(b"y" * 300_000)
+            mc.recv_exact(s, 300_000)
+            time.sleep(1.3)
+            shown = os.read(master, 65536).decode(errors="replace")
+        assert "1 open, 1 served, 0 refused | up" in shown and "/s" in shown, shown
+    finally:
+        f.terminate()
+        f.wait(timeout=10)
+        os.close(master)
+
+
+def t_help_everywhere():
+    for args in (["--help"], ["list", "--help"], ["watch", "--help"], ["connect", "--help"],
+                 ["forward", "--help"], ["forward", "add", "--help"], ["forward", "run", "--help"],
+                 ["forward", "list", "--help"], ["forward", "remove", "--help"], ["info", "--help"],
+                 ["log-level", "--help"]):
+        r = tether(*args)
+        assert r.returncode == 0 and b"Usage:" in r.stdout, (args, r)
+    r = tether("frobnicate")
+    assert r.returncode == 2, r
+    r = tether("log-level", "loud")
+    assert r.returncode == 2, r
+
+
+for name, fn in [
+    (f"list shows both phones as a table and as JSON ({WHO})", t_list),
+    ("--socket is honoured; an unreachable daemon is exit 3 with the path",
+     t_socket_option_and_unreachable),
+    ("connect: 200 kB through stdin/stdout to the echo app", t_connect_round_trip),
+    ("connect: several phones (4, listed), closed port (5, 'is the app running'), "
+     "unknown UDID (4)", t_connect_errors),
+    ("watch --json: Attached for both, Detached and Attached on replug", t_watch),
+    ("forward run: port 0 reported, three clients relayed, one line per connection",
+     t_forward_run),
+    ("forward run on a terminal: a live status line with counts and rates",
+     t_forward_run_terminal),
+    ("--help on every subcommand; bad usage is exit 2", t_help_everywhere),
+]:
+    check(name, fn)
+
+
+def t_forward_daemon():
+    r = tether("forward", "add", "0", "2345", "--udid", udid2, "--name", "echo2", "--json")
+    assert r.returncode == 0, r
+    f = json.loads(r.stdout)
+    assert f["name"] == "echo2" and f["local_port"] > 0 and f["udid"] == udid2, f
+    with socket.create_connection(("127.0.0.1", f["local_port"]), timeout=10) as s:
+        s.sendall(b"x" * 5000)
+        mc.recv_exact(s, 5000)
+    listed = wait_for(lambda: [x for x in json.loads(tether("forward", "list", "--json").stdout)
+                               if x["name"] == "echo2" and x["clients_active"] == 0])
+    assert listed[0]["bytes_to_phone"] == 5000 and listed[0]["clients_total"] == 1, listed
+    table = tether("forward", "list").stdout.decode()
+    assert "echo2" in table and "5.0 kB" in table, table
+    assert tether("forward", "remove", "echo2").returncode == 0
+    r = tether("forward", "remove", "echo2")
+    assert r.returncode == 1 and b"no forward named 'echo2'" in r.stderr, r
+
+
+def t_info():
+    with _open_echo() as s:
+        info = json.loads(tether("info", "--udid", udid1, "--json").stdout)
+        assert info["udid"] == udid1 and info["configuration"] == 4, info
+        assert info["connections_open"] == 1 and info["connections"][0]["phone_port"] == 2345, info
+        text = tether("info", "--udid", udid1).stdout.decode()
+        assert "configuration 4" in text and "port 2345" in text, text
+
+
+def _open_echo():
+    return mc.open_stream(d.sock, d.device_id(udid1), 2345)
+
+
+def t_log_level():
+    assert tether("log-level", "debug").returncode == 0
+    tether("list")
+    wait_for(lambda: "debug:" in d.log(), what="a debug line")
+    assert tether("log-level", "info").returncode == 0
+
+
+def t_not_tetherd():
+    r = tether("forward", "add", "0", "2345")
+    assert r.returncode == 6, r
+    assert b"is not tetherd" in r.stderr and b"forward run" in r.stderr, r.stderr
+    assert tether("info", "--udid", udid1).returncode == 6
+
+
+if TETHERD:
+    check("forward add (port 0, --udid, --name), list with counters, remove", t_forward_daemon)
+    check("info shows configuration, counters and the open connection", t_info)
+    check("log-level changes tetherd's level", t_log_level)
+else:
+    check("forward add and info against the reference: exit 6, 'not tetherd', use forward run",
+          t_not_tetherd)
+check(f"{WHO} stops cleanly", d.stop)
+shutil.rmtree(TMP, ignore_errors=True)
+print(f"tether CLI with {WHO}: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

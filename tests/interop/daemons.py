@@ -1,0 +1,98 @@
+"""tether-sim with a daemon under it, for the interop tests: tetherd, or the reference
+usbmuxd 1.1.1 (which hard-codes /var/run/usbmuxd, so it runs in a private mount
+namespace and needs root). Standard library only."""
+import os
+import signal
+import socket
+import subprocess
+import tempfile
+import time
+
+import muxclient as mc
+
+TMP = tempfile.mkdtemp(prefix="tether-interop-")
+os.environ["ASAN_OPTIONS"] = ":".join(
+    filter(None, [os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
+
+
+def wait_for(cond, timeout=10.0, what="condition"):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.05)
+    raise TimeoutError(f"timed out waiting for {what}")
+
+
+class Daemon:
+    """SIM running TETHERD (or the reference usbmuxd when TETHERD is None) in its own
+    directory; the socket is self.sock."""
+
+    def __init__(self, sim, tetherd, name, phones=1, config="", extra=(), sim_extra=(), env=None,
+                 usable=None):
+        self.dir = os.path.join(TMP, name)
+        os.makedirs(self.dir)
+        self.ctl = os.path.join(self.dir, "ctl")
+        self.pidfile = os.path.join(self.dir, "tetherd.pid")
+        self.conf = os.path.join(self.dir, "tetherd.conf")
+        with open(self.conf, "w") as f:
+            f.write(config)
+        self.logfile = os.path.join(self.dir, "log")
+        sim_cmd = [sim, "--phones", str(phones), "--control", self.ctl, *sim_extra, "--"]
+        if tetherd:
+            self.sock = os.path.join(self.dir, "usbmuxd")
+            cmd = [*sim_cmd, tetherd, "-f", "-S", self.sock, "-C",
+                   os.path.join(self.dir, "lockdown"), "-P", self.pidfile, "-c", self.conf, *extra]
+        else:
+            run = os.path.join(self.dir, "run")
+            os.makedirs(run)
+            self.sock = os.path.join(run, "usbmuxd")
+            inner = " ".join(f"'{a}'" for a in [*sim_cmd, "usbmuxd", "-f", "-p", *extra])
+            cmd = ["unshare", "-m", "sh", "-c", f"mount --bind '{run}' /run && exec {inner}"]
+        self.proc = subprocess.Popen(cmd, stdout=open(self.logfile, "w"),
+                                     stderr=subprocess.STDOUT, env=env)
+        wait_for(lambda: os.path.exists(self.sock) and os.path.exists(self.ctl), 15, "socket")
+        usable = phones if usable is None else usable
+        if usable:
+            wait_for(lambda: len(self.devices()) == usable, 15, f"{usable} phones")
+
+    def devices(self):
+        try:
+            return mc.devices(self.sock)
+        except OSError:
+            return []
+
+    def udids(self):
+        return sorted(d["Properties"]["SerialNumber"] for d in self.devices())
+
+    def device_id(self, udid):
+        return next(d["DeviceID"] for d in self.devices()
+                    if d["Properties"]["SerialNumber"] == udid)
+
+    def sim(self, command):
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(self.ctl)
+        s.sendall((command + "\n").encode())
+        reply = s.recv(4096).decode().strip()
+        s.close()
+        return reply
+
+    def ask(self, msg):
+        return mc.request(self.sock, msg)
+
+    def forwards(self):
+        return {f["Name"]: f for f in self.ask({"MessageType": "TetherForwardList"})["Forwards"]}
+
+    def log(self):
+        with open(self.logfile) as f:
+            return f.read()
+
+    def stop(self):
+        """SIGTERM through the sim; the daemon must exit 0 with no sanitizer report."""
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+        rc = self.proc.wait(timeout=20)
+        log = self.log()
+        assert rc == 0, f"exit status {rc}\n{log[-2000:]}"
+        assert "Sanitizer" not in log and "runtime error" not in log, log[-3000:]

@@ -1,0 +1,67 @@
+// tether connect PORT: standard input and output joined to a port on the phone, like
+// inetcat or `nc`. After standard input ends, replies are still read until the phone
+// has been quiet for the linger time (a usbmux connection cannot be half-closed).
+#include <poll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "tools/cli/cli_error.hpp"
+#include "tools/cli/commands.hpp"
+#include "tools/cli/phone_port.hpp"
+
+namespace tether::cli {
+namespace {
+
+bool write_all(int fd, const char* p, std::size_t n) {
+  while (n > 0) {
+    const ssize_t w = ::write(fd, p, n);
+    if (w < 0 && errno == EINTR) continue;
+    if (w <= 0) return false;
+    p += w;
+    n -= static_cast<std::size_t>(w);
+  }
+  return true;
+}
+
+}  // namespace
+
+int run_connect(const global_options& o, std::uint16_t port, std::chrono::milliseconds linger) {
+  const int sock = open_phone_port(daemon_address(o.socket), o.udid, port);
+  char buf[65536];
+  bool input_open = true;
+  for (;;) {
+    pollfd fds[2] = {{sock, POLLIN, 0}, {STDIN_FILENO, POLLIN, 0}};
+    const int timeout = input_open ? -1 : static_cast<int>(linger.count());
+    const int r = ::poll(fds, input_open ? 2 : 1, timeout);
+    if (r < 0 && errno == EINTR) continue;
+    if (r < 0) throw cli_error(failed, std::string("poll: ") + std::strerror(errno));
+    if (r == 0) break;  // input done and the phone quiet for the linger time
+    if (fds[0].revents != 0) {
+      const ssize_t n = ::recv(sock, buf, sizeof buf, 0);
+      if (n <= 0) break;  // the phone (or the daemon) closed the connection
+      if (!write_all(STDOUT_FILENO, buf, static_cast<std::size_t>(n))) break;
+    }
+    if (input_open && fds[1].revents != 0) {
+      const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
+      if (n <= 0) {
+        input_open = false;
+        continue;
+      }
+      std::size_t sent = 0;
+      while (sent < static_cast<std::size_t>(n)) {
+        const ssize_t w =
+            ::send(sock, buf + sent, static_cast<std::size_t>(n) - sent, MSG_NOSIGNAL);
+        if (w < 0 && errno == EINTR) continue;
+        if (w <= 0) throw cli_error(failed, "the connection to the phone broke");
+        sent += static_cast<std::size_t>(w);
+      }
+    }
+  }
+  ::close(sock);
+  return ok;
+}
+
+}  // namespace tether::cli

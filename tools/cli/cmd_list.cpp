@@ -1,0 +1,42 @@
+// tether list: the attached phones, as a table or JSON.
+#include <nlohmann/json.hpp>
+
+#include <cstdio>
+
+#include "tools/cli/cli_error.hpp"
+#include "tools/cli/commands.hpp"
+#include "tools/cli/output.hpp"
+#include "tools/cli/phones.hpp"
+
+namespace tether::cli {
+
+int run_list(const global_options& o) {
+  mux_client c(daemon_address(o.socket));
+  const auto phones = list_phones(c);
+  if (o.json) {
+    auto out = nlohmann::json::array();
+    for (const auto& p : phones)
+      out.push_back({{"udid", p.udid},
+                     {"device_id", p.device_id},
+                     {"product", product_name(p.product_id)},
+                     {"product_id", p.product_id},
+                     {"speed_bps", p.speed_bps},
+                     {"connection_type", p.connection_type},
+                     {"location", p.location},
+                     {"state", "attached"}});
+    std::puts(out.dump(2).c_str());
+    return ok;
+  }
+  if (phones.empty()) {
+    std::fputs("no phone attached\n", stderr);
+    return ok;
+  }
+  std::vector<std::vector<std::string>> rows{{"UDID", "PRODUCT", "SPEED", "TYPE", "STATE"}};
+  for (const auto& p : phones)
+    rows.push_back({p.udid, product_name(p.product_id), speed_text(p.speed_bps), p.connection_type,
+                    "attached"});
+  print_table(rows);
+  return ok;
+}
+
+}  // namespace tether::cli

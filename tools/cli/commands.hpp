@@ -1,0 +1,33 @@
+#pragma once
+// The subcommands of `tether`. Each returns the exit status or throws cli_error.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace tether::cli {
+
+struct global_options {
+  std::string socket;  // --socket (else USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd)
+  std::string udid;    // --udid
+  bool json = false;   // --json where a subcommand prints data
+};
+
+int run_list(const global_options& o);
+int run_watch(const global_options& o);
+int run_connect(const global_options& o, std::uint16_t port, std::chrono::milliseconds linger);
+int run_info(const global_options& o);
+int run_log_level(const global_options& o, const std::string& level);
+
+struct forward_args {
+  std::string address = "127.0.0.1";
+  std::uint16_t local_port = 0;
+  std::uint16_t phone_port = 0;
+  std::string name;
+};
+int run_forward_add(const global_options& o, const forward_args& f);
+int run_forward_list(const global_options& o);
+int run_forward_remove(const global_options& o, const std::string& name);
+// Like iproxy: this process listens and relays until interrupted; works with any daemon.
+int run_forward_foreground(const global_options& o, const forward_args& f);
+
+}  // namespace tether::cli

@@ -1,0 +1,110 @@
+// tether: the command line for phones on USB, in the spirit of adb and iproxy. The
+// usbmuxd-level commands (list, watch, connect, forward run) work with any usbmuxd;
+// forward add/list/remove, info and log-level need tetherd.
+#include <CLI/CLI.hpp>
+
+#include <cstdio>
+
+#include "tools/cli/cli_error.hpp"
+#include "tools/cli/commands.hpp"
+
+namespace {
+
+const char* const exit_codes =
+    "Exit status: 0 done, 1 failed, 2 bad usage, 3 daemon not reachable, 4 no such phone\n"
+    "(or several and no --udid), 5 port closed on the phone, 6 the daemon is not tetherd.\n"
+    "The daemon is at --socket, else $USBMUXD_SOCKET_ADDRESS (UNIX:/path or HOST:PORT), else\n"
+    "/var/run/usbmuxd.";
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace tether::cli;
+  CLI::App app{"Phones on USB: list them, watch them, reach their ports."};
+  app.footer(exit_codes);
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "tether " TETHER_VERSION);
+  global_options g;
+  app.add_option("--socket", g.socket, "the daemon's socket: PATH, UNIX:PATH or HOST:PORT");
+  app.add_option("--udid", g.udid, "the phone to use when several are attached");
+
+  auto* list = app.add_subcommand("list", "the attached phones")->fallthrough();
+  list->add_flag("--json", g.json, "JSON instead of a table");
+
+  auto* watch =
+      app.add_subcommand("watch", "attach, detach and pair events as they happen")->fallthrough();
+  watch->add_flag("--json", g.json, "one JSON object per line");
+
+  std::uint16_t port = 0;
+  int linger_ms = 500;
+  auto* connect =
+      app.add_subcommand("connect", "standard input and output to a phone port")->fallthrough();
+  connect->add_option("PORT", port, "the port on the phone")->required();
+  connect
+      ->add_option("--linger", linger_ms,
+                   "after input ends, how long (ms) to wait for the phone's last bytes")
+      ->check(CLI::Range(0, 600000));
+
+  forward_args fa;
+  auto* forward = app.add_subcommand("forward", "port forwards: local TCP port to phone port");
+  forward->require_subcommand(1);
+  auto add_ports = [&fa](CLI::App* c) {
+    c->add_option("LOCAL", fa.local_port, "local port (0 picks a free one and reports it)")
+        ->required();
+    c->add_option("PHONE", fa.phone_port, "port the phone app listens on")
+        ->required()
+        ->check(CLI::Range(1, 65535));
+    c->add_option("--address", fa.address, "local address to listen on (default 127.0.0.1)");
+    c->fallthrough();
+  };
+  auto* fadd = forward->add_subcommand("add", "have tetherd keep a forward (survives replugs)");
+  add_ports(fadd);
+  fadd->add_option("--name", fa.name, "the forward's name (default: its local port)");
+  fadd->add_flag("--json", g.json, "JSON instead of a line");
+  auto* flist =
+      forward->add_subcommand("list", "tetherd's forwards, with state and counters")->fallthrough();
+  flist->add_flag("--json", g.json, "JSON instead of a table");
+  std::string name;
+  auto* fremove =
+      forward->add_subcommand("remove", "stop one of tetherd's forwards")->fallthrough();
+  fremove->add_option("NAME", name, "the forward's name (see forward list)")->required();
+  auto* frun = forward->add_subcommand(
+      "run", "forward from this process until interrupted, like iproxy (any usbmuxd)");
+  add_ports(frun);
+  forward->fallthrough();
+
+  auto* info = app.add_subcommand("info",
+                                  "one phone in detail: link, counters, connections, "
+                                  "forwards (tetherd)")
+                   ->fallthrough();
+  info->add_flag("--json", g.json, "JSON instead of text");
+
+  std::string level;
+  auto* log_level = app.add_subcommand("log-level", "change tetherd's log level")->fallthrough();
+  log_level->add_option("LEVEL", level, "error, warn, info or debug")
+      ->required()
+      ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    const int rc = app.exit(e);
+    return rc == 0 ? 0 : usage;
+  }
+
+  try {
+    if (*list) return run_list(g);
+    if (*watch) return run_watch(g);
+    if (*connect) return run_connect(g, port, std::chrono::milliseconds(linger_ms));
+    if (*fadd) return run_forward_add(g, fa);
+    if (*flist) return run_forward_list(g);
+    if (*fremove) return run_forward_remove(g, name);
+    if (*frun) return run_forward_foreground(g, fa);
+    if (*info) return run_info(g);
+    if (*log_level) return run_log_level(g, level);
+  } catch (const cli_error& e) {
+    std::fprintf(stderr, "tether: %s\n", e.what());
+    return e.code;
+  }
+  return failed;
+}
