@@ -148,9 +148,12 @@ int main(int argc, char** argv) {
        "# No ATTR{bConfigurationValue} writes: tetherd chooses the configuration itself.\n\n"
        "SUBSYSTEM!=\"usb\", GOTO=\"tetherd_end\"\n"
        "ENV{DEVTYPE}!=\"usb_device\", GOTO=\"tetherd_end\"\n"
-       "ENV{PRODUCT}!=\""
+       "# A positive match: no reliance on how != treats | alternatives.\n"
+       "ENV{PRODUCT}==\""
     << join(all, "|")
-    << "\", GOTO=\"tetherd_end\"\n\n"
+    << "\", GOTO=\"tetherd_usbmux\"\n"
+       "GOTO=\"tetherd_end\"\n"
+       "LABEL=\"tetherd_usbmux\"\n\n"
        "# The device node: tetherd runs as "
     << user << " once its socket is open.\n"
     << "ACTION!=\"remove\", ENV{TETHER_USBMUX}=\"1\", OWNER=\"" << user << "\", GROUP=\"" << group
