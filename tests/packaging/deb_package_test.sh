@@ -1,0 +1,124 @@
+#!/usr/bin/env bash
+# The Debian package, for real: cpack builds it, dpkg installs it, the files are where
+# they should be, /usr/sbin/tetherd runs, the tether user exists, the libraries build a
+# program through pkg-config, removing the package stops a running tetherd and keeps
+# the conffile, and purging leaves the system as it was (a tether user this test made
+# is deleted again).
+#
+#   deb_package_test.sh BUILD_DIR TETHER_SIM
+set -uo pipefail
+build=$(cd "$1" && pwd) sim=$2
+[ "$(id -u)" -eq 0 ] || { echo "SKIP: dpkg -i needs root"; exit 77; }
+for p in cpack dpkg dpkg-deb dpkg-shlibdeps; do
+  command -v $p >/dev/null || { echo "SKIP: $p missing"; exit 77; }
+done
+prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
+[ "$prefix" = /usr ] || { echo "SKIP: the build's prefix is $prefix; packages need -DCMAKE_INSTALL_PREFIX=/usr"; exit 77; }
+if dpkg-query -W -f='${Status}' tether 2>/dev/null | grep -q 'installed\|config-files'; then
+  echo "SKIP: a tether package is already on this system; not touching it"; exit 77
+fi
+
+failed=0
+ok() { echo "ok: $*"; }
+fail() { echo "FAILED: $*"; failed=1; }
+tmp=$(mktemp -d)
+had_user=0; getent passwd tether >/dev/null && had_user=1
+had_group=0; getent group tether >/dev/null && had_group=1
+cleanup() {
+  [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null
+  dpkg -P tether >/dev/null 2>&1
+  [ $had_user = 0 ] && getent passwd tether >/dev/null && userdel tether
+  [ $had_group = 0 ] && getent group tether >/dev/null && groupdel tether
+  rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+# --- build ---------------------------------------------------------------------------------
+if ! (cd "$tmp" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/out" >"$tmp/cpack.log" 2>&1); then
+  cat "$tmp/cpack.log"; echo "FAILED: cpack"; exit 1
+fi
+deb=$(ls "$tmp"/out/tether_*.deb 2>/dev/null | head -1)
+[ -f "$deb" ] || { cat "$tmp/cpack.log"; echo "FAILED: no .deb from cpack"; exit 1; }
+ok "cpack built $(basename "$deb")"
+
+depends=$(dpkg-deb -f "$deb" Depends)
+for lib in libusb-1.0 libplist libinih libstdc++ libc6 passwd; do
+  case "$depends" in *"$lib"*) ;; *) fail "Depends lacks $lib: $depends" ;; esac
+done
+ok "Depends (from dpkg-shlibdeps): $depends"
+dpkg-deb -e "$deb" "$tmp/control"
+for f in postinst prerm postrm conffiles; do
+  [ -f "$tmp/control/$f" ] || fail "no $f in the package"
+done
+grep -qx /etc/tether/tetherd.conf "$tmp/control/conffiles" || fail "tetherd.conf is not a conffile"
+
+# --- install -------------------------------------------------------------------------------
+if ! dpkg -i "$deb" >"$tmp/dpkg-i.log" 2>&1; then
+  cat "$tmp/dpkg-i.log"; fail "dpkg -i"; exit 1
+fi
+ok "dpkg -i"
+for f in /usr/sbin/tetherd /usr/lib/udev/rules.d/39-tetherd.rules \
+  /usr/lib/systemd/system/tetherd.service /etc/init.d/tetherd /etc/tether/tetherd.conf \
+  /usr/share/man/man8/tetherd.8 /usr/include/tether/usbmux/core/session.hpp \
+  /usr/include/tether/proto/usbmuxd/wire.hpp; do
+  [ -e "$f" ] || fail "$f is missing"
+done
+libdir=$(sed -n 's/^libdir=//p' "$build/packaging/tether-usbmux.pc")
+for f in "$libdir/libtether_usbmux_core.a" "$libdir/libtether_proto.a" \
+  "$libdir/pkgconfig/tether-usbmux.pc" "$libdir/pkgconfig/tether-proto.pc"; do
+  [ -e "$f" ] || fail "$f is missing"
+done
+[ -x /etc/init.d/tetherd ] || fail "/etc/init.d/tetherd is not executable"
+[ -x "$build/tools/cli/tether" ] && { [ -x /usr/bin/tether ] || fail "/usr/bin/tether is missing"; }
+ok "files are in place"
+grep -q 'RUN+="/usr/sbin/tetherd -x"' /usr/lib/udev/rules.d/39-tetherd.rules || fail "rules name another tetherd"
+grep -q '^ExecStart=/usr/sbin/tetherd ' /usr/lib/systemd/system/tetherd.service || fail "unit names another tetherd"
+
+v=$(/usr/sbin/tetherd --version) && [ "$v" = "tetherd $(dpkg-deb -f "$deb" Version)" ] ||
+  fail "/usr/sbin/tetherd --version says '$v'"
+ok "/usr/sbin/tetherd --version: $v"
+getent passwd tether | grep -q ':/usr/sbin/nologin$' || fail "no tether user with nologin"
+[ "$(id -gn tether 2>/dev/null)" = tether ] || fail "tether's group is not tether"
+ok "system user and group tether"
+if command -v man >/dev/null; then
+  man -w tetherd >/dev/null 2>&1 || fail "man tetherd finds no page"
+fi
+
+cat >"$tmp/use.cpp" <<'CPP'
+#include <cstdio>
+#include "proto/usbmuxd/wire.hpp"
+#include "usbmux/core/mux_header.hpp"
+int main() {
+  std::printf("%zu %zu\n", tether::usbmux::header_size(tether::usbmux::header_format::v2),
+              tether::proto::usbmuxd::encode_result(1, {}, true).size());
+}
+CPP
+# shellcheck disable=SC2046
+if c++ -std=c++20 -o "$tmp/use" "$tmp/use.cpp" $(pkg-config --cflags --libs tether-proto tether-usbmux) \
+  2>"$tmp/cc.log" && "$tmp/use" >/dev/null; then
+  ok "a program builds and runs against the installed libraries via pkg-config"
+else
+  cat "$tmp/cc.log"; fail "building against tether-usbmux and tether-proto"
+fi
+
+# --- removal stops a running tetherd (started the way the init script or udev would) --------
+"$sim" -- /usr/sbin/tetherd -f -u --user tether -S "$tmp/usbmuxd" -C "$tmp/lockdown" >"$tmp/run.log" 2>&1 &
+sim_pid=$!
+for _ in $(seq 100); do [ -S "$tmp/usbmuxd" ] && break; sleep 0.1; done
+[ -S "$tmp/usbmuxd" ] || { cat "$tmp/run.log"; fail "the installed tetherd did not start"; }
+echo "# changed by the test" >>/etc/tether/tetherd.conf
+if dpkg -r tether >"$tmp/dpkg-r.log" 2>&1; then ok "dpkg -r"; else cat "$tmp/dpkg-r.log"; fail "dpkg -r"; fi
+for _ in $(seq 100); do kill -0 $sim_pid 2>/dev/null || break; sleep 0.1; done
+if kill -0 $sim_pid 2>/dev/null; then fail "tetherd still runs after dpkg -r"; else
+  wait $sim_pid; rc=$?; [ $rc = 0 ] || fail "tetherd exited $rc after dpkg -r"
+  ok "dpkg -r stopped the running tetherd (exit 0)"; fi
+sim_pid=
+[ -e /usr/sbin/tetherd ] && fail "/usr/sbin/tetherd survives dpkg -r"
+grep -q "changed by the test" /etc/tether/tetherd.conf 2>/dev/null || fail "dpkg -r did not keep the conffile"
+ok "dpkg -r removed the program and kept the changed conffile"
+
+if dpkg -P tether >"$tmp/dpkg-p.log" 2>&1; then ok "dpkg -P"; else cat "$tmp/dpkg-p.log"; fail "dpkg -P"; fi
+[ -e /etc/tether ] && fail "/etc/tether survives purging"
+dpkg-query -W tether >/dev/null 2>&1 && fail "dpkg still knows tether after purging"
+ok "purged: nothing of tether is left"
+exit $failed

@@ -1,0 +1,188 @@
+// gen_udev_rules: writes tetherd's udev rules from the device table tetherd matches on
+// (usbmux/usb/device_table.hpp), so the rules and the daemon cannot drift apart.
+//
+//   gen_udev_rules systemd|run SBINDIR USER GROUP OUTPUT
+//   gen_udev_rules patterns FIRST LAST     (hex; the ENV{PRODUCT} globs, for tests)
+//
+// "systemd": plugging a phone starts tetherd.service (SYSTEMD_WANTS).
+// "run":     plugging a phone runs `tetherd --user USER --udev` (init-script systems).
+// In both, removing a phone runs `tetherd -x`: tetherd exits once no phone has been
+// attached for its grace period (2 s), so a phone that reboots keeps its daemon.
+// The rules never write bConfigurationValue: tetherd picks the configuration itself,
+// and Macs in restore mode or with a T2 share the vendor id.
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <sstream>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "usbmux/usb/device_table.hpp"
+
+namespace {
+
+using tether::usb::apple_vendor_id;
+using tether::usb::usbmux_products;
+
+constexpr std::string_view hex = "0123456789abcdef";
+
+// A bracket expression for hex digits lo..hi. Hex digits are not contiguous in ASCII
+// ('9' then 'a'), so digits and letters get separate spans.
+std::string digit_class(unsigned lo, unsigned hi) {
+  if (lo == hi) return std::string(1, hex[lo]);
+  std::string out = "[";
+  auto span = [&](unsigned a, unsigned b) {
+    if (a > b) return;
+    out += hex[a];
+    if (b > a + 1) out += '-';
+    if (b > a) out += hex[b];
+  };
+  span(lo, hi < 9 ? hi : 9);
+  span(lo > 10 ? lo : 10, hi);
+  return out + "]";
+}
+
+// Glob patterns, each `width` hex digits long, matching exactly the numbers lo..hi.
+void cover(unsigned lo, unsigned hi, int width, const std::string& prefix,
+           std::vector<std::string>& out) {
+  if (width == 0) {
+    out.push_back(prefix);
+    return;
+  }
+  const unsigned unit = 1u << (4 * (width - 1));  // the value of one step of the top digit
+  const unsigned lo_top = lo / unit, hi_top = hi / unit;
+  const unsigned lo_rest = lo % unit, hi_rest = hi % unit;
+  auto rest_any = [&](unsigned a, unsigned b) {
+    std::string p = prefix + digit_class(a, b);
+    for (int i = 1; i < width; ++i) p += "[0-9a-f]";
+    out.push_back(p);
+  };
+  if (lo_top == hi_top) {
+    if (lo_rest == 0 && hi_rest == unit - 1)
+      rest_any(lo_top, hi_top);
+    else
+      cover(lo_rest, hi_rest, width - 1, prefix + hex[lo_top], out);
+    return;
+  }
+  unsigned first_full = lo_top, last_full = hi_top;
+  if (lo_rest != 0) {
+    cover(lo_rest, unit - 1, width - 1, prefix + hex[lo_top], out);
+    ++first_full;
+  }
+  const bool hi_partial = hi_rest != unit - 1;
+  if (hi_partial) --last_full;
+  if (first_full <= last_full) rest_any(first_full, last_full);
+  if (hi_partial) cover(0, hi_rest, width - 1, prefix + hex[hi_top], out);
+}
+
+int hex_width(unsigned v) {
+  int w = 1;
+  while (v >= 16) {
+    v /= 16;
+    ++w;
+  }
+  return w;
+}
+
+// ENV{PRODUCT} is "%x/%x/%x": vendor, product and bcdDevice in hex without leading
+// zeros. It is set on remove events too, which idVendor/idProduct attributes are not.
+std::vector<std::string> product_patterns(unsigned first, unsigned last) {
+  std::ostringstream vendor;
+  vendor << std::hex << apple_vendor_id;
+  std::vector<std::string> pids;
+  for (int w = hex_width(first); w <= hex_width(last); ++w) {
+    const unsigned w_lo = w == 1 ? 0 : 1u << (4 * (w - 1));
+    const unsigned w_hi = (1u << (4 * w)) - 1;
+    cover(first > w_lo ? first : w_lo, last < w_hi ? last : w_hi, w, "", pids);
+  }
+  std::vector<std::string> out;
+  for (const auto& p : pids) out.push_back(vendor.str() + "/" + p + "/*");
+  return out;
+}
+
+std::string join(const std::vector<std::string>& v, const char* sep) {
+  std::string out;
+  for (const auto& s : v) out += (out.empty() ? "" : sep) + s;
+  return out;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  if (argc == 4 && std::string_view(argv[1]) == "patterns") {
+    const unsigned long first = std::stoul(argv[2], nullptr, 16);
+    const unsigned long last = std::stoul(argv[3], nullptr, 16);
+    if (first > last || last > 0xffff) return 2;
+    for (const auto& p :
+         product_patterns(static_cast<unsigned>(first), static_cast<unsigned>(last)))
+      std::puts(p.c_str());
+    return 0;
+  }
+  if (argc != 6 || (std::string_view(argv[1]) != "systemd" && std::string_view(argv[1]) != "run")) {
+    std::fprintf(stderr, "usage: gen_udev_rules systemd|run SBINDIR USER GROUP OUTPUT\n");
+    return 2;
+  }
+  const bool systemd = std::string_view(argv[1]) == "systemd";
+  const std::string sbindir = argv[2], user = argv[3], group = argv[4];
+  const std::string tetherd = sbindir + "/tetherd";
+
+  std::ostringstream r;
+  r << "# tetherd: Apple devices that speak usbmux (iPhone, iPad, iPod, Watch, Apple TV,\n"
+       "# iBridge, Macs in restore mode). Generated by gen_udev_rules from\n"
+       "# usbmux/usb/device_table.hpp, the table tetherd matches on: do not edit.\n"
+       "# Variant: "
+    << (systemd ? "systemd (plugging a phone starts tetherd.service)"
+                : "run (plugging a phone runs tetherd; for systems without systemd)")
+    << ".\n#\n";
+  std::vector<std::string> all;
+  for (const auto& p : usbmux_products) {
+    const auto pats = product_patterns(p.first, p.last);
+    char range[32];
+    std::snprintf(range, sizeof range, "%04x-%04x", p.first, p.last);
+    r << "#   " << (p.first == p.last ? range + 5 : range) << "  " << p.what << ": "
+      << join(pats, " ") << "\n";
+    all.insert(all.end(), pats.begin(), pats.end());
+  }
+  r << "#\n"
+       "# No ATTR{bConfigurationValue} writes: tetherd chooses the configuration itself.\n\n"
+       "SUBSYSTEM!=\"usb\", GOTO=\"tetherd_end\"\n"
+       "ENV{DEVTYPE}!=\"usb_device\", GOTO=\"tetherd_end\"\n"
+       "# A positive match: no reliance on how != treats | alternatives.\n"
+       "ENV{PRODUCT}==\""
+    << join(all, "|")
+    << "\", GOTO=\"tetherd_usbmux\"\n"
+       "GOTO=\"tetherd_end\"\n"
+       "LABEL=\"tetherd_usbmux\"\n\n"
+       "# The device node: tetherd runs as "
+    << user << " once its socket is open.\n"
+    << "ACTION!=\"remove\", ENV{TETHER_USBMUX}=\"1\", OWNER=\"" << user << "\", GROUP=\"" << group
+    << "\", MODE=\"0660\"\n\n";
+  if (systemd) {
+    r << "# Every event, remove included, reaches systemd, so it knows the phone is gone and\n"
+         "# starts the service again on the next plug.\n"
+         "TAG+=\"systemd\"\n"
+         "# Start on add only: bind follows add and would only repeat the request.\n"
+         "ACTION==\"add\", ENV{SYSTEMD_WANTS}+=\"tetherd.service\"\n";
+  } else {
+    r << "# Start on add only (bind would start a second, racing tetherd). A tetherd that\n"
+         "# is already running is only asked to look for phones, and this one exits 0.\n"
+         "ACTION==\"add\", RUN+=\""
+      << tetherd << " --user " << user << " --udev\"\n";
+  }
+  r << "# The last phone leaving stops tetherd after its grace period (2 s), unless one\n"
+       "# comes back first. Without a running tetherd this does nothing.\n"
+       "ACTION==\"remove\", RUN+=\""
+    << tetherd
+    << " -x\"\n\n"
+       "LABEL=\"tetherd_end\"\n";
+
+  std::ofstream f(argv[5], std::ios::trunc);
+  f << r.str();
+  f.close();
+  if (!f) {
+    std::fprintf(stderr, "gen_udev_rules: cannot write %s\n", argv[5]);
+    return 1;
+  }
+  return 0;
+}
