@@ -18,8 +18,11 @@ flock whole_file(short type) {
 
 }  // namespace
 
-instance_lock::~instance_lock() {
-  if (fd_ >= 0) ::close(fd_);
+instance_lock::~instance_lock() { release(); }
+
+void instance_lock::release() {
+  if (fd_ >= 0) ::close(fd_);  // closing drops the fcntl lock
+  fd_ = -1;
 }
 
 pid_t instance_lock::holder(const std::string& path, std::string& error) {

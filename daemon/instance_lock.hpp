@@ -20,6 +20,8 @@ class instance_lock {
   pid_t acquire(const std::string& path, std::string& error);
   // The pid of the instance holding the lock, 0 when none, -1 on error.
   static pid_t holder(const std::string& path, std::string& error);
+  // Lets another tetherd start (this one is stopping).
+  void release();
 
  private:
   int fd_ = -1;

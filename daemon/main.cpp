@@ -81,13 +81,23 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   daemon::instance_lock lock;
   if (o.pidfile != "NONE") {
     std::string error;
-    const pid_t running = lock.acquire(o.pidfile, error);
+    pid_t running = lock.acquire(o.pidfile, error);
+    // udev starts tetherd on every plug: the running one looks for the new phone. If
+    // it was just exiting (its last phone left a moment ago), it lets go of the lock
+    // as it stops, and this start takes over instead of leaving the new phone alone.
+    if (running > 0) {
+      ::kill(running, SIGUSR2);
+      ::usleep(300'000);
+      if (daemon::instance_lock::holder(o.pidfile, error) == running) {
+        daemon::log::info("tetherd is already running (pid " + std::to_string(running) +
+                          "): asked it to look for phones");
+        return started.succeed_and_exit();
+      }
+      running = lock.acquire(o.pidfile, error);
+    }
     if (running < 0) return started.fail(error);
     if (running > 0) {
-      // udev starts tetherd on every plug: the running one looks for the new phone.
-      ::kill(running, SIGUSR2);
-      daemon::log::info("tetherd is already running (pid " + std::to_string(running) +
-                        "): asked it to look for phones");
+      daemon::log::info("tetherd is already running (pid " + std::to_string(running) + ")");
       return started.succeed_and_exit();
     }
   }
@@ -151,6 +161,7 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
     daemon::log::info("stopping: " + why);
     daemon::sd_notify("STOPPING=1");
     listener.close();
+    lock.release();  // a tetherd started from now on serves the next phone itself
     listener.close_clients();
     forwards.stop_all();
     idle_timer.cancel();
