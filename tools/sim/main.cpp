@@ -16,12 +16,14 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <sstream>
 #include <string>
 #include <vector>
 
+#include "tools/sim/camera_controller_app.hpp"
 #include "tools/sim/lockdownd_app.hpp"
 #include "tools/sim/usbdevfs_phone.hpp"
 
@@ -54,9 +56,13 @@ const char* const usage =
     "                        mute N | unmute N  stop / resume answering VERSION\n"
     "                      (default: one in the testbed; COMMAND finds it in\n"
     "                      TETHER_SIM_CONTROL)\n"
-    "  --app PORT=WHAT     what listens on PORT of every phone: echo, sink, source, or\n"
-    "                      HOST:PORT, a TCP server on this machine that plays the\n"
+    "  --app PORT=WHAT     what listens on PORT of every phone: echo, sink, source,\n"
+    "                      controller (a scripted iOS app driving tether's camera\n"
+    "                      protocol: hello, properties, live view, capture, download),\n"
+    "                      or HOST:PORT, a TCP server on this machine that plays the\n"
     "                      iOS app (e.g. --app 2345=127.0.0.1:9000); repeatable\n"
+    "  --record DIR        controller apps keep frames, captures and report.json in\n"
+    "                      DIR/UDID/\n"
     "  -v, --verbose       log every plug, unplug and command\n"
     "  -h, --help          this text\n"
     "\n"
@@ -78,6 +84,7 @@ struct options {
   double rate_mbps = 40;
   long latency_us = 0;
   std::string control;
+  std::string record;  // where controller apps keep frames, captures and report.json
   std::map<std::uint16_t, std::string> apps = {{2345, "echo"}, {2346, "source"}, {2347, "sink"}};
   std::vector<char*> command;
 };
@@ -123,6 +130,8 @@ options parse(int argc, char** argv) {
       o.source_bytes = static_cast<std::uint64_t>(number("--source-bytes", 0, 1L << 40));
     else if (a == "--control")
       o.control = value("--control");
+    else if (a == "--record")
+      o.record = value("--record");
     else if (a == "--app") {
       const std::string v = value("--app");
       const auto eq = v.find('=');
@@ -130,10 +139,10 @@ options parse(int argc, char** argv) {
       const long port = eq == std::string::npos ? 0 : std::strtol(v.c_str(), &end, 10);
       const std::string what = eq == std::string::npos ? "" : v.substr(eq + 1);
       const bool known =
-          what == "echo" || what == "sink" || what == "source" ||
+          what == "echo" || what == "sink" || what == "source" || what == "controller" ||
           (what.rfind(':') != std::string::npos && what.rfind(':') + 1 < what.size());
       if (port < 1 || port > 65535 || end != v.c_str() + eq || !known)
-        bad_usage("--app takes PORT=echo|sink|source|HOST:PORT, not '" + v + "'");
+        bad_usage("--app takes PORT=echo|sink|source|controller|HOST:PORT, not '" + v + "'");
       o.apps[static_cast<std::uint16_t>(port)] = what;
     } else if (a == "--rate")
       o.rate_mbps = static_cast<double>(number("--rate", 0, 100000));
@@ -274,6 +283,11 @@ int main(int argc, char** argv) {
         phone.add_app(port, make_sink_app());
       else if (what == "source")
         phone.add_app(port, make_source_app(o.source_bytes));
+      else if (what == "controller")
+        phone.add_app(
+            port, make_camera_controller_app({o.record.empty() ? std::filesystem::path()
+                                                               : std::filesystem::path(o.record) /
+                                                                     udid_from_serial(id.serial)}));
       else {
         const auto colon = what.rfind(':');
         phone.add_app(port, make_tcp_relay_app(
