@@ -2,6 +2,8 @@
 
 #include <ini.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <charconv>
 #include <cstring>
@@ -15,6 +17,14 @@ namespace tether::daemon {
 namespace {
 
 constexpr std::size_t max_config_bytes = 1 << 20;
+
+bool plain_name(const std::string& s) {
+  return !s.empty() && s.size() <= proto::tetherd::max_name &&
+         std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
+                  c == ':';
+         });
+}
 
 std::optional<long> number(const std::string& v, long lo, long hi) {
   long n = 0;
@@ -91,6 +101,10 @@ struct parser {
 
   bool forward_key(const std::string& section, const std::string& key, const std::string& value) {
     const std::string name = section.substr(8);
+    if (!plain_name(name))
+      return fail(section,
+                  "a forward's name is 1 to 64 letters, digits, - _ . or :, as in "
+                  "[forward ssh]");
     if (!forwards.count(name)) {
       if (forwards.size() >= max_config_forwards)
         return fail(section, "more than " + std::to_string(max_config_forwards) + " forwards");

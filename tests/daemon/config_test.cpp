@@ -78,6 +78,10 @@ TEST(Config, MistakesNameTheLineAndTheKey) {
   EXPECT_EQ(error("[camera]\nx = 1\n"),
             "line 2: [camera]: unknown section (expected [tetherd] or [forward NAME])");
   EXPECT_EQ(error("[tetherd]\nsocket = /x\n"), "line 2: [tetherd]: unknown key 'socket'");
+  // Found by fuzz_config: a section named "[forward ]" gave a nameless forward.
+  EXPECT_NE(error("[forward ]\nphone-port = 1\n").find("a forward's name is"), std::string::npos);
+  EXPECT_NE(error("[forward a/b]\nphone-port = 1\n").find("a forward's name is"),
+            std::string::npos);
   EXPECT_NE(error("[tetherd\n").find("line 1"), std::string::npos);
   EXPECT_EQ(error(std::string("a\0b", 3)), "contains a NUL byte");
   EXPECT_EQ(error(std::string(2 << 20, '#')), "larger than 1 MiB");
