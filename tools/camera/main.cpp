@@ -33,11 +33,13 @@ int main(int argc, char** argv) {
     backend = std::make_unique<gphoto_camera>();
   }
   log::info("camera: " + backend->model());
+  // The I/O context outlives the service: the camera thread posts to it until the
+  // service's destructor has joined that thread.
+  asio::io_context io;
   camera_service::options so;
   so.max_fps = o->max_fps;
   camera_service service(std::move(backend), so);
 
-  asio::io_context io;
   try {
     session_hub hub(io, service);
     std::unique_ptr<local_listener> local;
