@@ -1,7 +1,9 @@
 // Writes the fuzz seed corpora: real exchanges between a host and a device session
 // over the in-memory link, recorded per direction. The host target's seeds are what
 // the phone sent; the device target's seeds are what the host sent; the codec gets
-// both. Run: record_corpus OUTDIR  (then commit OUTDIR's files under corpus/).
+// both. The camera protocol's seeds are the encoder's frames (tests/proto/camera_examples.hpp):
+// each message alone, and what each side of a session sends.
+// Run: record_corpus OUTDIR  (then commit OUTDIR's files under corpus/).
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -9,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "tests/proto/camera_examples.hpp"
 #include "usbmux/core/device_session.hpp"
 #include "usbmux/core/host_session.hpp"
 #include "usbmux/testing/memory_link.hpp"
@@ -95,6 +98,29 @@ void write(const std::filesystem::path& dir, const std::string& name,
       .write(reinterpret_cast<const char*>(b.data()), static_cast<std::streamsize>(b.size()));
 }
 
+void write_camera_seeds(const std::filesystem::path& dir) {
+  namespace camera = tether::proto::camera;
+  std::vector<std::byte> controller, camera_side;
+  for (const auto& ex : camera::examples::all_kinds()) {
+    const auto frame = camera::encode(ex.msg, ex.tag);
+    write(dir, ex.name + ".bin", frame);
+    const bool from_controller =
+        ex.msg.index() == camera::message(camera::messages::get_properties{}).index() ||
+        ex.msg.index() == camera::message(camera::messages::set_property{}).index() ||
+        ex.msg.index() == camera::message(camera::messages::capture{}).index() ||
+        ex.msg.index() == camera::message(camera::messages::autofocus{}).index() ||
+        ex.msg.index() == camera::message(camera::messages::focus_step{}).index() ||
+        ex.msg.index() == camera::message(camera::messages::start_live_view{}).index() ||
+        ex.msg.index() == camera::message(camera::messages::stop_live_view{}).index() ||
+        ex.msg.index() == camera::message(camera::messages::download{}).index() ||
+        ex.name == "hello";
+    auto& out = from_controller ? controller : camera_side;
+    out.insert(out.end(), frame.begin(), frame.end());
+  }
+  write(dir, "session_controller.bin", controller);
+  write(dir, "session_camera.bin", camera_side);
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -118,6 +144,7 @@ int main(int argc, char** argv) {
     write(out / "fuzz_mux_codec", std::string(name) + "_to_host.bin", r.to_host);
     write(out / "fuzz_mux_codec", std::string(name) + "_to_device.bin", r.to_device);
   }
+  write_camera_seeds(out / "fuzz_camera_protocol");
   std::printf("wrote %zu scenarios to %s\n", std::size(all), out.c_str());
   return 0;
 }

@@ -249,6 +249,23 @@ TEST(CameraMessages, ProtocolDocumentDumpsMatchTheEncoder) {
   }
 }
 
+TEST(CameraMessages, ProtocolDocumentFrameTableMatchesTheCodec) {
+  // Rows "| 103 | `set_property` | ..." of the frame-type table.
+  std::ifstream in(TETHER_CAMERA_PROTOCOL_MD);
+  std::string line;
+  std::set<std::uint32_t> documented;
+  while (std::getline(in, line)) {
+    unsigned type = 0;
+    char name[40] = {};
+    if (std::sscanf(line.c_str(), "| %u | `%39[a-z_]` |", &type, name) != 2) continue;
+    EXPECT_EQ(type_name(type), name) << line;
+    documented.insert(type);
+  }
+  EXPECT_EQ(documented.size(), std::variant_size_v<message>);
+  for (const auto& ex : examples::all_kinds())
+    EXPECT_TRUE(documented.count(static_cast<std::uint32_t>(type_of(ex.msg)))) << ex.name;
+}
+
 // --- bounds --------------------------------------------------------------------------
 
 void expect_bound(const message& at_max, const message& over, const std::string& text) {
