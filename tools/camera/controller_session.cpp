@@ -62,6 +62,8 @@ void controller_session::feed(std::span<const std::byte> bytes) {
     }
     auto decoded = wire::decode(*f);
     if (auto* e = std::get_if<wire::decode_error>(&decoded)) {
+      // Unknown frames with tag 0 are a newer peer's events: ignored (PROTOCOL.md §3).
+      if (e->code == wire::error_code::not_supported && f->tag == proto::peertalk::no_tag) continue;
       log::warn(name_ + ": " + e->text);
       send(msg::error{e->code, e->text.substr(0, wire::max_message)}, f->tag);
       continue;
@@ -105,11 +107,12 @@ void controller_session::handle(wire::message m, std::uint32_t tag) {
       [&](auto& v) {
         using T = std::decay_t<decltype(v)>;
         if constexpr (std::is_same_v<T, msg::hello>) {
-          if (v.version != wire::protocol_version) {
+          // The session speaks the lower version: only a version below ours fails.
+          if (v.version < wire::protocol_version) {
             send(msg::error{wire::error_code::unsupported_version,
                             "this camera speaks protocol version 1, the controller " +
                                 std::to_string(v.version)},
-                 tag);
+                 proto::peertalk::no_tag);
             close("protocol version " + std::to_string(v.version));
             return;
           }
@@ -132,7 +135,9 @@ void controller_session::handle(wire::message m, std::uint32_t tag) {
               [tag, requested = v.value](controller_session& self, command_outcome& o) {
                 const auto& p = std::get<property>(o.value);
                 self.send(msg::property_set{p.name, requested, p.value}, tag);
-                self.hub_.broadcast(msg::property_changed{to_wire(p)}, &self);
+                // Everyone hears of the change, the setter too, after its reply
+                // (PROTOCOL.md, setting a value).
+                self.hub_.broadcast(msg::property_changed{to_wire(p)});
               });
         } else if constexpr (std::is_same_v<T, msg::capture>) {
           run(commands::capture{}, tag, [tag](controller_session& self, command_outcome& o) {

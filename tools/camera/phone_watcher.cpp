@@ -10,8 +10,8 @@ namespace tether::camera {
 using namespace std::chrono_literals;
 
 namespace {
-constexpr auto dial_first = 250ms;
-constexpr auto dial_max = 5000ms;
+constexpr auto dial_first = 100ms;
+constexpr auto dial_max = 2000ms;
 constexpr auto listen_first = 500ms;
 constexpr auto listen_max = 5000ms;
 
