@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+
 namespace tether::camera {
 namespace {
 
@@ -19,6 +21,16 @@ TEST(GphotoCamera, NoCameraIsAClearError) {
   EXPECT_THROW(cam.list_properties(), camera_error);
   EXPECT_THROW(cam.set_property("iso", "400"), camera_error);
   cam.end_preview();
+}
+
+TEST(GphotoCamera, AMissingCameraIsNotProbedForAgainUntilUsbChanges) {
+  gphoto_camera cam;
+  EXPECT_THROW(cam.capture_preview(), camera_error);
+  // The next calls answer at once from the failed probe (a probe takes milliseconds
+  // and leaks in libgphoto2): a thousand of them in well under a second.
+  const auto start = std::chrono::steady_clock::now();
+  for (int i = 0; i < 1000; ++i) EXPECT_THROW(cam.capture_preview(), camera_error);
+  EXPECT_LT(std::chrono::steady_clock::now() - start, std::chrono::milliseconds(500));
 }
 
 TEST(GphotoCamera, UnknownSettingIsRefusedBeforeLookingForACamera) {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <filesystem>
 
 namespace tether::camera {
 
@@ -103,6 +104,20 @@ int set_from_text(CameraWidget* w, const std::string& value) {
   }
 }
 
+// The USB devices present, as /dev/bus/usb/BUS/DEVICE names: device numbers grow with
+// every plug, so a new camera always changes this. Empty when it cannot be read.
+std::string usb_devices() {
+  std::error_code ec;
+  std::string out;
+  for (const auto& bus : std::filesystem::directory_iterator("/dev/bus/usb", ec))
+    for (const auto& dev : std::filesystem::directory_iterator(bus.path(), ec))
+      out += dev.path().string() + ";";
+  return out;
+}
+
+const char* const no_camera_found =
+    "no camera found by libgphoto2: is it connected and switched on?";
+
 }  // namespace
 
 struct gphoto_camera::state {
@@ -121,17 +136,25 @@ std::string gphoto_camera::model() const { return model_; }
 
 void gphoto_camera::open() {
   if (s_->camera != nullptr) return;
+  const auto devices = usb_devices();
+  const auto now = std::chrono::steady_clock::now();
+  if (failed_probe_at_ != std::chrono::steady_clock::time_point{} &&
+      devices == failed_probe_devices_ &&
+      (!devices.empty() || now - failed_probe_at_ < std::chrono::seconds(30)))
+    throw camera_error(camera_error::kind::no_camera, no_camera_found);
   Camera* c = nullptr;
   check(gp_camera_new(&c), "starting libgphoto2");
   // gp_camera_init autodetects: the first camera libgphoto2 finds on USB.
   if (const int r = gp_camera_init(c, s_->context); r < GP_OK) {
     gp_camera_free(c);
+    failed_probe_devices_ = devices;
+    failed_probe_at_ = now;
     if (r == GP_ERROR_MODEL_NOT_FOUND || r == GP_ERROR_IO_USB_FIND)
-      throw camera_error(camera_error::kind::no_camera,
-                         "no camera found by libgphoto2: is it connected and switched on?");
+      throw camera_error(camera_error::kind::no_camera, no_camera_found);
     fail(r, "opening the camera");
   }
   s_->camera = c;
+  failed_probe_at_ = {};
   CameraAbilities a{};
   if (gp_camera_get_abilities(c, &a) == GP_OK) model_ = std::string(a.model) + " (libgphoto2)";
 }

@@ -7,6 +7,7 @@
 // name in turn because bodies differ (Canon "aperture", Nikon "f-number"). The mapping
 // is rough: radio and menu widgets are complete, ranges and toggles are shown as
 // numbers, and a body that calls a setting something else does not show it.
+#include <chrono>
 #include <memory>
 #include <string>
 
@@ -41,6 +42,12 @@ class gphoto_camera : public camera_backend {
     if (result < 0) fail(result, doing);
   }
   std::unique_ptr<state> s_;
+  // libgphoto2 2.5.30 leaks about 22 KB in every USB probe (inside its iolibs), and the
+  // service asks for a missing camera once a second. So a failed probe is repeated only
+  // when the set of USB devices changed (a camera was plugged in), or after 30 s where
+  // /dev/bus/usb cannot be read.
+  std::string failed_probe_devices_;
+  std::chrono::steady_clock::time_point failed_probe_at_{};
   std::string model_ = "libgphoto2 camera (not connected)";
   bool previewing_ = false;
 };
