@@ -16,10 +16,11 @@ class Channel:
     """One camera-protocol connection (either end: the phone app accepts, a local
     controller connects)."""
 
-    def __init__(self, sock):
+    def __init__(self, sock, read_size=1 << 20):
         self.sock = sock
         self.buf = b""
         self.next_tag = 1
+        self.read_size = read_size  # small: read a frame at a time, like PeerTalk
 
     def send(self, ftype, body=None, tag=0):
         payload = plistlib.dumps(body or {}, fmt=plistlib.FMT_BINARY)
@@ -42,7 +43,10 @@ class Channel:
                     p = self.buf[16:16 + size]
                     self.buf = self.buf[16 + size:]
                     return ftype, tag, decode(ftype, p)
-            chunk = self.sock.recv(1 << 20)
+            want = self.read_size
+            if len(self.buf) >= 16:
+                want = min(want, 16 + struct.unpack(">I", self.buf[12:16])[0] - len(self.buf))
+            chunk = self.sock.recv(max(want, 1))
             if not chunk:
                 return None
             self.buf += chunk
