@@ -1,0 +1,287 @@
+// The camera service's scheduling, on the test-pattern camera: newest-frame-wins for a
+// slow consumer, busy retries that do not stop live view, and fairness between a burst
+// of commands and continuous live view. Timings are bounds with wide margins (2 shared
+// cores, sanitizers), not figures.
+#include "tools/camera/camera_service.hpp"
+
+#include <gtest/gtest.h>
+
+#include <condition_variable>
+#include <future>
+#include <mutex>
+
+#include "tools/camera/test_pattern_camera.hpp"
+
+namespace tether::camera {
+namespace {
+
+using namespace std::chrono_literals;
+using clock_type = std::chrono::steady_clock;
+
+double ms(clock_type::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
+
+struct fixture {
+  test_pattern_camera* cam = nullptr;  // owned by the service
+  std::unique_ptr<camera_service> service;
+
+  explicit fixture(camera_service::options o = fast_options(),
+                   test_pattern_camera::options co = small_camera()) {
+    auto c = std::make_unique<test_pattern_camera>(co);
+    cam = c.get();
+    service = std::make_unique<camera_service>(std::move(c), o);
+  }
+  static camera_service::options fast_options() {
+    camera_service::options o;
+    o.max_fps = 50;
+    o.busy_backoff_first = 5ms;
+    o.busy_backoff_max = 40ms;
+    o.busy_give_up = 2000ms;
+    o.absent_retry = 50ms;
+    return o;
+  }
+  static test_pattern_camera::options small_camera() {
+    test_pattern_camera::options o;
+    o.width = 160;
+    o.height = 90;
+    o.capture_width = 320;
+    o.capture_height = 180;
+    return o;
+  }
+  command_outcome run(command c) {
+    std::promise<command_outcome> p;
+    auto f = p.get_future();
+    service->submit(std::move(c), [&](command_outcome o) { p.set_value(std::move(o)); });
+    return f.get();
+  }
+};
+
+// A consumer that records when each frame reached it.
+struct consumer {
+  std::mutex m;
+  std::condition_variable cv;
+  bool woken = false;
+  std::shared_ptr<live_view_subscription> sub;
+  std::vector<std::pair<std::uint64_t, clock_type::time_point>> arrivals;
+
+  explicit consumer(camera_service& s)
+      : sub(s.subscribe([this] {
+          std::lock_guard lock(m);
+          woken = true;
+          cv.notify_all();
+        })) {}
+  // Waits for a wake-up and takes the newest frame.
+  frame_mailbox::frame_ptr next(std::chrono::milliseconds timeout = 2000ms) {
+    std::unique_lock lock(m);
+    if (!cv.wait_for(lock, timeout, [&] { return woken; })) return nullptr;
+    woken = false;
+    lock.unlock();
+    auto f = sub->take();
+    if (f) arrivals.emplace_back(f->number, clock_type::now());
+    return f;
+  }
+  // Takes frames until `until`, returning the longest gap between two.
+  clock_type::duration collect_until(clock_type::time_point until) {
+    clock_type::duration longest{};
+    auto last = clock_type::now();
+    while (clock_type::now() < until) {
+      if (!next(200ms)) continue;
+      longest = std::max(longest, clock_type::now() - last);
+      last = clock_type::now();
+    }
+    return longest;
+  }
+};
+
+TEST(CameraService, SlowConsumerGetsTheNewestFrameNotAQueue) {
+  fixture fx;
+  consumer slow(*fx.service);
+  std::vector<double> ages;
+  std::uint64_t last = 0;
+  for (int i = 0; i < 8; ++i) {
+    std::this_thread::sleep_for(100ms);  // five frames' worth of dawdling
+    auto f = slow.next();
+    ASSERT_TRUE(f);
+    const auto published = fx.service->stats().frames;
+    // Newest wins: what it takes is the last frame made (or the one before, if a new
+    // one landed in between), never one from before its nap.
+    EXPECT_GE(f->number + 1, published);
+    EXPECT_GT(f->number, last);
+    last = f->number;
+    ages.push_back(ms(clock_type::now() - f->captured));
+  }
+  // Frames it did not take were replaced, not queued.
+  EXPECT_GE(slow.sub->dropped(), 20u);
+  // Its frames are at most about one frame period old (20 ms at 50 fps), however slow
+  // it is; 60 ms leaves room for a loaded machine.
+  for (double a : ages) EXPECT_LT(a, 60.0);
+  fx.service->unsubscribe(slow.sub);
+}
+
+TEST(CameraService, FastConsumerGetsEveryFrameInOrder) {
+  fixture fx;
+  consumer fast(*fx.service);
+  fast.collect_until(clock_type::now() + 500ms);
+  ASSERT_GE(fast.arrivals.size(), 10u);
+  for (std::size_t i = 1; i < fast.arrivals.size(); ++i)
+    EXPECT_EQ(fast.arrivals[i].first, fast.arrivals[i - 1].first + 1);
+  EXPECT_EQ(fast.sub->dropped(), 0u);
+  const auto s = fx.service->stats();
+  EXPECT_GT(s.capture_fps, 20);
+  EXPECT_LT(s.capture_fps, 60);  // capped at max_fps = 50
+}
+
+TEST(CameraService, BusyCameraIsRetriedWhileLiveViewGoesOn) {
+  fixture fx;
+  consumer viewer(*fx.service);
+  ASSERT_TRUE(viewer.next());
+  fx.cam->simulate_busy_commands(5);  // back-off 5 + 10 + 20 + 40 + 40 ms
+  std::promise<command_outcome> p;
+  auto done = p.get_future();
+  const auto start = clock_type::now();
+  fx.service->submit(commands::set_property{"iso", "800"},
+                     [&](command_outcome o) { p.set_value(std::move(o)); });
+  const auto frames_before = fx.service->stats().frames;
+  while (done.wait_for(0ms) != std::future_status::ready) viewer.next(200ms);
+  const auto o = done.get();
+  ASSERT_FALSE(o.error) << o.error->what();
+  EXPECT_EQ(std::get<property>(o.value).value, "800");
+  EXPECT_EQ(o.busy_retries, 5);
+  EXPECT_GE(ms(clock_type::now() - start), 100.0);
+  // Live view ran during the ~115 ms of retries (about 5 frames at 50 fps).
+  EXPECT_GE(fx.service->stats().frames - frames_before, 3u);
+}
+
+TEST(CameraService, CameraThatStaysBusyFailsWithTheReason) {
+  auto o = fixture::fast_options();
+  o.busy_give_up = 150ms;
+  fixture fx(o);
+  fx.cam->simulate_busy_commands(1000);
+  const auto r = fx.run(commands::autofocus{});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->which(), camera_error::kind::busy);
+  EXPECT_NE(std::string(r.error->what()).find("stayed busy"), std::string::npos);
+  EXPECT_GE(r.busy_retries, 3);
+}
+
+TEST(CameraService, BusyPreviewBacksOffAndLiveViewResumes) {
+  fixture fx;
+  fx.cam->simulate_busy_previews(4);
+  consumer viewer(*fx.service);
+  ASSERT_TRUE(viewer.next());
+  EXPECT_GE(fx.service->stats().busy_retries, 4u);
+  EXPECT_TRUE(viewer.next());
+}
+
+TEST(CameraService, BurstOfCommandsDoesNotStopLiveView) {
+  fixture fx;
+  fx.cam->simulate_command_time(5ms);  // 100 commands: half a second of camera time
+  consumer viewer(*fx.service);
+  ASSERT_TRUE(viewer.next());
+  std::atomic<int> finished{0};
+  std::atomic<int> failed{0};
+  const auto start = clock_type::now();
+  for (int i = 0; i < 100; ++i)
+    fx.service->submit(commands::set_property{"iso", i % 2 ? "800" : "400"},
+                       [&](command_outcome o) {
+                         failed += o.error.has_value();
+                         ++finished;
+                       });
+  clock_type::duration longest{};
+  auto last = clock_type::now();
+  while (finished < 100 && clock_type::now() - start < 5s) {
+    if (!viewer.next(100ms)) continue;
+    longest = std::max(longest, clock_type::now() - last);
+    last = clock_type::now();
+  }
+  EXPECT_EQ(finished, 100);
+  EXPECT_EQ(failed, 0);
+  // Frames kept coming: the longest gap is a frame period (20 ms) plus at most one
+  // command (5 ms) plus an encode; 100 ms is a generous bound, against the 500 ms the
+  // burst would take if it ran uninterrupted.
+  EXPECT_LT(ms(longest), 100.0);
+  // And the burst was not starved either: about 4 commands per 20 ms slot.
+  EXPECT_LT(ms(clock_type::now() - start), 2000.0);
+}
+
+TEST(CameraService, ContinuousLiveViewDoesNotStarveCommands) {
+  auto o = fixture::fast_options();
+  o.max_fps = 0;  // as fast as the camera goes: a frame is always due
+  fixture fx(o);
+  fx.cam->simulate_preview_time(10ms);
+  consumer viewer(*fx.service);
+  ASSERT_TRUE(viewer.next());
+  double worst = 0;
+  for (int i = 0; i < 20; ++i) {
+    const auto r = fx.run(commands::set_property{"aperture", i % 2 ? "f/8" : "f/4"});
+    ASSERT_FALSE(r.error);
+    worst = std::max(worst, ms(r.latency));
+    viewer.sub->take();
+  }
+  // At most one frame (10 ms) runs before a queued command.
+  EXPECT_LT(worst, 40.0);
+  EXPECT_GT(fx.service->stats().frames, 20u);
+}
+
+TEST(CameraService, CommandsRunInOrder) {
+  fixture fx;
+  std::vector<std::string> applied;
+  std::mutex m;
+  std::promise<void> all;
+  for (const char* v : {"100", "200", "400", "800", "1600"})
+    fx.service->submit(commands::set_property{"iso", v}, [&](command_outcome o) {
+      std::lock_guard lock(m);
+      applied.push_back(std::get<property>(o.value).value);
+      if (applied.size() == 5) all.set_value();
+    });
+  all.get_future().wait();
+  EXPECT_EQ(applied, (std::vector<std::string>{"100", "200", "400", "800", "1600"}));
+}
+
+TEST(CameraService, MissingCameraFailsCommandsAndIsReportedLostAndFound) {
+  fixture fx;
+  std::mutex m;
+  std::condition_variable cv;
+  std::vector<service_event> events;
+  fx.service->on_event([&](const service_event& e) {
+    std::lock_guard lock(m);
+    events.push_back(e);
+    cv.notify_all();
+  });
+  consumer viewer(*fx.service);
+  ASSERT_TRUE(viewer.next());
+  fx.cam->simulate_unplugged(true);
+  const auto r = fx.run(commands::capture{});
+  ASSERT_TRUE(r.error);
+  EXPECT_EQ(r.error->which(), camera_error::kind::no_camera);
+  EXPECT_EQ(r.busy_retries, 0);
+  fx.cam->simulate_unplugged(false);
+  std::unique_lock lock(m);
+  ASSERT_TRUE(cv.wait_for(lock, 2s, [&] { return events.size() >= 2; }));
+  EXPECT_EQ(events[0].what, service_event::kind::camera_lost);
+  EXPECT_EQ(events[1].what, service_event::kind::camera_found);
+  lock.unlock();
+  EXPECT_TRUE(viewer.next());
+}
+
+TEST(CameraService, CaptureReturnsTheFile) {
+  fixture fx;
+  const auto r = fx.run(commands::capture{});
+  ASSERT_FALSE(r.error);
+  const auto& f = std::get<captured_file>(r.value);
+  EXPECT_EQ(f.mime, "image/jpeg");
+  EXPECT_GT(f.bytes.size(), 1000u);
+}
+
+TEST(CameraService, StopsWithCommandsQueuedAndAnswersThem) {
+  std::atomic<int> answered{0};
+  {
+    fixture fx;
+    fx.cam->simulate_command_time(20ms);
+    for (int i = 0; i < 10; ++i)
+      fx.service->submit(commands::autofocus{}, [&](command_outcome) { ++answered; });
+  }
+  EXPECT_EQ(answered, 10);
+}
+
+}  // namespace
+}  // namespace tether::camera

@@ -1,0 +1,217 @@
+#!/usr/bin/env python3
+"""tether-camera end to end, on a virtual iPhone: tether-sim plugs in a phone whose port
+2350 is played by a "phone app" in this script (--app 2350=127.0.0.1:PORT), tetherd
+serves it, and tether-camera (test-pattern backend) finds the phone and connects, as it
+would to a PeerTalk app on a real iPhone. A local controller on the unix socket joins in.
+
+    phone_app_test.py PATH/TO/tether-sim PATH/TO/tetherd PATH/TO/tether-camera
+"""
+import os
+import queue
+import socket
+import stat
+import subprocess
+import sys
+import threading
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+sys.path.insert(0, os.path.join(HERE, "..", "interop"))
+import camproto as cp  # noqa: E402
+from daemons import Daemon, TMP, wait_for  # noqa: E402
+
+SIM, TETHERD, CAMERA = sys.argv[1:4]
+passed, failed = 0, 0
+
+
+def check(name, fn):
+    global passed, failed
+    try:
+        fn()
+        print(f"ok: {name}", flush=True)
+        passed += 1
+    except Exception as e:  # noqa: BLE001 - report every failure and go on
+        print(f"FAILED: {name}: {type(e).__name__}: {e}", flush=True)
+        failed += 1
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    p = s.getsockname()[1]
+    s.close()
+    return p
+
+
+class PhoneApp:
+    """The iOS app's side: listens (or not), and hands each connection over."""
+
+    def __init__(self, port):
+        self.port = port
+        self.srv = None
+        self.conns = queue.Queue()
+
+    def start(self):
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", self.port))
+        self.srv.listen()
+        srv = self.srv
+
+        def loop():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                self.conns.put((c, time.monotonic()))
+
+        threading.Thread(target=loop, daemon=True).start()
+
+    def stop(self):
+        """The app quits: no more listening."""
+        if self.srv:
+            self.srv.shutdown(socket.SHUT_RDWR)
+            self.srv.close()
+            self.srv = None
+
+    def accept(self, timeout):
+        c, when = self.conns.get(timeout=timeout)
+        c.settimeout(10)
+        return cp.Channel(c), when
+
+
+APP_PORT = free_port()
+d = Daemon(SIM, TETHERD, "camera", phones=1, sim_extra=["--app", f"2350=127.0.0.1:{APP_PORT}"])
+LOCAL = os.path.join(d.dir, "camera.sock")
+CAMLOG = os.path.join(d.dir, "camera.log")
+app = PhoneApp(APP_PORT)
+cam = subprocess.Popen([CAMERA, "--backend", "test-pattern", "--size", "320x180", "--fps", "30",
+                        "--usbmuxd", d.sock, "--port", "2350", "--listen", LOCAL, "-v"],
+                       stdout=open(CAMLOG, "w"), stderr=subprocess.STDOUT)
+
+
+def camlog():
+    with open(CAMLOG) as f:
+        return f.read()
+
+
+state = {}
+
+
+def t_refused_until_the_app_listens():
+    wait_for(lambda: "is the app running" in camlog(), 10, "the refusal in the log")
+    time.sleep(1.0)  # a few refusals: the back-off is now 1-2 s
+    started = time.monotonic()
+    app.start()
+    ch, when = app.accept(timeout=8)
+    state["ch"] = ch
+    # Back-off is 100 ms doubling to 2 s, so the app is found within about 2 s.
+    assert when - started < 3.5, f"connected {when - started:.1f} s after the app listened"
+    print(f"  connected {when - started:.2f} s after the app started listening")
+
+
+def t_hello_properties_live_view():
+    ch = state["ch"]
+    ftype, tag, m = ch.recv_frame()
+    assert ftype == cp.HELLO and m["Role"] == "camera", (ftype, m)
+    ch.send(cp.HELLO, cp.hello("test phone"))
+    t = ch.request(cp.SET_PROPERTY, {"Name": "iso", "Value": "1600"})
+    _, _, m = ch.wait_for(want_tag=t)
+    assert m == {"Name": "iso", "Requested": "1600", "Applied": "1600"}, m
+    # The setter hears the change too, after its reply.
+    _, tag, m = ch.wait_for(cp.PROPERTY_CHANGED)
+    assert tag == 0 and m["Name"] == "iso" and m["Value"] == "1600", m
+    t = ch.request(cp.START_LIVE_VIEW)
+    assert ch.wait_for(want_tag=t)[0] == cp.OK
+    seqs, stats = [], {}
+
+    def keep(f):
+        if f[0] == cp.PROPERTY_CHANGED:
+            stats[f[2]["Name"]] = f[2]["Value"]
+
+    end = time.monotonic() + 2.5
+    while time.monotonic() < end:
+        f = ch.wait_for(cp.LIVE_VIEW_FRAME, keep=keep)
+        assert f[2]["jpeg"][:2] == b"\xff\xd8" and f[2]["width"] == 320
+        seqs.append(f[2]["sequence"])
+    assert seqs == sorted(seqs) and len(set(seqs)) == len(seqs), seqs
+    fps = len(seqs) / 2.5
+    assert fps > 15, f"{fps:.1f} fps through tetherd"
+    assert "live_view_fps" in stats and "live_view_age_ms" in stats, stats
+    print(f"  {fps:.1f} fps through the virtual phone; service says {stats}")
+
+
+def t_local_controller_shares_the_camera():
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(LOCAL)
+    assert stat.S_IMODE(os.stat(LOCAL).st_mode) == 0o660
+    local = cp.Channel(s)
+    assert local.recv_frame()[0] == cp.HELLO
+    # A newer peer's event (tag 0) is ignored; its request gets "not supported".
+    local.send(199, {}, 0)
+    local.send(199, {}, 77)
+    _, tag, m = local.wait_for(cp.ERROR)
+    assert tag == 77 and m["Code"] == 6, (tag, m)
+    t = local.request(cp.SET_PROPERTY, {"Name": "white_balance", "Value": "tungsten"})
+    assert local.wait_for(want_tag=t)[2]["Applied"] == "tungsten"
+    # The phone hears about it.
+    ch = state["ch"]
+    while True:
+        f = ch.wait_for(cp.PROPERTY_CHANGED)
+        if f[2]["Name"] == "white_balance":
+            break
+    assert f[2]["Value"] == "tungsten", f
+    s.close()
+
+
+def t_app_restart_reconnects():
+    ch = state.pop("ch")
+    app.stop()
+    ch.sock.close()  # the app quits
+    # The session ends and the service finds the port closed (logged once per outage).
+    wait_for(lambda: camlog().count("is the app running") >= 2, 10, "the refusal after the quit")
+    time.sleep(1.5)  # the service keeps trying meanwhile
+    started = time.monotonic()
+    app.start()
+    ch, when = app.accept(timeout=8)
+    assert when - started < 3.5, f"reconnected {when - started:.1f} s after the app came back"
+    assert ch.recv_frame()[0] == cp.HELLO
+    state["ch"] = ch
+    print(f"  reconnected {when - started:.2f} s after the app came back")
+
+
+def t_replug_reconnects():
+    ch = state.pop("ch")
+    started = time.monotonic()
+    assert d.sim("replug 1").startswith("ok"), "replug"
+    ch2, when = app.accept(timeout=15)
+    assert ch2.recv_frame()[0] == cp.HELLO
+    ch.sock.close()
+    ch2.sock.close()
+    print(f"  reconnected {when - started:.2f} s after the replug")
+
+
+tests = [
+    ("the app's port is refused until it listens, then the service connects", t_refused_until_the_app_listens),
+    ("hello, set with read-back, live view with stats through tetherd", t_hello_properties_live_view),
+    ("a local controller on the 0660 socket; the phone hears its change", t_local_controller_shares_the_camera),
+    ("the app restarts: the service reconnects", t_app_restart_reconnects),
+    ("the phone is replugged: the service reconnects", t_replug_reconnects),
+]
+try:
+    for name, fn in tests:
+        check(name, fn)
+finally:
+    cam.terminate()
+    rc = cam.wait(timeout=10)
+    if rc != 0:
+        print(f"FAILED: tether-camera exit status {rc}")
+        failed += 1
+    app.stop()
+    d.stop()
+    if failed:
+        print(camlog()[-4000:])
+print(f"camera end to end: {passed} passed, {failed} failed")
+sys.exit(1 if failed else 0)

@@ -1,0 +1,313 @@
+#include "tools/camera/controller_session.hpp"
+
+#include <algorithm>
+#include <cstdio>
+
+#include "tools/camera/log.hpp"
+#include "tools/camera/protocol_mapping.hpp"
+#include "tools/camera/session_hub.hpp"
+
+namespace tether::camera {
+
+namespace wire = proto::camera;
+namespace msg = proto::camera::messages;
+
+namespace {
+// Image chunks of 256 KiB: a download interleaves with live view at that grain.
+constexpr std::size_t chunk_size = 256 * 1024;
+constexpr auto stats_period = std::chrono::seconds(1);
+}  // namespace
+
+controller_session::controller_session(session_hub& hub, stream_socket s, std::string name,
+                                       std::function<void()> on_closed)
+    : hub_(hub),
+      socket_(std::move(s)),
+      name_(std::move(name)),
+      on_closed_(std::move(on_closed)),
+      reader_(static_cast<std::uint32_t>(wire::max_plist_payload)),
+      stats_timer_(hub.io()) {}
+
+void controller_session::start(std::vector<std::byte> first_bytes) {
+  msg::hello hello;
+  hello.sender = wire::role::camera;
+  hello.name = hub_.service().model().substr(0, wire::max_name);
+  hello.capabilities = {"live_view", "capture",    "download",
+                        "autofocus", "focus_step", "properties"};
+  send(hello, proto::peertalk::no_tag);
+  if (!first_bytes.empty()) feed(first_bytes);
+  read();
+}
+
+void controller_session::read() {
+  if (closed_) return;
+  socket_.async_read_some(
+      asio::buffer(buf_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
+        if (self->closed_) return;
+        if (ec) {
+          self->close(ec == asio::error::eof ? "the controller closed the connection"
+                                             : "connection lost: " + ec.message());
+          return;
+        }
+        self->feed(std::span(self->buf_.data(), n));
+        self->read();
+      });
+}
+
+void controller_session::feed(std::span<const std::byte> bytes) {
+  reader_.feed(bytes);
+  while (auto f = reader_.next()) {
+    if (f->type == proto::peertalk::end_of_stream) {
+      close("the controller ended the stream");
+      return;
+    }
+    auto decoded = wire::decode(*f);
+    if (auto* e = std::get_if<wire::decode_error>(&decoded)) {
+      // Unknown frames with tag 0 are a newer peer's events: ignored (PROTOCOL.md §3).
+      if (e->code == wire::error_code::not_supported && f->tag == proto::peertalk::no_tag) continue;
+      log::warn(name_ + ": " + e->text);
+      send(msg::error{e->code, e->text.substr(0, wire::max_message)}, f->tag);
+      continue;
+    }
+    handle(std::move(std::get<wire::message>(decoded)), f->tag);
+    if (closed_) return;
+  }
+  if (reader_.error()) {
+    close("the controller's stream cannot be read: " + reader_.error_text());
+  }
+}
+
+void controller_session::run(
+    command c, std::uint32_t tag,
+    std::function<void(controller_session&, command_outcome&)> on_success) {
+  std::weak_ptr<controller_session> weak = shared_from_this();
+  auto& io = hub_.io();
+  const std::string what = describe(c);
+  hub_.service().submit(std::move(c), [weak, &io, tag, what, on_success = std::move(on_success)](
+                                          command_outcome o) mutable {
+    // On the camera thread: hand the outcome to the I/O thread.
+    asio::post(io,
+               [weak, tag, what, on_success = std::move(on_success), o = std::move(o)]() mutable {
+                 auto self = weak.lock();
+                 if (!self || self->closed_) return;
+                 if (o.error) {
+                   log::info(self->name_ + ": " + what + ": " + o.error->what());
+                   self->send(to_wire(*o.error), tag);
+                   return;
+                 }
+                 if (o.busy_retries > 0)
+                   log::debug(self->name_ + ": " + what + ": done after " +
+                              std::to_string(o.busy_retries) + " busy retries");
+                 on_success(*self, o);
+               });
+  });
+}
+
+void controller_session::handle(wire::message m, std::uint32_t tag) {
+  std::visit(
+      [&](auto& v) {
+        using T = std::decay_t<decltype(v)>;
+        if constexpr (std::is_same_v<T, msg::hello>) {
+          // The session speaks the lower version: only a version below ours fails.
+          if (v.version < wire::protocol_version) {
+            send(msg::error{wire::error_code::unsupported_version,
+                            "this camera speaks protocol version 1, the controller " +
+                                std::to_string(v.version)},
+                 proto::peertalk::no_tag);
+            close("protocol version " + std::to_string(v.version));
+            return;
+          }
+          log::info(name_ + ": controller '" + v.name + "' says hello");
+        } else if constexpr (std::is_same_v<T, msg::get_properties>) {
+          run(commands::list_properties{}, tag, [tag, name = v.name](auto& self, auto& o) {
+            msg::properties reply;
+            for (const auto& p : std::get<std::vector<property>>(o.value))
+              if (name.empty() || p.name == name) reply.items.push_back(to_wire(p));
+            if (!name.empty() && reply.items.empty()) {
+              self.send(msg::error{wire::error_code::unknown_property,
+                                   "the camera has no setting called '" + name + "'"},
+                        tag);
+              return;
+            }
+            self.send(reply, tag);
+          });
+        } else if constexpr (std::is_same_v<T, msg::set_property>) {
+          run(commands::set_property{v.name, v.value}, tag,
+              [tag, requested = v.value](controller_session& self, command_outcome& o) {
+                const auto& p = std::get<property>(o.value);
+                self.send(msg::property_set{p.name, requested, p.value}, tag);
+                // Everyone hears of the change, the setter too, after its reply
+                // (PROTOCOL.md, setting a value).
+                self.hub_.broadcast(msg::property_changed{to_wire(p)});
+              });
+        } else if constexpr (std::is_same_v<T, msg::capture>) {
+          run(commands::capture{}, tag, [tag](controller_session& self, command_outcome& o) {
+            auto& f = std::get<captured_file>(o.value);
+            msg::capture_done done;
+            done.file_name = f.name.substr(0, wire::max_file_name);
+            done.mime_type = f.mime.substr(0, wire::max_mime_type);
+            done.size = f.bytes.size();
+            done.transfer_id = self.hub_.keep_capture(std::move(f));
+            log::info(self.name_ + ": captured " + done.file_name + ", " +
+                      std::to_string(done.size) + " bytes, transfer " +
+                      std::to_string(done.transfer_id));
+            self.send(msg::ok{}, tag);
+            self.hub_.broadcast(done);
+          });
+        } else if constexpr (std::is_same_v<T, msg::autofocus>) {
+          run(commands::autofocus{}, tag,
+              [tag](controller_session& self, command_outcome&) { self.send(msg::ok{}, tag); });
+        } else if constexpr (std::is_same_v<T, msg::focus_step>) {
+          run(commands::focus_step{from_wire(v.direction), from_wire(v.size)}, tag,
+              [tag](controller_session& self, command_outcome&) { self.send(msg::ok{}, tag); });
+        } else if constexpr (std::is_same_v<T, msg::start_live_view>) {
+          start_live_view();
+          send(msg::ok{}, tag);
+        } else if constexpr (std::is_same_v<T, msg::stop_live_view>) {
+          stop_live_view();
+          send(msg::ok{}, tag);
+        } else if constexpr (std::is_same_v<T, msg::download>) {
+          download(v, tag);
+        } else {
+          send(msg::error{wire::error_code::not_supported,
+                          wire::type_name(static_cast<std::uint32_t>(wire::type_of(m))) +
+                              " is a camera's message, not a controller's"},
+               tag);
+        }
+      },
+      m);
+}
+
+void controller_session::download(const msg::download& d, std::uint32_t tag) {
+  const auto file = hub_.find_capture(d.transfer_id);
+  if (!file) {
+    send(msg::error{wire::error_code::unknown_transfer,
+                    "transfer " + std::to_string(d.transfer_id) +
+                        " is not here (any more): capture again"},
+         tag);
+    return;
+  }
+  const std::uint64_t total = file->bytes.size();
+  if (d.offset > total) {
+    send(msg::error{wire::error_code::bad_request, "offset " + std::to_string(d.offset) +
+                                                       " is past the end of the file (" +
+                                                       std::to_string(total) + " bytes)"},
+         tag);
+    return;
+  }
+  // Chunks go out as control frames, alternating with live view (see pump()).
+  std::uint64_t at = d.offset;
+  do {
+    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, total - at));
+    control_out_.push_back(
+        wire::encode_image_chunk(tag, d.transfer_id, at, total,
+                                 std::span(file->bytes).subspan(static_cast<std::size_t>(at), n)));
+    at += n;
+  } while (at < total);
+  pump();
+}
+
+void controller_session::start_live_view() {
+  if (live_) return;
+  std::weak_ptr<controller_session> weak = shared_from_this();
+  auto& io = hub_.io();
+  // The wake-up runs on the camera thread when the mailbox fills; it only posts.
+  live_ = hub_.service().subscribe([weak, &io] {
+    asio::post(io, [weak] {
+      if (auto self = weak.lock()) self->pump();
+    });
+  });
+  meter_ = live_view_meter();
+  log::info(name_ + ": live view on");
+  stats_tick();
+}
+
+void controller_session::stop_live_view() {
+  if (!live_) return;
+  hub_.service().unsubscribe(live_);
+  live_.reset();
+  stats_timer_.cancel();
+  log::info(name_ + ": live view off");
+}
+
+void controller_session::stats_tick() {
+  stats_timer_.expires_after(stats_period);
+  stats_timer_.async_wait([weak = std::weak_ptr(shared_from_this())](std::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || !self->live_ || self->closed_) return;
+    const auto s = self->meter_.close_window(self->live_->dropped());
+    char line[160];
+    std::snprintf(line, sizeof line, "live view %.1f fps, age %.1f ms (max %.1f), %llu dropped",
+                  s.fps, s.mean_age_ms, s.max_age_ms, static_cast<unsigned long long>(s.dropped));
+    log::debug(self->name_ + ": " + line);
+    for (auto& p : stats_properties(s, self->hub_.service().stats().capture_fps))
+      self->send(msg::property_changed{std::move(p)}, proto::peertalk::no_tag);
+    self->stats_tick();
+  });
+}
+
+void controller_session::send(const wire::message& m, std::uint32_t tag) {
+  if (closed_) return;
+  try {
+    control_out_.push_back(wire::encode(m, tag));
+  } catch (const std::exception& e) {
+    // A value from the camera that breaks a protocol bound: say so rather than vanish.
+    log::warn(name_ + ": cannot send " +
+              wire::type_name(static_cast<std::uint32_t>(wire::type_of(m))) + ": " + e.what());
+    control_out_.push_back(wire::encode(
+        msg::error{wire::error_code::internal,
+                   std::string("the camera's answer breaks the protocol: ") + e.what()},
+        tag));
+  }
+  pump();
+}
+
+void controller_session::pump() {
+  if (writing_ || closed_) return;
+  frame_mailbox::frame_ptr frame;
+  if (live_ && (live_turn_ || control_out_.empty())) frame = live_->take();
+  if (frame) {
+    // Only now, with the socket free, does a frame become bytes: newest wins.
+    out_ = wire::encode_live_view_frame(
+        static_cast<std::uint32_t>(frame->number),
+        static_cast<std::uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(
+                                       frame->captured.time_since_epoch())
+                                       .count()),
+        static_cast<std::uint16_t>(frame->width), static_cast<std::uint16_t>(frame->height),
+        frame->jpeg);
+    frame_out_ = std::move(frame);
+    live_turn_ = false;
+  } else if (!control_out_.empty()) {
+    out_ = std::move(control_out_.front());
+    control_out_.pop_front();
+    live_turn_ = true;
+  } else {
+    return;
+  }
+  writing_ = true;
+  asio::async_write(socket_, asio::buffer(out_),
+                    [self = shared_from_this()](std::error_code ec, std::size_t) {
+                      self->writing_ = false;
+                      if (self->closed_) return;
+                      if (ec) {
+                        self->close("cannot write to the controller: " + ec.message());
+                        return;
+                      }
+                      if (self->frame_out_) self->meter_.delivered(self->frame_out_->captured);
+                      self->frame_out_.reset();
+                      self->pump();
+                    });
+}
+
+void controller_session::close(const std::string& why) {
+  if (closed_) return;
+  closed_ = true;
+  log::info(name_ + ": closed (" + why + ")");
+  stop_live_view();
+  std::error_code ignored;
+  socket_.close(ignored);
+  auto self = shared_from_this();
+  hub_.ended(self);
+  if (on_closed_) on_closed_();
+}
+
+}  // namespace tether::camera

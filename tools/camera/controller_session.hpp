@@ -1,0 +1,68 @@
+#pragma once
+// One controller (the phone app, or a local program on the unix socket) speaking the
+// camera protocol on a stream socket. It lives on the I/O thread; the camera thread
+// reaches it only through posted handlers.
+//
+// Writing: replies and events queue up (they are small, and one per request); live
+// view never queues. A frame is taken from the session's one-slot mailbox only when the
+// socket is ready for it, so what goes out is always the newest frame. Queued control
+// frames and live-view frames alternate, so neither a stream of frames nor a long
+// download holds the other back.
+#include <asio.hpp>
+#include <deque>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "proto/camera/messages.hpp"
+#include "proto/peertalk/frame.hpp"
+#include "tools/camera/camera_service.hpp"
+#include "tools/camera/live_view_meter.hpp"
+#include "tools/camera/mux_connection.hpp"
+
+namespace tether::camera {
+
+class session_hub;
+
+class controller_session : public std::enable_shared_from_this<controller_session> {
+ public:
+  controller_session(session_hub& hub, stream_socket s, std::string name,
+                     std::function<void()> on_closed);
+  void start(std::vector<std::byte> first_bytes);
+  // Queues a control frame (reply or event).
+  void send(const proto::camera::message& m, std::uint32_t tag);
+  void close(const std::string& why);
+  const std::string& name() const { return name_; }
+
+ private:
+  void read();
+  void feed(std::span<const std::byte> bytes);
+  void handle(proto::camera::message m, std::uint32_t tag);
+  void run(command c, std::uint32_t tag,
+           std::function<void(controller_session&, command_outcome&)> on_success);
+  void download(const proto::camera::messages::download& d, std::uint32_t tag);
+  void start_live_view();
+  void stop_live_view();
+  void pump();
+  void stats_tick();
+
+  session_hub& hub_;
+  stream_socket socket_;
+  std::string name_;
+  std::function<void()> on_closed_;
+  bool closed_ = false;
+  proto::peertalk::frame_reader reader_;
+  std::array<std::byte, 65536> buf_{};
+
+  std::deque<std::vector<std::byte>> control_out_;
+  bool writing_ = false;
+  bool live_turn_ = false;  // alternate control and live view when both wait
+  std::vector<std::byte> out_;
+  frame_mailbox::frame_ptr frame_out_;  // the frame being written, for the meter
+
+  std::shared_ptr<live_view_subscription> live_;
+  live_view_meter meter_;
+  asio::steady_timer stats_timer_;
+};
+
+}  // namespace tether::camera

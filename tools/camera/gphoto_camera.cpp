@@ -1,0 +1,333 @@
+#include "tools/camera/gphoto_camera.hpp"
+
+#include <gphoto2/gphoto2.h>
+
+#include <algorithm>
+#include <array>
+#include <cstdio>
+#include <filesystem>
+
+namespace tether::camera {
+
+namespace {
+
+// The camera protocol's name -> libgphoto2 widget names to try, in order. Values pass
+// through as the camera writes them ("Auto", "AF-S"); translating them to the
+// protocol's lowercase formats is the later mapping issue.
+struct mapping {
+  const char* name;
+  std::array<const char*, 3> widgets;
+};
+constexpr mapping settings[] = {
+    {"iso", {"iso", "isospeed", nullptr}},
+    {"shutter_speed", {"shutterspeed", "shutterspeed2", "eos-shutterspeed"}},
+    {"aperture", {"aperture", "f-number", "eos-aperture"}},
+    {"white_balance", {"whitebalance", nullptr, nullptr}},
+    {"exposure_compensation", {"exposurecompensation", "exposurecompensation2", nullptr}},
+    {"focus_mode", {"focusmode", "focusmode2", nullptr}},
+    {"image_format", {"imageformat", "imagequality", nullptr}},
+};
+
+const mapping* find_mapping(const std::string& name) {
+  for (const auto& m : settings)
+    if (name == m.name) return &m;
+  return nullptr;
+}
+
+struct widget_deleter {
+  void operator()(CameraWidget* w) const { gp_widget_free(w); }
+};
+using widget_ptr = std::unique_ptr<CameraWidget, widget_deleter>;
+
+// The widget's value as text, whatever its type.
+std::string value_of(CameraWidget* w) {
+  CameraWidgetType type{};
+  gp_widget_get_type(w, &type);
+  char buf[64];
+  switch (type) {
+    case GP_WIDGET_TEXT:
+    case GP_WIDGET_RADIO:
+    case GP_WIDGET_MENU: {
+      const char* v = nullptr;
+      gp_widget_get_value(w, &v);
+      return v != nullptr ? v : "";
+    }
+    case GP_WIDGET_RANGE: {
+      float v = 0;
+      gp_widget_get_value(w, &v);
+      std::snprintf(buf, sizeof buf, "%g", static_cast<double>(v));
+      return buf;
+    }
+    case GP_WIDGET_TOGGLE:
+    case GP_WIDGET_DATE: {
+      int v = 0;
+      gp_widget_get_value(w, &v);
+      return std::to_string(v);
+    }
+    default: return "";
+  }
+}
+
+property to_property(const std::string& name, CameraWidget* w) {
+  property p;
+  p.name = name;
+  p.value = value_of(w);
+  int ro = 0;
+  gp_widget_get_readonly(w, &ro);
+  p.read_only = ro != 0;
+  CameraWidgetType type{};
+  gp_widget_get_type(w, &type);
+  if (type == GP_WIDGET_RADIO || type == GP_WIDGET_MENU) {
+    for (int i = 0, n = gp_widget_count_choices(w); i < n; ++i) {
+      const char* c = nullptr;
+      if (gp_widget_get_choice(w, i, &c) == GP_OK && c != nullptr) p.allowed.emplace_back(c);
+    }
+  }
+  return p;
+}
+
+// Sets a widget from text, converting to the widget's own type.
+int set_from_text(CameraWidget* w, const std::string& value) {
+  CameraWidgetType type{};
+  gp_widget_get_type(w, &type);
+  switch (type) {
+    case GP_WIDGET_RANGE: {
+      const float v = std::strtof(value.c_str(), nullptr);
+      return gp_widget_set_value(w, &v);
+    }
+    case GP_WIDGET_TOGGLE:
+    case GP_WIDGET_DATE: {
+      const int v = std::atoi(value.c_str());
+      return gp_widget_set_value(w, &v);
+    }
+    default: return gp_widget_set_value(w, value.c_str());
+  }
+}
+
+// The USB devices present, as /dev/bus/usb/BUS/DEVICE names: device numbers grow with
+// every plug, so a new camera always changes this. Empty when it cannot be read.
+std::string usb_devices() {
+  std::error_code ec;
+  std::string out;
+  for (const auto& bus : std::filesystem::directory_iterator("/dev/bus/usb", ec))
+    for (const auto& dev : std::filesystem::directory_iterator(bus.path(), ec))
+      out += dev.path().string() + ";";
+  return out;
+}
+
+const char* const no_camera_found =
+    "no camera found by libgphoto2: is it connected and switched on?";
+
+}  // namespace
+
+struct gphoto_camera::state {
+  GPContext* context = nullptr;
+  Camera* camera = nullptr;
+};
+
+gphoto_camera::gphoto_camera() : s_(std::make_unique<state>()) { s_->context = gp_context_new(); }
+
+gphoto_camera::~gphoto_camera() {
+  close();
+  if (s_->context != nullptr) gp_context_unref(s_->context);
+}
+
+std::string gphoto_camera::model() const { return model_; }
+
+void gphoto_camera::open() {
+  if (s_->camera != nullptr) return;
+  const auto devices = usb_devices();
+  const auto now = std::chrono::steady_clock::now();
+  if (failed_probe_at_ != std::chrono::steady_clock::time_point{} &&
+      devices == failed_probe_devices_ &&
+      (!devices.empty() || now - failed_probe_at_ < std::chrono::seconds(30)))
+    throw camera_error(camera_error::kind::no_camera, no_camera_found);
+  Camera* c = nullptr;
+  check(gp_camera_new(&c), "starting libgphoto2");
+  // gp_camera_init autodetects: the first camera libgphoto2 finds on USB.
+  if (const int r = gp_camera_init(c, s_->context); r < GP_OK) {
+    gp_camera_free(c);
+    failed_probe_devices_ = devices;
+    failed_probe_at_ = now;
+    if (r == GP_ERROR_MODEL_NOT_FOUND || r == GP_ERROR_IO_USB_FIND)
+      throw camera_error(camera_error::kind::no_camera, no_camera_found);
+    fail(r, "opening the camera");
+  }
+  s_->camera = c;
+  failed_probe_at_ = {};
+  CameraAbilities a{};
+  if (gp_camera_get_abilities(c, &a) == GP_OK) model_ = std::string(a.model) + " (libgphoto2)";
+}
+
+void gphoto_camera::close() {
+  if (s_->camera == nullptr) return;
+  gp_camera_exit(s_->camera, s_->context);
+  gp_camera_free(s_->camera);
+  s_->camera = nullptr;
+  previewing_ = false;
+}
+
+void gphoto_camera::fail(int result, const std::string& doing) {
+  const std::string what = doing + ": " + gp_result_as_string(result);
+  switch (result) {
+    case GP_ERROR_CAMERA_BUSY: throw camera_error(camera_error::kind::busy, what);
+    case GP_ERROR_MODEL_NOT_FOUND:
+    case GP_ERROR_IO_USB_FIND:
+    case GP_ERROR_IO:
+    case GP_ERROR_IO_READ:
+    case GP_ERROR_IO_WRITE:
+    case GP_ERROR_TIMEOUT:
+      // The camera went away or stopped answering: reopen on the next call.
+      close();
+      throw camera_error(camera_error::kind::no_camera,
+                         what + " (is the camera still connected and switched on?)");
+    case GP_ERROR_NOT_SUPPORTED:
+      throw camera_error(camera_error::kind::unsupported, what + ": this camera cannot do that");
+    case GP_ERROR_BAD_PARAMETERS: throw camera_error(camera_error::kind::bad_value, what);
+    default: throw camera_error(camera_error::kind::failed, what);
+  }
+}
+
+std::vector<property> gphoto_camera::list_properties() {
+  open();
+  CameraWidget* root = nullptr;
+  check(gp_camera_get_config(s_->camera, &root, s_->context), "reading the camera's settings");
+  const widget_ptr owner(root);
+  std::vector<property> out;
+  for (const auto& m : settings) {
+    for (const char* w : m.widgets) {
+      CameraWidget* child = nullptr;
+      if (w != nullptr && gp_widget_get_child_by_name(root, w, &child) == GP_OK) {
+        out.push_back(to_property(m.name, child));
+        break;
+      }
+    }
+  }
+  return out;
+}
+
+property gphoto_camera::set_property(const std::string& name, const std::string& value) {
+  const mapping* m = find_mapping(name);
+  if (m == nullptr)
+    throw camera_error(camera_error::kind::unknown_property,
+                       "tether has no setting called '" + name + "'");
+  open();
+  for (const char* w : m->widgets) {
+    CameraWidget* widget = nullptr;
+    if (w == nullptr || gp_camera_get_single_config(s_->camera, w, &widget, s_->context) != GP_OK)
+      continue;
+    const widget_ptr owner(widget);
+    property before = to_property(name, widget);
+    if (before.read_only)
+      throw camera_error(camera_error::kind::bad_value,
+                         name + " is read-only in the camera's current mode");
+    if (!before.allowed.empty() &&
+        std::find(before.allowed.begin(), before.allowed.end(), value) == before.allowed.end())
+      throw camera_error(camera_error::kind::bad_value,
+                         name + " cannot be '" + value + "' on this camera");
+    check(set_from_text(widget, value), "setting " + name);
+    check(gp_camera_set_single_config(s_->camera, w, widget, s_->context), "setting " + name);
+    // Read back: the body may round the value or refuse it in its current mode.
+    CameraWidget* after = nullptr;
+    check(gp_camera_get_single_config(s_->camera, w, &after, s_->context),
+          "reading " + name + " back");
+    const widget_ptr after_owner(after);
+    return to_property(name, after);
+  }
+  throw camera_error(camera_error::kind::unknown_property,
+                     "this camera has no " + name + " setting that libgphoto2 knows");
+}
+
+captured_file gphoto_camera::capture() {
+  open();
+  CameraFilePath path{};
+  check(gp_camera_capture(s_->camera, GP_CAPTURE_IMAGE, &path, s_->context), "taking a picture");
+  previewing_ = false;  // a capture ends live view on most bodies
+  CameraFile* file = nullptr;
+  check(gp_file_new(&file), "allocating a file");
+  const std::unique_ptr<CameraFile, int (*)(CameraFile*)> owner(file, gp_file_unref);
+  check(gp_camera_file_get(s_->camera, path.folder, path.name, GP_FILE_TYPE_NORMAL, file,
+                           s_->context),
+        std::string("downloading ") + path.name);
+  const char* data = nullptr;
+  unsigned long size = 0;
+  check(gp_file_get_data_and_size(file, &data, &size), "reading the downloaded file");
+  captured_file out;
+  out.name = path.name;
+  const char* mime = nullptr;
+  out.mime = gp_file_get_mime_type(file, &mime) == GP_OK && mime != nullptr ? mime : "image/jpeg";
+  const auto* first = reinterpret_cast<const std::byte*>(data);
+  out.bytes.assign(first, first + size);
+  // The card keeps its copy: a photographer expects the camera to have the picture.
+  return out;
+}
+
+void gphoto_camera::autofocus() {
+  open();
+  CameraWidget* w = nullptr;
+  check(gp_camera_get_single_config(s_->camera, "autofocusdrive", &w, s_->context),
+        "finding the autofocus control");
+  const widget_ptr owner(w);
+  const int on = 1;
+  check(gp_widget_set_value(w, &on), "starting autofocus");
+  check(gp_camera_set_single_config(s_->camera, "autofocusdrive", w, s_->context),
+        "starting autofocus");
+}
+
+void gphoto_camera::focus_step(focus_direction d, int steps) {
+  open();
+  CameraWidget* w = nullptr;
+  check(gp_camera_get_single_config(s_->camera, "manualfocusdrive", &w, s_->context),
+        "finding the manual focus drive (it works in live view only)");
+  const widget_ptr owner(w);
+  CameraWidgetType type{};
+  gp_widget_get_type(w, &type);
+  const int size = steps < 1 ? 1 : steps > 3 ? 3 : steps;
+  if (type == GP_WIDGET_RANGE) {
+    // Nikon: a signed number of motor steps.
+    const float v = static_cast<float>((d == focus_direction::near ? -1 : 1) * size * 100);
+    check(gp_widget_set_value(w, &v), "moving focus");
+  } else {
+    // Canon: choices "Near 1".."Near 3", "Far 1".."Far 3".
+    const std::string choice =
+        std::string(d == focus_direction::near ? "Near " : "Far ") + std::to_string(size);
+    check(gp_widget_set_value(w, choice.c_str()), "moving focus");
+  }
+  check(gp_camera_set_single_config(s_->camera, "manualfocusdrive", w, s_->context),
+        "moving focus");
+}
+
+preview_frame gphoto_camera::capture_preview() {
+  open();
+  CameraFile* file = nullptr;
+  check(gp_file_new(&file), "allocating a file");
+  const std::unique_ptr<CameraFile, int (*)(CameraFile*)> owner(file, gp_file_unref);
+  // The first call switches live view on (mirror up on a DSLR); it stays on until
+  // end_preview() or a capture.
+  check(gp_camera_capture_preview(s_->camera, file, s_->context), "reading a live-view frame");
+  previewing_ = true;
+  const char* data = nullptr;
+  unsigned long size = 0;
+  check(gp_file_get_data_and_size(file, &data, &size), "reading the live-view frame");
+  preview_frame f;
+  f.captured = std::chrono::steady_clock::now();
+  const auto* first = reinterpret_cast<const std::byte*>(data);
+  f.jpeg.assign(first, first + size);
+  // Width and height stay 0: they are in the JPEG, and parsing it here would cost a
+  // decode per frame for a number the viewer reads anyway.
+  return f;
+}
+
+void gphoto_camera::end_preview() {
+  if (s_->camera == nullptr || !previewing_) return;
+  previewing_ = false;
+  // Canon and Nikon drop the mirror when "viewfinder" goes to 0; others time out.
+  CameraWidget* w = nullptr;
+  if (gp_camera_get_single_config(s_->camera, "viewfinder", &w, s_->context) != GP_OK) return;
+  const widget_ptr owner(w);
+  const int off = 0;
+  if (gp_widget_set_value(w, &off) == GP_OK)
+    gp_camera_set_single_config(s_->camera, "viewfinder", w, s_->context);
+}
+
+}  // namespace tether::camera

@@ -1,0 +1,54 @@
+#pragma once
+// One connection to the usbmuxd socket (tetherd, or the reference usbmuxd), driven by
+// Asio: plist requests out, plist messages in. The phone watcher keeps one open for
+// Listen events; each phone connection starts as one, and after a Connect with result
+// 0 its socket is the phone's port.
+//
+// The tether CLI has a blocking client of its own (tools/cli/mux_client); this one is
+// asynchronous because the camera service's I/O thread must never block on a phone.
+#include <asio.hpp>
+#include <functional>
+#include <memory>
+#include <string>
+#include <system_error>
+
+#include "proto/plist_util.hpp"
+#include "proto/usbmuxd/wire.hpp"
+
+namespace tether::camera {
+
+using stream_socket = asio::generic::stream_protocol::socket;
+
+// Where the daemon is: `from_option`, else $USBMUXD_SOCKET_ADDRESS ("UNIX:/path",
+// "/path" or "HOST:PORT", as libusbmuxd reads it), else /var/run/usbmuxd.
+std::string daemon_address(const std::string& from_option);
+
+class mux_connection : public std::enable_shared_from_this<mux_connection> {
+ public:
+  mux_connection(asio::io_context& io, std::string address);
+
+  // Connects to the daemon; the error's message says what to check.
+  void connect(std::function<void(const std::string& error)> done);
+  // Sends a request (MessageType set by the caller; ProgName and the client version are
+  // added). Takes the dictionary. A failed write shows up as the next read's error.
+  void send(plist_t dict);
+  // The next message from the daemon; nullptr with a reason when it hung up.
+  void read_message(std::function<void(proto::plist_ptr, const std::string& error)> handler);
+
+  // After a successful Connect: the socket and the phone's first bytes that arrived
+  // with the reply.
+  stream_socket take_socket() { return std::move(socket_); }
+  std::vector<std::byte> take_rest() { return reader_.take_rest(); }
+  void close();
+  const std::string& address() const { return address_; }
+
+ private:
+  void read_more(std::function<void(proto::plist_ptr, const std::string&)> handler);
+  std::string address_;
+  stream_socket socket_;
+  proto::usbmuxd::message_reader reader_;
+  std::uint32_t tag_ = 0;
+  std::array<std::byte, 4096> buf_{};
+};
+
+}  // namespace tether::camera
