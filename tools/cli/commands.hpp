@@ -30,4 +30,16 @@ int run_forward_remove(const global_options& o, const std::string& name);
 // Like iproxy: this process listens and relays until interrupted; works with any daemon.
 int run_forward_foreground(const global_options& o, const forward_args& f);
 
+// tether cam: tether-camera's local socket, in the camera protocol.
+struct cam_options {
+  std::string socket = "/run/tether/camera.sock";  // --camera
+  std::string name;                                // a property
+};
+int run_cam_props(const cam_options& c);
+int run_cam_set(const cam_options& c, const std::string& value);
+int run_cam_focus(const cam_options& c, const std::string& how, const std::string& size);
+int run_cam_capture(const cam_options& c, const std::string& out_dir);
+int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned frames,
+                     const std::string& mjpeg);
+
 }  // namespace tether::cli

@@ -85,6 +85,32 @@ int main(int argc, char** argv) {
       ->required()
       ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
 
+  cam_options co;
+  std::string cam_value, focus_how, focus_size = "small", out_dir = ".", mjpeg;
+  unsigned frames = 100;
+  auto* cam = app.add_subcommand("cam",
+                                 "the camera behind tether-camera: properties, capture, "
+                                 "focus, live view");
+  cam->add_option("--camera", co.socket, "tether-camera's local socket")->capture_default_str();
+  cam->require_subcommand(1);
+  auto* cprops = cam->add_subcommand("props", "properties with their values and allowed values");
+  cprops->add_option("NAME", co.name, "just this one");
+  auto* cset = cam->add_subcommand("set", "set a property; prints the value the camera applied");
+  cset->add_option("NAME", co.name, "iso, shutter_speed, aperture, ...")->required();
+  cset->add_option("VALUE", cam_value, "one of its allowed values")->required();
+  auto* cfocus = cam->add_subcommand("focus", "autofocus, or a manual step");
+  cfocus->add_option("HOW", focus_how, "auto, near or far")
+      ->required()
+      ->check(CLI::IsMember({"auto", "near", "far"}));
+  cfocus->add_option("--size", focus_size, "step size: small, medium or large")
+      ->check(CLI::IsMember({"small", "medium", "large"}));
+  auto* ccapture = cam->add_subcommand("capture", "take a picture and download it");
+  ccapture->add_option("--out", out_dir, "folder for the file")->capture_default_str();
+  auto* clive = cam->add_subcommand("liveview", "receive live view; prints fps and frame age");
+  clive->add_option("--frames", frames, "how many frames")->capture_default_str();
+  clive->add_option("--out", out_dir, "folder for the frames (JPEG files)");
+  clive->add_option("--mjpeg", mjpeg, "also write them to one MJPEG file");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
@@ -102,6 +128,11 @@ int main(int argc, char** argv) {
     if (*frun) return run_forward_foreground(g, fa);
     if (*info) return run_info(g);
     if (*log_level) return run_log_level(g, level);
+    if (*cprops) return run_cam_props(co);
+    if (*cset) return run_cam_set(co, cam_value);
+    if (*cfocus) return run_cam_focus(co, focus_how, focus_size);
+    if (*ccapture) return run_cam_capture(co, out_dir);
+    if (*clive) return run_cam_liveview(co, clive->count("--out") ? out_dir : "", frames, mjpeg);
   } catch (const cli_error& e) {
     std::fprintf(stderr, "tether: %s\n", e.what());
     return e.code;

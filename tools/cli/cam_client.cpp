@@ -1,0 +1,86 @@
+#include "tools/cli/cam_client.hpp"
+
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+#include "tools/cli/cli_error.hpp"
+
+namespace tether::cli {
+
+namespace cam = proto::camera;
+
+cam_client::cam_client(const std::string& path) {
+  sockaddr_un sa{};
+  sa.sun_family = AF_UNIX;
+  if (path.size() >= sizeof sa.sun_path) throw cli_error(usage, "camera socket path too long");
+  std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
+  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd_ < 0 || ::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0)
+    throw cli_error(no_daemon, "cannot reach tether-camera at " + path + ": " +
+                                   std::strerror(errno) +
+                                   " (is it running? --camera chooses another socket)");
+  send(cam::messages::hello{cam::protocol_version, cam::role::controller, "tether cam", {}}, 0);
+  auto [m, tag] = next();
+  const auto* h = std::get_if<cam::messages::hello>(&m);
+  if (h == nullptr) throw cli_error(failed, "tether-camera did not say hello first");
+  camera_name_ = h->name;
+}
+
+cam_client::~cam_client() {
+  if (fd_ >= 0) ::close(fd_);
+}
+
+void cam_client::send(const cam::message& m, std::uint32_t tag) {
+  const auto bytes = cam::encode(m, tag);
+  std::size_t sent = 0;
+  while (sent < bytes.size()) {
+    const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw cli_error(no_daemon, "lost the connection to tether-camera");
+    sent += static_cast<std::size_t>(n);
+  }
+}
+
+std::pair<cam::message, std::uint32_t> cam_client::next() {
+  for (;;) {
+    if (auto f = reader_.next()) {
+      auto decoded = cam::decode(*f);
+      if (auto* e = std::get_if<cam::decode_error>(&decoded))
+        throw cli_error(failed, "tether-camera sent a frame that cannot be read: " + e->text);
+      return {std::get<cam::message>(std::move(decoded)), f->tag};
+    }
+    std::byte buf[65536];
+    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) throw cli_error(no_daemon, "tether-camera closed the connection");
+    if (auto ec = reader_.feed(std::span(buf, static_cast<std::size_t>(n))))
+      throw cli_error(failed, "tether-camera's stream cannot be read: " + reader_.error_text());
+  }
+}
+
+std::uint32_t cam_client::send_request(const cam::message& m) {
+  const std::uint32_t tag = ++tag_;
+  send(m, tag);
+  return tag;
+}
+
+cam::message cam_client::request(const cam::message& m, const on_other& other) {
+  const std::uint32_t tag = send_request(m);
+  for (;;) {
+    auto [reply, t] = next();
+    if (t != tag) {
+      if (other) other(reply, t);
+      continue;
+    }
+    if (const auto* e = std::get_if<cam::messages::error>(&reply))
+      throw cli_error(e->code == cam::error_code::no_camera ? no_phone : failed,
+                      "the camera refused: " + e->message + " (" + cam::to_string(e->code) + ")");
+    return reply;
+  }
+}
+
+}  // namespace tether::cli

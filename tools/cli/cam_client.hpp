@@ -1,0 +1,40 @@
+#pragma once
+// A blocking client of tether's camera protocol (proto/camera/PROTOCOL.md) over
+// tether-camera's local unix socket: hello both ways, then requests that wait for
+// their reply while events and live-view frames are handed to a callback.
+#include <functional>
+#include <string>
+
+#include "proto/camera/messages.hpp"
+#include "proto/peertalk/frame.hpp"
+
+namespace tether::cli {
+
+class cam_client {
+ public:
+  // Connects and exchanges hello; throws cli_error with the reason.
+  explicit cam_client(const std::string& path);
+  ~cam_client();
+  cam_client(const cam_client&) = delete;
+  cam_client& operator=(const cam_client&) = delete;
+
+  using on_other = std::function<void(const proto::camera::message&, std::uint32_t tag)>;
+  // Sends a request and returns its reply (an `error` reply is thrown as cli_error);
+  // frames that are not the reply go to `other`.
+  proto::camera::message request(const proto::camera::message& m, const on_other& other = {});
+  // Sends without waiting (a download's chunks come with the returned tag).
+  std::uint32_t send_request(const proto::camera::message& m);
+  // The next frame from the camera (events, live view, download chunks).
+  std::pair<proto::camera::message, std::uint32_t> next();
+  const std::string& camera_name() const { return camera_name_; }
+
+ private:
+  void send(const proto::camera::message& m, std::uint32_t tag);
+  int fd_ = -1;
+  std::uint32_t tag_ = 0;
+  std::string camera_name_;
+  proto::peertalk::frame_reader reader_ =
+      proto::peertalk::frame_reader(proto::peertalk::default_max_payload);
+};
+
+}  // namespace tether::cli

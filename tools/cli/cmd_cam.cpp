@@ -1,0 +1,152 @@
+// tether cam: drive tether-camera from this machine over its local socket, with the
+// same protocol a phone app speaks: properties, capture and download, focus, live view.
+#include <sys/stat.h>
+
+#include <chrono>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <vector>
+
+#include "tools/cli/cam_client.hpp"
+#include "tools/cli/cli_error.hpp"
+#include "tools/cli/commands.hpp"
+#include "tools/cli/output.hpp"
+
+namespace tether::cli {
+
+namespace cam = proto::camera;
+namespace msg = proto::camera::messages;
+
+int run_cam_props(const cam_options& c) {
+  cam_client cl(c.socket);
+  const auto reply = cl.request(msg::get_properties{c.name});
+  const auto* p = std::get_if<msg::properties>(&reply);
+  if (p == nullptr) throw cli_error(failed, "tether-camera answered get_properties oddly");
+  std::vector<std::vector<std::string>> rows{{"PROPERTY", "VALUE", "ALLOWED"}};
+  for (const auto& item : p->items) {
+    std::string allowed;
+    for (const auto& a : item.allowed) allowed += (allowed.empty() ? "" : " ") + a;
+    rows.push_back({item.name, item.value, item.writable ? allowed : "(read-only)"});
+  }
+  print_table(rows);
+  return ok;
+}
+
+int run_cam_set(const cam_options& c, const std::string& value) {
+  cam_client cl(c.socket);
+  const auto reply = cl.request(msg::set_property{c.name, value});
+  const auto* s = std::get_if<msg::property_set>(&reply);
+  if (s == nullptr) throw cli_error(failed, "tether-camera answered set_property oddly");
+  std::printf("%s: asked %s, camera applied %s\n", s->name.c_str(), s->requested.c_str(),
+              s->applied.c_str());
+  return s->applied == s->requested ? ok : failed;
+}
+
+int run_cam_focus(const cam_options& c, const std::string& how, const std::string& size) {
+  cam_client cl(c.socket);
+  if (how == "auto") {
+    cl.request(msg::autofocus{});
+  } else {
+    msg::focus_step step;
+    step.direction = how == "near" ? msg::focus_direction::near : msg::focus_direction::far;
+    step.size = size == "large"    ? msg::focus_size::large
+                : size == "medium" ? msg::focus_size::medium
+                                   : msg::focus_size::small;
+    cl.request(step);
+  }
+  return ok;
+}
+
+int run_cam_capture(const cam_options& c, const std::string& out_dir) {
+  cam_client cl(c.socket);
+  cl.request(msg::capture{});
+  msg::capture_done done;
+  for (bool have = false; !have;) {  // capture_done is an event, after the reply
+    auto [m, tag] = cl.next();
+    if (auto* d = std::get_if<msg::capture_done>(&m)) {
+      done = *d;
+      have = true;
+    }
+  }
+  const std::uint32_t tag = cl.send_request(msg::download{done.transfer_id, 0});
+  std::filesystem::create_directories(out_dir);
+  const auto path =
+      std::filesystem::path(out_dir) / std::filesystem::path(done.file_name).filename();
+  std::ofstream file(path, std::ios::binary);
+  std::uint64_t got = 0;
+  const bool live = stderr_is_terminal();
+  while (got < done.size) {
+    auto [m, t] = cl.next();
+    if (t != tag) continue;
+    if (const auto* e = std::get_if<msg::error>(&m))
+      throw cli_error(failed, "download of " + done.file_name + " failed: " + e->message);
+    const auto* chunk = std::get_if<msg::image_chunk>(&m);
+    if (chunk == nullptr || chunk->offset != got)
+      throw cli_error(failed, "download of " + done.file_name + " came out of order");
+    file.write(reinterpret_cast<const char*>(chunk->data.data()),
+               static_cast<std::streamsize>(chunk->data.size()));
+    got += chunk->data.size();
+    if (live)
+      std::fprintf(
+          stderr, "\r\033[K%s: %s of %s (%llu%%)", done.file_name.c_str(), bytes_text(got).c_str(),
+          bytes_text(done.size).c_str(),
+          static_cast<unsigned long long>(100 * got / std::max<std::uint64_t>(done.size, 1)));
+  }
+  if (live) std::fputs("\n", stderr);
+  std::printf("%s (%s, %s)\n", path.c_str(), done.mime_type.c_str(), bytes_text(got).c_str());
+  return ok;
+}
+
+int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned frames,
+                     const std::string& mjpeg) {
+  cam_client cl(c.socket);
+  std::ofstream mjpeg_file;
+  if (!mjpeg.empty()) mjpeg_file.open(mjpeg, std::ios::binary);
+  if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
+  cl.request(msg::start_live_view{});
+  const bool live = stderr_is_terminal();
+  const auto start = std::chrono::steady_clock::now();
+  unsigned got = 0, gaps = 0;
+  std::uint32_t last = 0;
+  std::vector<double> ages_ms;
+  while (got < frames) {
+    auto [m, tag] = cl.next();
+    const auto* f = std::get_if<msg::live_view_frame>(&m);
+    if (f == nullptr) continue;
+    // Frame age: tether-camera stamps frames with this machine's monotonic clock.
+    const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::steady_clock::now().time_since_epoch())
+                            .count();
+    ages_ms.push_back(static_cast<double>(now_us - static_cast<std::int64_t>(f->timestamp_us)) /
+                      1000.0);
+    if (got > 0 && f->sequence != last + 1) ++gaps;
+    last = f->sequence;
+    ++got;
+    if (!out_dir.empty()) {
+      char name[32];
+      std::snprintf(name, sizeof name, "frame-%06u.jpg", f->sequence);
+      std::ofstream(std::filesystem::path(out_dir) / name, std::ios::binary)
+          .write(reinterpret_cast<const char*>(f->jpeg.data()),
+                 static_cast<std::streamsize>(f->jpeg.size()));
+    }
+    if (mjpeg_file.is_open())
+      mjpeg_file.write(reinterpret_cast<const char*>(f->jpeg.data()),
+                       static_cast<std::streamsize>(f->jpeg.size()));
+    const double seconds =
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    if (live)
+      std::fprintf(stderr, "\r\033[K%u frames %ux%u, %.1f fps, age %.1f ms", got, f->width,
+                   f->height, seconds > 0 ? got / seconds : 0.0, ages_ms.back());
+  }
+  cl.request(msg::stop_live_view{}, {});
+  if (live) std::fputs("\n", stderr);
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::sort(ages_ms.begin(), ages_ms.end());
+  std::printf("%u frames in %.2f s: %.1f fps, %u skipped, frame age median %.1f ms\n", got, seconds,
+              got / seconds, gaps, ages_ms.empty() ? 0.0 : ages_ms[ages_ms.size() / 2]);
+  return ok;
+}
+
+}  // namespace tether::cli
