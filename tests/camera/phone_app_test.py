@@ -177,7 +177,13 @@ def t_app_restart_reconnects():
     app.start()
     ch, when = app.accept(timeout=8)
     assert when - started < 3.5, f"reconnected {when - started:.1f} s after the app came back"
+    # This time the app speaks first, as PeerTalk apps may: its bytes can reach tetherd
+    # with the Connect reply, and none may be lost.
+    ch.send(cp.HELLO, cp.hello("restarted app"))
+    t = ch.request(cp.GET_PROPERTIES, {"Name": "iso"})
     assert ch.recv_frame()[0] == cp.HELLO
+    _, _, m = ch.wait_for(want_tag=t)
+    assert [p["Name"] for p in m["Properties"]] == ["iso"], m
     state["ch"] = ch
     print(f"  reconnected {when - started:.2f} s after the app came back")
 

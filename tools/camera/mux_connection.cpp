@@ -55,35 +55,44 @@ void mux_connection::send(plist_t dict) {
 
 void mux_connection::read_message(
     std::function<void(proto::plist_ptr, const std::string&)> handler) {
-  if (auto m = reader_.next()) {
-    plist_t root = nullptr;
-    plist_from_memory(reinterpret_cast<const char*>(m->body.data()),
-                      static_cast<std::uint32_t>(m->body.size()), &root);
-    if (root == nullptr || plist_get_node_type(root) != PLIST_DICT) {
-      if (root != nullptr) plist_free(root);
-      handler(nullptr, "the daemon sent a message that is not a plist dictionary");
-      return;
-    }
-    handler(proto::plist_ptr(root), "");
-    return;
-  }
-  read_more(std::move(handler));
-}
-
-void mux_connection::read_more(std::function<void(proto::plist_ptr, const std::string&)> handler) {
-  socket_.async_read_some(
-      asio::buffer(buf_), [self = shared_from_this(), handler = std::move(handler)](
-                              std::error_code ec, std::size_t n) mutable {
+  // Exactly one message, header then body: after a Connect reply the phone's bytes
+  // follow on the same socket, and they must stay there for the session.
+  asio::async_read(
+      socket_, asio::buffer(header_),
+      [self = shared_from_this(), handler = std::move(handler)](std::error_code ec,
+                                                                std::size_t) mutable {
         if (ec) {
           handler(nullptr, ec == asio::error::eof ? std::string("the daemon hung up")
                                                   : "lost the daemon: " + ec.message());
           return;
         }
-        if (auto bad = self->reader_.feed(std::span(self->buf_.data(), n))) {
-          handler(nullptr, "the daemon's message cannot be read: " + bad.message());
+        std::uint32_t length = 0;
+        for (int i = 3; i >= 0; --i)
+          length = (length << 8) |
+                   std::to_integer<std::uint32_t>(self->header_[static_cast<std::size_t>(i)]);
+        if (length < proto::usbmuxd::header_size || length > proto::usbmuxd::max_message) {
+          handler(nullptr, "the daemon sent a message of " + std::to_string(length) +
+                               " bytes, which is not the usbmuxd protocol");
           return;
         }
-        self->read_message(std::move(handler));
+        self->body_.resize(length - proto::usbmuxd::header_size);
+        asio::async_read(
+            self->socket_, asio::buffer(self->body_),
+            [self, handler = std::move(handler)](std::error_code ec2, std::size_t) mutable {
+              if (ec2) {
+                handler(nullptr, "lost the daemon: " + ec2.message());
+                return;
+              }
+              plist_t root = nullptr;
+              plist_from_memory(reinterpret_cast<const char*>(self->body_.data()),
+                                static_cast<std::uint32_t>(self->body_.size()), &root);
+              if (root == nullptr || plist_get_node_type(root) != PLIST_DICT) {
+                if (root != nullptr) plist_free(root);
+                handler(nullptr, "the daemon sent a message that is not a plist dictionary");
+                return;
+              }
+              handler(proto::plist_ptr(root), "");
+            });
       });
 }
 

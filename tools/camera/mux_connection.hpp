@@ -35,20 +35,18 @@ class mux_connection : public std::enable_shared_from_this<mux_connection> {
   // The next message from the daemon; nullptr with a reason when it hung up.
   void read_message(std::function<void(proto::plist_ptr, const std::string& error)> handler);
 
-  // After a successful Connect: the socket and the phone's first bytes that arrived
-  // with the reply.
+  // After a successful Connect: the socket, now the phone's port. Messages are read
+  // exactly, so none of the phone's bytes were taken.
   stream_socket take_socket() { return std::move(socket_); }
-  std::vector<std::byte> take_rest() { return reader_.take_rest(); }
   void close();
   const std::string& address() const { return address_; }
 
  private:
-  void read_more(std::function<void(proto::plist_ptr, const std::string&)> handler);
   std::string address_;
   stream_socket socket_;
-  proto::usbmuxd::message_reader reader_;
   std::uint32_t tag_ = 0;
-  std::array<std::byte, 4096> buf_{};
+  std::array<std::byte, proto::usbmuxd::header_size> header_{};  // little-endian length first
+  std::vector<std::byte> body_;
 };
 
 }  // namespace tether::camera

@@ -157,16 +157,15 @@ void phone_watcher::dial(const std::shared_ptr<phone>& p) {
         q->refusal_logged = false;
         q->connected_at = std::chrono::steady_clock::now();
         std::weak_ptr<phone> w = q;
-        q->session =
-            hub_.start_session(c->take_socket(), "phone " + q->udid, c->take_rest(), [this, w] {
-              auto again = w.lock();
-              if (stopping_ || !again) return;
-              again->session.reset();
-              // The app quit or restarted: try at once, then back off while refused. An
-              // app that accepts and hangs up at once keeps its back-off.
-              if (std::chrono::steady_clock::now() - again->connected_at > 2s) again->backoff = 0ms;
-              if (again->attached) dial_later(again);
-            });
+        q->session = hub_.start_session(c->take_socket(), "phone " + q->udid, {}, [this, w] {
+          auto again = w.lock();
+          if (stopping_ || !again) return;
+          again->session.reset();
+          // The app quit or restarted: try at once, then back off while refused. An
+          // app that accepts and hangs up at once keeps its back-off.
+          if (std::chrono::steady_clock::now() - again->connected_at > 2s) again->backoff = 0ms;
+          if (again->attached) dial_later(again);
+        });
         return;
       }
       if (n == 3u) {
