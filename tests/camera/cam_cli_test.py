@@ -1,0 +1,75 @@
+#!/usr/bin/env python3
+"""`tether cam` against tether-camera's test-pattern camera over its local socket:
+properties, set with the applied value read back, focus, capture and download, live
+view to JPEG files and an MJPEG file with fps and frame age.
+
+    cam_cli_test.py PATH/TO/tether-camera PATH/TO/tether
+"""
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+
+CAMERA, TETHER = sys.argv[1], sys.argv[2]
+tmp = tempfile.mkdtemp(prefix="tether-cam-cli-")
+sock = os.path.join(tmp, "camera.sock")
+cam = subprocess.Popen([CAMERA, "--backend", "test-pattern", "--size", "640x360", "--no-phones",
+                        "--listen", sock], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+failed = 0
+
+
+def tether(*args):
+    return subprocess.run([TETHER, "cam", "--camera", sock, *args], capture_output=True, text=True,
+                          timeout=60)
+
+
+def check(name, cond, detail=""):
+    global failed
+    print(("ok: " if cond else "FAILED: ") + name + ("" if cond else f": {detail}"), flush=True)
+    failed += 0 if cond else 1
+
+
+try:
+    for _ in range(100):
+        if os.path.exists(sock):
+            break
+        time.sleep(0.05)
+    r = tether("props")
+    rows = {line.split()[0]: line.split()[1:] for line in r.stdout.splitlines()[1:]}
+    check("props lists the nine properties with values and allowed values",
+          r.returncode == 0 and len(rows) == 9 and rows["iso"][0] == "400" and "800" in rows["iso"],
+          r.stdout + r.stderr)
+    r = tether("set", "iso", "800")
+    check("set prints the applied value", r.stdout.strip() == "iso: asked 800, camera applied 800",
+          r.stdout + r.stderr)
+    check("props NAME shows the new value", tether("props", "iso").stdout.split()[4] == "800")
+    r = tether("set", "iso", "12")
+    check("a value the camera changes: the applied one is shown, and the exit status is 1",
+          r.returncode == 1 and r.stdout.strip() == "iso: asked 12, camera applied 100",
+          r.stdout + r.stderr)
+    check("focus auto and a manual step", tether("focus", "auto").returncode == 0 and
+          tether("focus", "far", "--size", "large").returncode == 0)
+    r = tether("capture", "--out", os.path.join(tmp, "cap"))
+    path = r.stdout.split(" (")[0]
+    data = open(path, "rb").read() if os.path.exists(path) else b""
+    check("capture downloads a complete JPEG", r.returncode == 0 and data[:2] == b"\xff\xd8" and
+          data[-2:] == b"\xff\xd9", r.stdout + r.stderr)
+    mjpeg = os.path.join(tmp, "lv.mjpeg")
+    r = tether("liveview", "--frames", "20", "--out", os.path.join(tmp, "lv"), "--mjpeg", mjpeg)
+    frames = sorted(os.listdir(os.path.join(tmp, "lv"))) if r.returncode == 0 else []
+    check("liveview keeps 20 frames in order and one MJPEG file, and reports fps and age",
+          r.returncode == 0 and len(frames) == 20 and "fps" in r.stdout and "frame age" in r.stdout
+          and os.path.getsize(mjpeg) == sum(os.path.getsize(os.path.join(tmp, "lv", f))
+                                            for f in frames), r.stdout + r.stderr)
+    r = subprocess.run([TETHER, "cam", "--camera", os.path.join(tmp, "none.sock"), "props"],
+                       capture_output=True, text=True, timeout=20)
+    check("no tether-camera: exit 3 with the path", r.returncode == 3 and "none.sock" in r.stderr,
+          r.stderr)
+finally:
+    cam.terminate()
+    cam.wait(timeout=10)
+    shutil.rmtree(tmp, ignore_errors=True)
+print(f"tether cam: {'all passed' if not failed else f'{failed} failed'}")
+sys.exit(1 if failed else 0)
