@@ -12,6 +12,8 @@ sim=$build/tools/sim/tether-sim
 tetherd=$build/daemon/tetherd
 camera=$build/tools/camera/tether-camera
 run=$(mktemp -d)
+# An ASan build of the sim puts umockdev's preload before libasan in its children.
+export ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}verify_asan_link_order=0"
 cleanup() {
   [ -n "${camera_pid:-}" ] && kill "$camera_pid" 2>/dev/null
   [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null
