@@ -16,6 +16,14 @@ namespace tether::camera {
 namespace {
 
 using namespace std::chrono_literals;
+
+// Wall-clock bounds stretch under ThreadSanitizer (JPEG encoding runs 5-10x slower);
+// what they check (no starvation either way) does not change.
+#if defined(__SANITIZE_THREAD__)
+constexpr double slack = 4.0;
+#else
+constexpr double slack = 1.0;
+#endif
 using clock_type = std::chrono::steady_clock;
 
 double ms(clock_type::duration d) { return std::chrono::duration<double, std::milli>(d).count(); }
@@ -113,7 +121,7 @@ TEST(CameraService, SlowConsumerGetsTheNewestFrameNotAQueue) {
   EXPECT_GE(slow.sub->dropped(), 20u);
   // Its frames are at most about one frame period old (20 ms at 50 fps), however slow
   // it is; 60 ms leaves room for a loaded machine.
-  for (double a : ages) EXPECT_LT(a, 60.0);
+  for (double a : ages) EXPECT_LT(a, 60.0 * slack);
   fx.service->unsubscribe(slow.sub);
 }
 
@@ -198,9 +206,9 @@ TEST(CameraService, BurstOfCommandsDoesNotStopLiveView) {
   // Frames kept coming: the longest gap is a frame period (20 ms) plus at most one
   // command (5 ms) plus an encode; 100 ms is a generous bound, against the 500 ms the
   // burst would take if it ran uninterrupted.
-  EXPECT_LT(ms(longest), 100.0);
+  EXPECT_LT(ms(longest), 100.0 * slack);
   // And the burst was not starved either: about 4 commands per 20 ms slot.
-  EXPECT_LT(ms(clock_type::now() - start), 2000.0);
+  EXPECT_LT(ms(clock_type::now() - start), 2000.0 * slack);
 }
 
 TEST(CameraService, ContinuousLiveViewDoesNotStarveCommands) {
@@ -218,7 +226,7 @@ TEST(CameraService, ContinuousLiveViewDoesNotStarveCommands) {
     viewer.sub->take();
   }
   // At most one frame (10 ms) runs before a queued command.
-  EXPECT_LT(worst, 40.0);
+  EXPECT_LT(worst, 40.0 * slack);
   EXPECT_GT(fx.service->stats().frames, 20u);
 }
 
