@@ -11,6 +11,8 @@ template <class... F>
 struct overloaded : F... {
   using F::operator()...;
 };
+template <class... F>
+overloaded(F...) -> overloaded<F...>;  // clang 14 has no aggregate deduction yet
 }  // namespace
 
 const char* to_string(camera_error::kind k) {

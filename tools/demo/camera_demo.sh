@@ -34,13 +34,14 @@ for _ in $(seq 100); do [ -S "$run/usbmuxd" ] && break; sleep 0.1; done
 echo "   tetherd on $run/usbmuxd"
 
 step "2. tether-camera (test pattern, 1920x1080) finds the phone and connects to its app"
-"$camera" --backend test-pattern --usbmuxd "UNIX:$run/usbmuxd" --listen "$run/camera.sock" \
+# shellcheck disable=SC2086  # TETHER_DEMO_CAMERA_ARGS is a list of options
+"$camera" --backend test-pattern ${TETHER_DEMO_CAMERA_ARGS:-} --usbmuxd "UNIX:$run/usbmuxd" --listen "$run/camera.sock" \
   >"$run/camera.log" 2>&1 &
 camera_pid=$!
 
 step "3. The app: hello, properties, set ISO and shutter (applied values read back), live view, capture, download"
 report=""
-for _ in $(seq 600); do
+for _ in $(seq 1200); do
   report=$(ls "$out"/*/report.json 2>/dev/null | head -n1 || true)
   [ -n "$report" ] && python3 -c "import json,sys; sys.exit(0 if json.load(open('$report')).get('done') else 1)" 2>/dev/null && break
   sleep 0.1
