@@ -17,9 +17,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-// Wall-clock bounds stretch under ThreadSanitizer (JPEG encoding runs 5-10x slower);
+// Wall-clock bounds stretch under the sanitizers (JPEG encoding runs 3-10x slower);
 // what they check (no starvation either way) does not change.
-#if defined(__SANITIZE_THREAD__)
+#if defined(__SANITIZE_THREAD__) || defined(__SANITIZE_ADDRESS__)
 constexpr double slack = 4.0;
 #else
 constexpr double slack = 1.0;
@@ -103,6 +103,7 @@ struct consumer {
 TEST(CameraService, SlowConsumerGetsTheNewestFrameNotAQueue) {
   fixture fx;
   consumer slow(*fx.service);
+  const auto made_before = fx.service->stats().frames;
   std::vector<double> ages;
   std::uint64_t last = 0;
   for (int i = 0; i < 8; ++i) {
@@ -117,11 +118,15 @@ TEST(CameraService, SlowConsumerGetsTheNewestFrameNotAQueue) {
     last = f->number;
     ages.push_back(ms(clock_type::now() - f->captured));
   }
-  // Frames it did not take were replaced, not queued.
-  EXPECT_GE(slow.sub->dropped(), 20u);
-  // Its frames are at most about one frame period old (20 ms at 50 fps), however slow
-  // it is; 60 ms leaves room for a loaded machine.
-  for (double a : ages) EXPECT_LT(a, 60.0 * slack);
+  // Frames it did not take were replaced, not queued: all but the eight it took (and
+  // at most one waiting in its slot now) were dropped.
+  const auto made = fx.service->stats().frames - made_before;
+  EXPECT_GE(slow.sub->dropped() + 8 + 1, made);
+  EXPECT_GT(made, 9u);  // the camera kept going while the consumer dawdled
+  // Its frames stay fresh, however slow it is: a queue would hand it frames about 700 ms
+  // old by the eighth read. Typically they are under 20 ms; the bound leaves room for a
+  // machine so loaded that the camera thread itself waits.
+  for (double a : ages) EXPECT_LT(a, 250.0 * slack);
   fx.service->unsubscribe(slow.sub);
 }
 

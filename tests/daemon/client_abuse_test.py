@@ -354,6 +354,11 @@ class Abuse:
                   f"{replugs} replugs; VmRSS {rss0} -> {self.d.rss_kb()} kB")
             self.d.control("replug 1\nreplug 3")
             replugs += 2
+            if replugs % 10 == 0:
+                # Let tetherd take the uevents in: umockdev aborts the sim when its uevent
+                # socket fills, which a slow (sanitized) tetherd allows in a tight loop.
+                self.d.device_id(1)
+                self.d.device_id(3)
             if replugs % 50 == 0:
                 peak = max(peak, self.d.rss_kb())
                 self.listener.healthy()
