@@ -36,24 +36,9 @@ from tetherd_harness import (HEADER, PLIST, Client, Listener, Tetherd, TestFailu
                              read_message, recv_exact, swap16, wait_until)
 
 KNOWN_BUGS = {
-    # tetherd stops reading a client once it sends Connect; bytes that came in the same
-    # read as the Connect request and are too short to frame a header stay in the
-    # request parser and are never relayed: the client gets Result 0 and the phone never
-    # sees them. usbmuxd closes the socket (BADCOMMAND) instead.
-    "data sent with the Connect request (5 bytes, same write)":
-        "early bytes silently dropped after Result 0",
-    # After a refused Connect (Result 3) tetherd does not read the socket again and the
-    # session is released, so the socket is closed; usbmuxd returns it to the command
-    # state ("another command may follow", as client_session.cpp itself says).
-    "the socket takes another command after a refused Connect":
-        "socket closed after Result 3",
-    # Clients still connected at SIGTERM: their sessions outlive the device_registry
-    # (main.cpp destroys `devices` before the io_context holding the sessions' pending
-    # handlers), so ~client_session calls remove_watcher() on a destroyed registry:
-    # UBSan "member call on address ... which does not point to an object of type
-    # 'device_registry'" and a non-zero exit under the sanitizers.
-    "SIGTERM with a Listen client and a relay still connected":
-        "use after scope of device_registry at exit",
+    # None open. Fixed since this test found them: bytes sent with a Connect were lost,
+    # a refused Connect closed the socket, and SIGTERM with clients connected used the
+    # device registry after it was gone.
 }
 STRICT = os.environ.get("TETHER_STRICT_KNOWN_BUGS") == "1"
 RSS_BOUND_KB = 8 * 1024
