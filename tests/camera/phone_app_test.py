@@ -19,29 +19,10 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import camproto as cp  # noqa: E402
-from daemons import Daemon, TMP, wait_for  # noqa: E402
+from daemons import Checks, Daemon, TMP, free_port, wait_for  # noqa: E402
 
 SIM, TETHERD, CAMERA = sys.argv[1:4]
-passed, failed = 0, 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        print(f"ok: {name}", flush=True)
-        passed += 1
-    except Exception as e:  # noqa: BLE001 - report every failure and go on
-        print(f"FAILED: {name}: {type(e).__name__}: {e}", flush=True)
-        failed += 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+check = Checks()
 
 
 class PhoneApp:
@@ -214,10 +195,9 @@ finally:
     rc = cam.wait(timeout=10)
     if rc != 0:
         print(f"FAILED: tether-camera exit status {rc}")
-        failed += 1
+        check.failed += 1
     app.stop()
     d.stop()
-    if failed:
+    if check.failed:
         print(camlog()[-4000:])
-print(f"camera end to end: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish("camera end to end")

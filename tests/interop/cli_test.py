@@ -16,7 +16,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import muxclient as mc  # noqa: E402
-from daemons import Daemon, TMP, wait_for  # noqa: E402
+from daemons import Checks, Daemon, TMP, wait_for  # noqa: E402
 
 SIM, TETHER = sys.argv[1], sys.argv[2]
 TETHERD = sys.argv[3] if len(sys.argv) > 3 else None
@@ -24,18 +24,7 @@ if TETHERD is None and os.getuid() != 0:
     print("skipped: the reference usbmuxd needs root for a private mount namespace")
     sys.exit(77)
 WHO = "tetherd" if TETHERD else "the reference usbmuxd"
-passed, failed = 0, 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        print(f"ok: {name}", flush=True)
-        passed += 1
-    except Exception as e:  # noqa: BLE001 - report every failure and go on
-        print(f"FAILED: {name}: {type(e).__name__}: {e}", flush=True)
-        failed += 1
+check = Checks()
 
 
 d = Daemon(SIM, TETHERD, "cli", phones=2)
@@ -235,5 +224,4 @@ else:
           t_not_tetherd)
 check(f"{WHO} stops cleanly", d.stop)
 shutil.rmtree(TMP, ignore_errors=True)
-print(f"tether CLI with {WHO}: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish(f"tether CLI with {WHO}")

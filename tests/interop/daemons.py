@@ -5,6 +5,7 @@ import os
 import signal
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 
@@ -13,6 +14,36 @@ import muxclient as mc
 TMP = tempfile.mkdtemp(prefix="tether-interop-")
 os.environ["ASAN_OPTIONS"] = ":".join(
     filter(None, [os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
+
+
+class Checks:
+    """Named checks that report every failure and go on; finish() prints the tally and
+    exits 1 if any failed."""
+
+    def __init__(self):
+        self.passed = 0
+        self.failed = 0
+
+    def __call__(self, name, fn):
+        try:
+            fn()
+            print(f"ok: {name}", flush=True)
+            self.passed += 1
+        except Exception as e:  # noqa: BLE001 - report every failure and go on
+            print(f"FAILED: {name}: {type(e).__name__}: {e}", flush=True)
+            self.failed += 1
+
+    def finish(self, what):
+        print(f"{what}: {self.passed} passed, {self.failed} failed")
+        sys.exit(1 if self.failed else 0)
+
+
+def free_port():
+    s = socket.socket()
+    s.bind(("127.0.0.1", 0))
+    port = s.getsockname()[1]
+    s.close()
+    return port
 
 
 def wait_for(cond, timeout=10.0, what="condition"):

@@ -20,29 +20,10 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import muxclient as mc  # noqa: E402
-from daemons import Daemon, TMP, wait_for  # noqa: E402
+from daemons import Checks, Daemon, TMP, free_port, wait_for  # noqa: E402
 
 SIM, TETHERD = sys.argv[1], sys.argv[2]
-passed, failed = 0, 0
-
-
-def check(name, fn):
-    global passed, failed
-    try:
-        fn()
-        print(f"ok: {name}", flush=True)
-        passed += 1
-    except Exception as e:  # noqa: BLE001 - report every failure and go on
-        print(f"FAILED: {name}: {type(e).__name__}: {e}", flush=True)
-        failed += 1
-
-
-def free_port():
-    s = socket.socket()
-    s.bind(("127.0.0.1", 0))
-    p = s.getsockname()[1]
-    s.close()
-    return p
+check = Checks()
 
 
 def round_trip(sock, data):
@@ -416,5 +397,4 @@ check("without -f, tetherd returns once serving (or says why not), and -X stops 
       t_daemonize)
 
 shutil.rmtree(TMP, ignore_errors=True)
-print(f"tetherd features: {passed} passed, {failed} failed")
-sys.exit(1 if failed else 0)
+check.finish("tetherd features")

@@ -401,22 +401,27 @@ std::span<const std::byte> session::received(conn_id id) const {
   return s == nullptr ? std::span<const std::byte>{} : s->rx.data();
 }
 
-void session::consume(conn_id id, std::size_t n) {
+// Drops n delivered bytes from the receive buffer; the caller decides when to ack.
+stream* session::take_delivered(conn_id id, std::size_t n) {
   stream* s = find(id);
-  if (s == nullptr || n == 0) return;
-  n = std::min(n, s->rx.size());
-  s->rx.consume(n);
+  if (s == nullptr || n == 0) return nullptr;
+  s->rx.consume(std::min(n, s->rx.size()));
   if (s->rx.empty()) s->readable_signalled = false;
-  if (s->open_for_data()) schedule_ack(*s);
+  return s;
+}
+
+void session::consume(conn_id id, std::size_t n) {
+  stream* s = take_delivered(id, n);
+  if (s != nullptr && s->open_for_data()) schedule_ack(*s);
 }
 
 void session::consume(conn_id id, std::size_t n, time_point now) {
-  stream* s = find(id);
-  if (s == nullptr || n == 0) return;
-  if (s->state != stream_state::established || opts_.ack_delay.count() == 0) return consume(id, n);
-  n = std::min(n, s->rx.size());
-  s->rx.consume(n);
-  if (s->rx.empty()) s->readable_signalled = false;
+  stream* s = take_delivered(id, n);
+  if (s == nullptr) return;
+  if (s->state != stream_state::established || opts_.ack_delay.count() == 0) {
+    if (s->open_for_data()) schedule_ack(*s);
+    return;
+  }
   const std::uint32_t owed = s->read_point() - s->rcv_acked;
   if (!s->tx.empty() || owed >= opts_.receive_window / 4) {
     schedule_ack(*s);  // data carries it now, or the peer's window needs it

@@ -180,6 +180,7 @@ class session {
   void unregister_ports(stream& s);
   void erase(stream& s);
   void clear_deadline(stream& s);
+  stream* take_delivered(conn_id id, std::size_t n);
   void schedule_send(stream& s);
   void schedule_ack(stream& s);
 
