@@ -23,7 +23,7 @@ constexpr std::array<frame_type, std::variant_size_v<message>> variant_types = {
     frame_type::stop_live_view,  frame_type::download,         frame_type::ok,
     frame_type::error,           frame_type::property_changed, frame_type::capture_done,
     frame_type::camera_attached, frame_type::camera_lost,      frame_type::live_view_frame,
-    frame_type::image_chunk,
+    frame_type::image_chunk,     frame_type::live_view_ack,    frame_type::live_view_stats,
 };
 
 constexpr std::string_view bplist_magic = "bplist00";
@@ -171,6 +171,17 @@ void check(checker& c, const camera_attached& m) {
   c.text("Serial", m.serial, max_model);
 }
 void check(checker& c, const camera_lost& m) { c.text("Reason", m.reason, max_message); }
+void check(checker& c, const start_live_view& m) {
+  if (m.max_in_flight > max_in_flight)
+    c.fail("MaxInFlight is " + std::to_string(m.max_in_flight) + ", more than " +
+           std::to_string(max_in_flight));
+}
+void check(checker& c, const live_view_stats& m) {
+  for (const auto& [key, v] :
+       {std::pair{"Fps", m.fps}, std::pair{"CameraFps", m.camera_fps},
+        std::pair{"MeanAgeMs", m.mean_age_ms}, std::pair{"MaxAgeMs", m.max_age_ms}})
+    if (!(v >= 0 && v <= 1e9)) c.fail(std::string(key) + " must be a number from 0 to 1e9");
+}
 
 void check_live_view(checker& c, std::uint16_t width, std::uint16_t height,
                      std::span<const std::byte> jpeg) {
@@ -217,6 +228,9 @@ void set_string(plist_t d, const char* key, const std::string& v) {
 }
 void set_uint(plist_t d, const char* key, std::uint64_t v) {
   plist_dict_set_item(d, key, plist_new_uint(v));
+}
+void set_real(plist_t d, const char* key, double v) {
+  plist_dict_set_item(d, key, plist_new_real(v));
 }
 void set_list(plist_t d, const char* key, const std::vector<std::string>& l) {
   plist_t a = plist_new_array();
@@ -290,6 +304,18 @@ void fill(plist_t d, const camera_attached& m) {
   set_string(d, "Serial", m.serial);
 }
 void fill(plist_t d, const camera_lost& m) { set_string(d, "Reason", m.reason); }
+void fill(plist_t d, const start_live_view& m) {
+  if (m.max_in_flight != 0) set_uint(d, "MaxInFlight", m.max_in_flight);
+}
+void fill(plist_t d, const live_view_ack& m) { set_uint(d, "Sequence", m.sequence); }
+void fill(plist_t d, const live_view_stats& m) {
+  set_real(d, "Fps", m.fps);
+  set_real(d, "CameraFps", m.camera_fps);
+  set_real(d, "MeanAgeMs", m.mean_age_ms);
+  set_real(d, "MaxAgeMs", m.max_age_ms);
+  set_uint(d, "Delivered", m.delivered);
+  set_uint(d, "Dropped", m.dropped);
+}
 template <class T>
 void fill(plist_t, const T&) {}  // messages without fields: an empty dictionary
 
@@ -351,6 +377,23 @@ struct fields {
     std::uint64_t v = out;
     uint(key, v, UINT32_MAX, required);
     out = static_cast<std::uint32_t>(v);
+  }
+  // Integers are accepted too: a Swift Double of 30 may be written as the integer 30.
+  void real(const char* key, double& out) {
+    plist_t node = plist_dict_get_item(dict, key);
+    if (node == nullptr) {
+      c.fail(std::string(key) + " is missing");
+      return;
+    }
+    if (plist_get_node_type(node) == PLIST_REAL) {
+      plist_get_real_val(node, &out);
+    } else if (plist_get_node_type(node) == PLIST_UINT) {
+      std::uint64_t v = 0;
+      plist_get_uint_val(node, &v);
+      out = static_cast<double>(v);
+    } else {
+      c.fail(std::string(key) + " must be a number");
+    }
   }
   void boolean(const char* key, bool& out) {
     plist_t node = item(key, PLIST_BOOLEAN, "a boolean", false);
@@ -473,8 +516,27 @@ std::optional<message> read_plist_message(frame_type type, plist_t dict, checker
                      std::pair{"large", focus_size::large}});
       return m;
     }
-    case frame_type::start_live_view: return start_live_view{};
+    case frame_type::start_live_view: {
+      start_live_view m;
+      f.u32("MaxInFlight", m.max_in_flight, false);
+      return m;
+    }
     case frame_type::stop_live_view: return stop_live_view{};
+    case frame_type::live_view_ack: {
+      live_view_ack m;
+      f.u32("Sequence", m.sequence);
+      return m;
+    }
+    case frame_type::live_view_stats: {
+      live_view_stats m;
+      f.real("Fps", m.fps);
+      f.real("CameraFps", m.camera_fps);
+      f.real("MeanAgeMs", m.mean_age_ms);
+      f.real("MaxAgeMs", m.max_age_ms);
+      f.uint("Delivered", m.delivered, UINT64_MAX);
+      f.uint("Dropped", m.dropped, UINT64_MAX);
+      return m;
+    }
     case frame_type::download: {
       download m;
       f.u32("TransferID", m.transfer_id);
@@ -516,7 +578,7 @@ std::optional<message> read_plist_message(frame_type type, plist_t dict, checker
 
 bool is_plist_type(frame_type t) {
   const auto v = static_cast<std::uint32_t>(t);
-  return (v >= 100 && v <= 112) || (v >= 120 && v <= 123);
+  return (v >= 100 && v <= 113) || (v >= 120 && v <= 124);
 }
 
 }  // namespace
@@ -564,6 +626,8 @@ std::string type_name(std::uint32_t type) {
     case frame_type::camera_lost: return "camera_lost";
     case frame_type::live_view_frame: return "live_view_frame";
     case frame_type::image_chunk: return "image_chunk";
+    case frame_type::live_view_ack: return "live_view_ack";
+    case frame_type::live_view_stats: return "live_view_stats";
   }
   if (type == peertalk::end_of_stream) return "end_of_stream";
   return "type " + std::to_string(type);

@@ -39,11 +39,13 @@ enum class frame_type : std::uint32_t {
   download = 110,         // controller -> camera; reply: image_chunk frames with its tag
   ok = 111,               // reply: done
   error = 112,            // reply (request's tag) or event (tag 0)
+  live_view_ack = 113,    // controller -> camera, tag 0, no reply: frames up to here handled
   // events, tag 0 (binary plist)
   property_changed = 120,
   capture_done = 121,
   camera_attached = 122,
   camera_lost = 123,
+  live_view_stats = 124,  // once a second while live view runs
   // bulk data (fixed binary header + raw bytes)
   live_view_frame = 130,  // tag 0
   image_chunk = 131,      // tag of the download request
@@ -81,6 +83,7 @@ inline constexpr std::uint64_t max_file_size = 1ull << 32;  // a captured file: 
 inline constexpr std::size_t max_plist_payload = 1u << 20;  // control payload: 1 MiB
 inline constexpr std::size_t max_jpeg = 8u << 20;           // live-view JPEG: 8 MiB
 inline constexpr std::size_t max_chunk = 1u << 20;          // image chunk data: 1 MiB
+inline constexpr std::uint32_t max_in_flight = 16;          // start_live_view.MaxInFlight
 inline constexpr std::size_t live_view_header_size = 16;
 inline constexpr std::size_t image_chunk_header_size = 20;
 
@@ -162,10 +165,18 @@ struct focus_step {
   bool operator==(const focus_step&) const = default;
 };
 struct start_live_view {
+  // Frames the camera may send before the controller acknowledges them with
+  // live_view_ack, 1..max_in_flight; 0 (absent): no acknowledgements, the connection
+  // alone paces the frames.
+  std::uint32_t max_in_flight = 0;
   bool operator==(const start_live_view&) const = default;
 };
 struct stop_live_view {
   bool operator==(const stop_live_view&) const = default;
+};
+struct live_view_ack {
+  std::uint32_t sequence = 0;  // every frame up to this one is handled
+  bool operator==(const live_view_ack&) const = default;
 };
 struct download {
   std::uint32_t transfer_id = 0;  // from capture_done; not 0
@@ -200,6 +211,16 @@ struct camera_lost {
   std::string reason;
   bool operator==(const camera_lost&) const = default;
 };
+// Live view as this controller gets it, over the last second.
+struct live_view_stats {
+  double fps = 0;          // frames sent to this controller per second
+  double camera_fps = 0;   // frames the camera made per second
+  double mean_age_ms = 0;  // capture to delivery (written out; with acks: acknowledged)
+  double max_age_ms = 0;
+  std::uint64_t delivered = 0;  // frames in the window
+  std::uint64_t dropped = 0;    // frames replaced by a newer one before they could go
+  bool operator==(const live_view_stats&) const = default;
+};
 struct live_view_frame {
   std::uint32_t sequence = 0;
   std::uint64_t timestamp_us = 0;  // capture time, camera clock, microseconds
@@ -223,7 +244,8 @@ using message =
                  messages::autofocus, messages::focus_step, messages::start_live_view,
                  messages::stop_live_view, messages::download, messages::ok, messages::error,
                  messages::property_changed, messages::capture_done, messages::camera_attached,
-                 messages::camera_lost, messages::live_view_frame, messages::image_chunk>;
+                 messages::camera_lost, messages::live_view_frame, messages::image_chunk,
+                 messages::live_view_ack, messages::live_view_stats>;
 
 frame_type type_of(const message& m);
 // "hello", "set_property", ... for logs; "type N" for types not listed.

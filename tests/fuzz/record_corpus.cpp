@@ -113,6 +113,7 @@ void write_camera_seeds(const std::filesystem::path& dir) {
         ex.msg.index() == camera::message(camera::messages::start_live_view{}).index() ||
         ex.msg.index() == camera::message(camera::messages::stop_live_view{}).index() ||
         ex.msg.index() == camera::message(camera::messages::download{}).index() ||
+        ex.msg.index() == camera::message(camera::messages::live_view_ack{}).index() ||
         ex.name == "hello";
     auto& out = from_controller ? controller : camera_side;
     out.insert(out.end(), frame.begin(), frame.end());

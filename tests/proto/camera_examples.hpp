@@ -47,6 +47,9 @@ inline std::vector<example> documented() {
       {"image_chunk", image_chunk{7, 0, 6021120, chunk}, 4},
       {"error", error{error_code::value_not_allowed, "iso: 12800 is not an allowed value"}, 5},
       {"live_view_frame", live_view_frame{42, 1234567890, 1024, 576, tiny_jpeg()}, 0},
+      {"start_live_view", start_live_view{1}, 9},
+      {"live_view_ack", live_view_ack{42}, 0},
+      {"live_view_stats", live_view_stats{29.5, 30, 12.25, 20.5, 30, 1}, 0},
   };
 }
 
@@ -57,7 +60,7 @@ inline std::vector<example> all_kinds() {
   v.push_back({"get_all_properties", get_properties{}, 6});
   v.push_back({"autofocus", autofocus{}, 7});
   v.push_back({"focus_step", focus_step{focus_direction::far, focus_size::large}, 8});
-  v.push_back({"start_live_view", start_live_view{}, 9});
+  v.push_back({"start_live_view_unacknowledged", start_live_view{}, 9});
   v.push_back({"stop_live_view", stop_live_view{}, 10});
   v.push_back({"property_changed",
                property_changed{{"exposure_compensation", "+0.3", {"-0.3", "0", "+0.3"}, false}},

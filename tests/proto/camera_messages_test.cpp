@@ -7,6 +7,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <fstream>
+#include <limits>
 #include <set>
 #include <sstream>
 #include <string>
@@ -518,10 +519,45 @@ TEST(CameraMessages, MalformedPayloadsAreBadRequests) {
 TEST(CameraMessages, UnknownTypesAreNotSupported) {
   expect_rejected({150, 3, {}}, error_code::not_supported,
                   "frame type 150 is not part of the camera protocol version 1");
-  expect_rejected({113, 3, {}}, error_code::not_supported,
-                  "frame type 113 is not part of the camera protocol version 1");
+  expect_rejected({114, 3, {}}, error_code::not_supported,
+                  "frame type 114 is not part of the camera protocol version 1");
+  expect_rejected({125, 0, {}}, error_code::not_supported,
+                  "frame type 125 is not part of the camera protocol version 1");
   expect_rejected({0, 0, {}}, error_code::bad_request,
                   "end of stream (frame type 0) is not a message: close the channel");
+}
+
+TEST(CameraMessages, LiveViewPacingAndStatsAreChecked) {
+  // MaxInFlight: absent means no acknowledgements; 1..16 otherwise.
+  EXPECT_EQ(decode_ok(plist_frame(frame_type::start_live_view, dict_of({}))),
+            message{start_live_view{0}});
+  EXPECT_EQ(decode_ok(plist_frame(frame_type::start_live_view,
+                                  dict_of({{"MaxInFlight", plist_new_uint(16)}}))),
+            message{start_live_view{16}});
+  expect_rejected(
+      plist_frame(frame_type::start_live_view, dict_of({{"MaxInFlight", plist_new_uint(17)}})),
+      error_code::bad_request, "start_live_view: MaxInFlight is 17, more than 16");
+  EXPECT_THROW((void)encode(start_live_view{17}, 1), std::invalid_argument);
+  expect_rejected(plist_frame(frame_type::live_view_ack, dict_of({}), 0), error_code::bad_request,
+                  "live_view_ack: Sequence is missing");
+  // A Swift Double that happens to be whole may arrive as an integer.
+  auto stats = [](plist_t fps) {
+    return plist_frame(frame_type::live_view_stats,
+                       dict_of({{"Fps", fps},
+                                {"CameraFps", plist_new_real(30)},
+                                {"MeanAgeMs", plist_new_real(1.5)},
+                                {"MaxAgeMs", plist_new_real(2)},
+                                {"Delivered", plist_new_uint(30)},
+                                {"Dropped", plist_new_uint(0)}}),
+                       0);
+  };
+  EXPECT_EQ(decode_ok(stats(plist_new_uint(30))), message(live_view_stats{30, 30, 1.5, 2, 30, 0}));
+  expect_rejected(stats(plist_new_real(-1)), error_code::bad_request,
+                  "live_view_stats: Fps must be a number from 0 to 1e9");
+  expect_rejected(stats(plist_new_real(std::numeric_limits<double>::quiet_NaN())),
+                  error_code::bad_request, "live_view_stats: Fps must be a number from 0 to 1e9");
+  expect_rejected(stats(str("fast")), error_code::bad_request,
+                  "live_view_stats: Fps must be a number");
 }
 
 TEST(CameraMessages, KnownProperties) {

@@ -31,8 +31,8 @@ void controller_session::start(std::vector<std::byte> first_bytes) {
   msg::hello hello;
   hello.sender = wire::role::camera;
   hello.name = hub_.service().model().substr(0, wire::max_name);
-  hello.capabilities = {"live_view", "capture",    "download",
-                        "autofocus", "focus_step", "properties"};
+  hello.capabilities = {"live_view", "live_view_ack", "capture",   "download",
+                        "autofocus", "focus_step",    "properties"};
   send(hello, proto::peertalk::no_tag);
   if (!first_bytes.empty()) feed(first_bytes);
   read();
@@ -160,8 +160,10 @@ void controller_session::handle(wire::message m, std::uint32_t tag) {
           run(commands::focus_step{from_wire(v.direction), from_wire(v.size)}, tag,
               [tag](controller_session& self, command_outcome&) { self.send(msg::ok{}, tag); });
         } else if constexpr (std::is_same_v<T, msg::start_live_view>) {
-          start_live_view();
+          start_live_view(v.max_in_flight);
           send(msg::ok{}, tag);
+        } else if constexpr (std::is_same_v<T, msg::live_view_ack>) {
+          acknowledged(v.sequence);
         } else if constexpr (std::is_same_v<T, msg::stop_live_view>) {
           stop_live_view();
           send(msg::ok{}, tag);
@@ -206,8 +208,14 @@ void controller_session::download(const msg::download& d, std::uint32_t tag) {
   pump();
 }
 
-void controller_session::start_live_view() {
-  if (live_) return;
+void controller_session::start_live_view(std::uint32_t max_in_flight) {
+  // A second start changes the pacing and forgets earlier acks (PROTOCOL.md §6.2).
+  max_in_flight_ = max_in_flight;
+  in_flight_.clear();
+  if (live_) {
+    pump();
+    return;
+  }
   std::weak_ptr<controller_session> weak = shared_from_this();
   auto& io = hub_.io();
   // The wake-up runs on the camera thread when the mailbox fills; it only posts.
@@ -217,7 +225,10 @@ void controller_session::start_live_view() {
     });
   });
   meter_ = live_view_meter();
-  log::info(name_ + ": live view on");
+  log::info(name_ + ": live view on" +
+            (max_in_flight == 0
+                 ? std::string()
+                 : ", at most " + std::to_string(max_in_flight) + " unacknowledged"));
   stats_tick();
 }
 
@@ -225,8 +236,22 @@ void controller_session::stop_live_view() {
   if (!live_) return;
   hub_.service().unsubscribe(live_);
   live_.reset();
+  in_flight_.clear();
+  max_in_flight_ = 0;
   stats_timer_.cancel();
   log::info(name_ + ": live view off");
+}
+
+void controller_session::acknowledged(std::uint32_t sequence) {
+  // An ack covers every earlier frame; one for a frame not sent matches nothing.
+  const auto now = std::chrono::steady_clock::now();
+  bool freed = false;
+  while (!in_flight_.empty() && in_flight_.front().sequence <= sequence) {
+    meter_.delivered(in_flight_.front().captured, now);
+    in_flight_.pop_front();
+    freed = true;
+  }
+  if (freed) pump();
 }
 
 void controller_session::stats_tick() {
@@ -239,8 +264,9 @@ void controller_session::stats_tick() {
     std::snprintf(line, sizeof line, "live view %.1f fps, age %.1f ms (max %.1f), %llu dropped",
                   s.fps, s.mean_age_ms, s.max_age_ms, static_cast<unsigned long long>(s.dropped));
     log::debug(self->name_ + ": " + line);
-    for (auto& p : stats_properties(s, self->hub_.service().stats().capture_fps))
-      self->send(msg::property_changed{std::move(p)}, proto::peertalk::no_tag);
+    self->send(msg::live_view_stats{s.fps, self->hub_.service().stats().capture_fps, s.mean_age_ms,
+                                    s.max_age_ms, s.delivered, s.dropped},
+               proto::peertalk::no_tag);
     self->stats_tick();
   });
 }
@@ -264,7 +290,8 @@ void controller_session::send(const wire::message& m, std::uint32_t tag) {
 void controller_session::pump() {
   if (writing_ || closed_) return;
   frame_mailbox::frame_ptr frame;
-  if (live_ && (live_turn_ || control_out_.empty())) frame = live_->take();
+  const bool window_open = max_in_flight_ == 0 || in_flight_.size() < max_in_flight_;
+  if (live_ && window_open && (live_turn_ || control_out_.empty())) frame = live_->take();
   if (frame) {
     // Only now, with the socket free, does a frame become bytes: newest wins.
     out_ = wire::encode_live_view_frame(
@@ -274,7 +301,10 @@ void controller_session::pump() {
                                        .count()),
         static_cast<std::uint16_t>(frame->width), static_cast<std::uint16_t>(frame->height),
         frame->jpeg);
-    frame_out_ = std::move(frame);
+    if (max_in_flight_ != 0)
+      in_flight_.push_back({static_cast<std::uint32_t>(frame->number), frame->captured});
+    else
+      frame_out_ = std::move(frame);  // delivered once written
     live_turn_ = false;
   } else if (!control_out_.empty()) {
     out_ = std::move(control_out_.front());

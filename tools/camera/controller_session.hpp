@@ -5,7 +5,8 @@
 //
 // Writing: replies and events queue up (they are small, and one per request); live
 // view never queues. A frame is taken from the session's one-slot mailbox only when the
-// socket is ready for it, so what goes out is always the newest frame. Queued control
+// socket is ready for it (and, when the controller acknowledges frames, when fewer than
+// MaxInFlight are unacknowledged), so what goes out is always the newest frame. Queued control
 // frames and live-view frames alternate, so neither a stream of frames nor a long
 // download holds the other back.
 #include <asio.hpp>
@@ -41,8 +42,9 @@ class controller_session : public std::enable_shared_from_this<controller_sessio
   void run(command c, std::uint32_t tag,
            std::function<void(controller_session&, command_outcome&)> on_success);
   void download(const proto::camera::messages::download& d, std::uint32_t tag);
-  void start_live_view();
+  void start_live_view(std::uint32_t max_in_flight);
   void stop_live_view();
+  void acknowledged(std::uint32_t sequence);
   void pump();
   void stats_tick();
 
@@ -61,6 +63,14 @@ class controller_session : public std::enable_shared_from_this<controller_sessio
   frame_mailbox::frame_ptr frame_out_;  // the frame being written, for the meter
 
   std::shared_ptr<live_view_subscription> live_;
+  // With acknowledgements (PROTOCOL.md §6.2): at most max_in_flight_ frames out that the
+  // controller has not acked, oldest first; 0 means the socket alone paces live view.
+  std::uint32_t max_in_flight_ = 0;
+  struct unacked {
+    std::uint32_t sequence;
+    std::chrono::steady_clock::time_point captured;
+  };
+  std::deque<unacked> in_flight_;
   live_view_meter meter_;
   asio::steady_timer stats_timer_;
 };

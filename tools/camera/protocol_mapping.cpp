@@ -42,16 +42,4 @@ int from_wire(wire::messages::focus_size s) {
   return 1;
 }
 
-std::vector<wire::property> stats_properties(const live_view_stats& s, double camera_fps) {
-  auto number = [](const char* name, double v) {
-    char buf[32];
-    std::snprintf(buf, sizeof buf, "%.1f", v);
-    return wire::property{name, buf, {}, false};
-  };
-  return {number("live_view_fps", s.fps), number("live_view_age_ms", s.mean_age_ms),
-          number("live_view_age_max_ms", s.max_age_ms),
-          wire::property{"live_view_dropped", std::to_string(s.dropped), {}, false},
-          number("camera_fps", camera_fps)};
-}
-
 }  // namespace tether::camera

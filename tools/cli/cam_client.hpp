@@ -24,6 +24,8 @@ class cam_client {
   proto::camera::message request(const proto::camera::message& m, const on_other& other = {});
   // Sends without waiting (a download's chunks come with the returned tag).
   std::uint32_t send_request(const proto::camera::message& m);
+  // Sends a message that gets no reply (live_view_ack), with tag 0.
+  void notify(const proto::camera::message& m) { send(m, proto::peertalk::no_tag); }
   // The next frame from the camera (events, live view, download chunks).
   std::pair<proto::camera::message, std::uint32_t> next();
   const std::string& camera_name() const { return camera_name_; }

@@ -104,7 +104,9 @@ int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned 
   std::ofstream mjpeg_file;
   if (!mjpeg.empty()) mjpeg_file.open(mjpeg, std::ios::binary);
   if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
-  cl.request(msg::start_live_view{});
+  // Two frames in flight keep the link busy while this side writes files, and no more
+  // can wait in buffers on the way (PROTOCOL.md §6.2).
+  cl.request(msg::start_live_view{2});
   const bool live = stderr_is_terminal();
   const auto start = std::chrono::steady_clock::now();
   unsigned got = 0, gaps = 0;
@@ -133,6 +135,7 @@ int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned 
     if (mjpeg_file.is_open())
       mjpeg_file.write(reinterpret_cast<const char*>(f->jpeg.data()),
                        static_cast<std::streamsize>(f->jpeg.size()));
+    cl.notify(msg::live_view_ack{f->sequence});
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     if (live)

@@ -127,15 +127,22 @@ class controller_app final : public phone_app {
                 st.to_set.push_back(p.name);
               }
             }
-            if (st.to_set.empty()) request(s, id, msg::start_live_view{}, "start_live_view");
+            if (st.to_set.empty()) start_live_view(s, id);
           } else if constexpr (std::is_same_v<T, msg::property_set>) {
             st.pending.erase(tag);
             st.report["set"].push_back(
                 {{"name", v.name}, {"requested", v.requested}, {"applied", v.applied}});
             std::erase(st.to_set, v.name);
-            if (st.to_set.empty()) request(s, id, msg::start_live_view{}, "start_live_view");
+            if (st.to_set.empty()) start_live_view(s, id);
           } else if constexpr (std::is_same_v<T, msg::live_view_frame>) {
             on_frame(s, id, st, v);
+          } else if constexpr (std::is_same_v<T, msg::live_view_stats>) {
+            // The camera's view of this controller's live view, the last second of it.
+            st.report["camera_stats"] = {{"fps", v.fps},
+                                         {"camera_fps", v.camera_fps},
+                                         {"mean_age_ms", v.mean_age_ms},
+                                         {"max_age_ms", v.max_age_ms},
+                                         {"dropped", v.dropped}};
           } else if constexpr (std::is_same_v<T, msg::capture_done>) {
             st.transfer_id = v.transfer_id;
             st.capture_name = v.file_name;
@@ -165,6 +172,12 @@ class controller_app final : public phone_app {
         m);
   }
 
+  // Two frames in flight, acknowledged as they are handled, as an iOS app showing
+  // live view would do (PROTOCOL.md §6.2).
+  void start_live_view(device_session& s, conn_id id) {
+    request(s, id, msg::start_live_view{2}, "start_live_view");
+  }
+
   void on_frame(device_session& s, conn_id id, session_state& st, const msg::live_view_frame& f) {
     const auto now = clock_type::now();
     if (st.frames == 0)
@@ -180,6 +193,7 @@ class controller_app final : public phone_app {
       std::snprintf(name, sizeof name, "frame-%06u.jpg", f.sequence);
       save(name, f.jpeg);
     }
+    send(s, id, msg::live_view_ack{f.sequence}, proto::peertalk::no_tag);
     if (!st.capture_sent && st.frames >= script_.frames_before_capture) {
       st.capture_sent = true;
       request(s, id, msg::capture{}, "capture");
