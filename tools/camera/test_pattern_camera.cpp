@@ -4,6 +4,7 @@
 #include <array>
 #include <cmath>
 #include <cstdlib>
+#include <cstring>
 #include <string>
 #include <thread>
 
@@ -196,16 +197,21 @@ rgb_image test_pattern_camera::draw(std::uint32_t width, std::uint32_t height,
   img.width = width;
   img.height = height;
   img.pixels.resize(std::size_t{width} * height * 3);
+  // Pixel (x, y) shows band (x + y + phase) mod 256, so every row is one strip of bands
+  // (bands_row) read from a different start: one copy a row instead of arithmetic a pixel, which
+  // keeps a 1080p frame well inside a 60 fps budget next to the JPEG encoder.
   const std::size_t phase = static_cast<std::size_t>(frame * 16);
+  std::vector<std::uint8_t> bands_row((std::size_t{width} + 256) * 3);
+  for (std::size_t x = 0; x < std::size_t{width} + 256; ++x)
+    for (std::size_t c = 0; c < 3; ++c) bands_row[x * 3 + c] = lut[c][bands[x & 255][c]];
   const std::uint32_t bar_w = std::max<std::uint32_t>(width / 64, 2);
   const std::uint32_t bar_x = static_cast<std::uint32_t>((frame * bar_w) % width);
+  const std::uint32_t bar_end = std::min(bar_x + bar_w, width);
   for (std::uint32_t y = 0; y < height; ++y) {
     std::uint8_t* row = img.pixels.data() + std::size_t{y} * width * 3;
-    for (std::uint32_t x = 0; x < width; ++x) {
-      const bool bar = x >= bar_x && x < bar_x + bar_w;
-      const auto& band = bands[(x + y + phase) & 255];
-      for (std::size_t c = 0; c < 3; ++c) row[x * 3 + c] = lut[c][bar ? 230 : band[c]];
-    }
+    std::memcpy(row, bands_row.data() + ((y + phase) & 255) * 3, std::size_t{width} * 3);
+    for (std::uint32_t x = bar_x; x < bar_end; ++x)
+      for (std::size_t c = 0; c < 3; ++c) row[x * 3 + c] = lut[c][230];
   }
   auto fill = [&](std::uint32_t x0, std::uint32_t y0, std::uint32_t w, std::uint32_t h,
                   std::uint8_t v) {
