@@ -8,25 +8,48 @@
 #include <cstring>
 
 #include "tools/cli/cli_error.hpp"
+#include "tools/cli/phone_port.hpp"
 
 namespace tether::cli {
 
 namespace cam = proto::camera;
 
-cam_client::cam_client(const std::string& path) {
+namespace {
+
+int connect_local(const std::string& path) {
   sockaddr_un sa{};
   sa.sun_family = AF_UNIX;
   if (path.size() >= sizeof sa.sun_path) throw cli_error(usage, "camera socket path too long");
   std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
-  fd_ = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd_ < 0 || ::connect(fd_, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0)
-    throw cli_error(no_daemon, "cannot reach tether-camera at " + path + ": " +
-                                   std::strerror(errno) +
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
+    const int err = errno;
+    if (fd >= 0) ::close(fd);
+    throw cli_error(no_daemon, "cannot reach tether-camera at " + path + ": " + std::strerror(err) +
                                    " (is it running? --camera chooses another socket)");
+  }
+  return fd;
+}
+
+}  // namespace
+
+cam_client::cam_client(const std::string& path) : fd_(connect_local(path)) { say_hello(); }
+
+cam_client::cam_client(const cam_options& o) {
+  if (o.phone_port == 0) {
+    fd_ = connect_local(o.socket);
+  } else {
+    peer_ = "the camera app on the phone (port " + std::to_string(o.phone_port) + ")";
+    fd_ = open_phone_port(o.daemon.socket, o.daemon.udid, o.phone_port);
+  }
+  say_hello();
+}
+
+void cam_client::say_hello() {
   send(cam::messages::hello{cam::protocol_version, cam::role::controller, "tether cam", {}}, 0);
   auto [m, tag] = next();
   const auto* h = std::get_if<cam::messages::hello>(&m);
-  if (h == nullptr) throw cli_error(failed, "tether-camera did not say hello first");
+  if (h == nullptr) throw cli_error(failed, peer_ + " did not say hello first");
   camera_name_ = h->name;
 }
 
@@ -40,7 +63,7 @@ void cam_client::send(const cam::message& m, std::uint32_t tag) {
   while (sent < bytes.size()) {
     const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw cli_error(no_daemon, "lost the connection to tether-camera");
+    if (n <= 0) throw cli_error(no_daemon, "lost the connection to " + peer_);
     sent += static_cast<std::size_t>(n);
   }
 }
@@ -50,15 +73,15 @@ std::pair<cam::message, std::uint32_t> cam_client::next() {
     if (auto f = reader_.next()) {
       auto decoded = cam::decode(*f);
       if (auto* e = std::get_if<cam::decode_error>(&decoded))
-        throw cli_error(failed, "tether-camera sent a frame that cannot be read: " + e->text);
+        throw cli_error(failed, peer_ + " sent a frame that cannot be read: " + e->text);
       return {std::get<cam::message>(std::move(decoded)), f->tag};
     }
     std::byte buf[65536];
     const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
     if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw cli_error(no_daemon, "tether-camera closed the connection");
+    if (n <= 0) throw cli_error(no_daemon, peer_ + " closed the connection");
     if (auto ec = reader_.feed(std::span(buf, static_cast<std::size_t>(n))))
-      throw cli_error(failed, "tether-camera's stream cannot be read: " + reader_.error_text());
+      throw cli_error(failed, peer_ + "'s stream cannot be read: " + reader_.error_text());
   }
 }
 

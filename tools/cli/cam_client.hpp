@@ -1,12 +1,14 @@
 #pragma once
 // A blocking client of tether's camera protocol (proto/camera/PROTOCOL.md) over
-// tether-camera's local unix socket: hello both ways, then requests that wait for
-// their reply while events and live-view frames are handed to a callback.
+// tether-camera's local unix socket, or over a phone port whose app plays the camera:
+// hello both ways, then requests that wait for their reply while events and live-view
+// frames are handed to a callback.
 #include <functional>
 #include <string>
 
 #include "proto/camera/messages.hpp"
 #include "proto/peertalk/frame.hpp"
+#include "tools/cli/commands.hpp"
 
 namespace tether::cli {
 
@@ -14,6 +16,8 @@ class cam_client {
  public:
   // Connects and exchanges hello; throws cli_error with the reason.
   explicit cam_client(const std::string& path);
+  // The same, to wherever `o` points: the local socket, or the phone port (--phone).
+  explicit cam_client(const cam_options& o);
   ~cam_client();
   cam_client(const cam_client&) = delete;
   cam_client& operator=(const cam_client&) = delete;
@@ -32,7 +36,9 @@ class cam_client {
 
  private:
   void send(const proto::camera::message& m, std::uint32_t tag);
+  void say_hello();
   int fd_ = -1;
+  std::string peer_ = "tether-camera";  // in errors
   std::uint32_t tag_ = 0;
   std::string camera_name_;
   proto::peertalk::frame_reader reader_ =

@@ -19,7 +19,7 @@ namespace cam = proto::camera;
 namespace msg = proto::camera::messages;
 
 int run_cam_props(const cam_options& c) {
-  cam_client cl(c.socket);
+  cam_client cl(c);
   const auto reply = cl.request(msg::get_properties{c.name});
   const auto* p = std::get_if<msg::properties>(&reply);
   if (p == nullptr) throw cli_error(failed, "tether-camera answered get_properties oddly");
@@ -34,7 +34,7 @@ int run_cam_props(const cam_options& c) {
 }
 
 int run_cam_set(const cam_options& c, const std::string& value) {
-  cam_client cl(c.socket);
+  cam_client cl(c);
   const auto reply = cl.request(msg::set_property{c.name, value});
   const auto* s = std::get_if<msg::property_set>(&reply);
   if (s == nullptr) throw cli_error(failed, "tether-camera answered set_property oddly");
@@ -44,7 +44,7 @@ int run_cam_set(const cam_options& c, const std::string& value) {
 }
 
 int run_cam_focus(const cam_options& c, const std::string& how, const std::string& size) {
-  cam_client cl(c.socket);
+  cam_client cl(c);
   if (how == "auto") {
     cl.request(msg::autofocus{});
   } else {
@@ -59,7 +59,7 @@ int run_cam_focus(const cam_options& c, const std::string& how, const std::strin
 }
 
 int run_cam_capture(const cam_options& c, const std::string& out_dir) {
-  cam_client cl(c.socket);
+  cam_client cl(c);
   cl.request(msg::capture{});
   msg::capture_done done;
   for (bool have = false; !have;) {  // capture_done is an event, after the reply
@@ -100,7 +100,7 @@ int run_cam_capture(const cam_options& c, const std::string& out_dir) {
 
 int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned frames,
                      const std::string& mjpeg) {
-  cam_client cl(c.socket);
+  cam_client cl(c);
   std::ofstream mjpeg_file;
   if (!mjpeg.empty()) mjpeg_file.open(mjpeg, std::ios::binary);
   if (!out_dir.empty()) std::filesystem::create_directories(out_dir);

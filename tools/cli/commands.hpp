@@ -33,7 +33,11 @@ int run_forward_foreground(const global_options& o, const forward_args& f);
 // tether cam: tether-camera's local socket, in the camera protocol.
 struct cam_options {
   std::string socket = "/run/tether/camera.sock";  // --camera
-  std::string name;                                // a property
+  // --phone PORT: the camera is an app on the phone (the mirror case: the phone films,
+  // this board controls), reached through the daemon like `tether connect`.
+  std::uint16_t phone_port = 0;
+  global_options daemon;  // --socket and --udid, for --phone
+  std::string name;       // a property
 };
 int run_cam_props(const cam_options& c);
 int run_cam_set(const cam_options& c, const std::string& value);

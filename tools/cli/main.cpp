@@ -92,6 +92,8 @@ int main(int argc, char** argv) {
                                  "the camera behind tether-camera: properties, capture, "
                                  "focus, live view");
   cam->add_option("--camera", co.socket, "tether-camera's local socket")->capture_default_str();
+  cam->add_option("--phone", co.phone_port,
+                  "the camera is an app on the phone listening on PORT (a phone as camera)");
   cam->require_subcommand(1);
   auto* cprops = cam->add_subcommand("props", "properties with their values and allowed values");
   cprops->add_option("NAME", co.name, "just this one");
@@ -118,6 +120,7 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : usage;
   }
 
+  co.daemon = g;
   try {
     if (*list) return run_list(g);
     if (*watch) return run_watch(g);

@@ -23,6 +23,7 @@
 #include <string>
 #include <vector>
 
+#include "tools/sim/camera_app.hpp"
 #include "tools/sim/camera_controller_app.hpp"
 #include "tools/sim/lockdownd_app.hpp"
 #include "tools/sim/usbdevfs_phone.hpp"
@@ -59,6 +60,8 @@ const char* const usage =
     "  --app PORT=WHAT     what listens on PORT of every phone: echo, sink, source,\n"
     "                      controller (a scripted iOS app driving tether's camera\n"
     "                      protocol: hello, properties, live view, capture, download),\n"
+    "                      camera (the phone plays the camera: tether's camera protocol\n"
+    "                      with a 1280x720 test pattern at 30 fps, for `tether cam --phone`),\n"
     "                      or HOST:PORT, a TCP server on this machine that plays the\n"
     "                      iOS app (e.g. --app 2345=127.0.0.1:9000); repeatable\n"
     "  --record DIR        controller apps keep frames, captures and report.json in\n"
@@ -140,9 +143,10 @@ options parse(int argc, char** argv) {
       const std::string what = eq == std::string::npos ? "" : v.substr(eq + 1);
       const bool known =
           what == "echo" || what == "sink" || what == "source" || what == "controller" ||
+          what == "camera" ||
           (what.rfind(':') != std::string::npos && what.rfind(':') + 1 < what.size());
       if (port < 1 || port > 65535 || end != v.c_str() + eq || !known)
-        bad_usage("--app takes PORT=echo|sink|source|controller|HOST:PORT, not '" + v + "'");
+        bad_usage("--app takes PORT=echo|sink|source|controller|camera|HOST:PORT, not '" + v + "'");
       o.apps[static_cast<std::uint16_t>(port)] = what;
     } else if (a == "--rate")
       o.rate_mbps = static_cast<double>(number("--rate", 0, 100000));
@@ -288,6 +292,8 @@ int main(int argc, char** argv) {
             port, make_camera_controller_app({o.record.empty() ? std::filesystem::path()
                                                                : std::filesystem::path(o.record) /
                                                                      udid_from_serial(id.serial)}));
+      else if (what == "camera")
+        phone.add_app(port, make_camera_app({}));
       else {
         const auto colon = what.rfind(':');
         phone.add_app(port, make_tcp_relay_app(

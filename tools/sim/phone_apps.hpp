@@ -46,6 +46,9 @@ std::unique_ptr<phone_app> make_sink_app();
 // Relays each connection to a TCP server on this machine, so any program can play the
 // iOS app: bytes both ways, backpressure both ways, either side's close ends both.
 std::unique_ptr<phone_app> make_tcp_relay_app(std::string host, std::uint16_t port);
+// The same for any stream socket: `open` returns a connected socket for each new
+// connection, or -1 to refuse it (the app is not there).
+std::unique_ptr<phone_app> make_socket_relay_app(std::function<int()> open);
 
 // The byte at `offset` of a source app's stream, so a reader can check what it got.
 inline std::byte source_pattern(std::uint64_t offset) {

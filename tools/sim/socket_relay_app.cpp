@@ -9,7 +9,9 @@
 
 #include <array>
 #include <cerrno>
+#include <functional>
 #include <map>
+#include <string>
 
 #include "tools/sim/phone_apps.hpp"
 
@@ -26,33 +28,38 @@ struct socket_source {
   gpointer tag;
 };
 
-class tcp_relay_app final : public phone_app {
+// A connected socket to the local server playing the app, or -1 when it is not there.
+int connect_tcp(const std::string& host, std::uint16_t port) {
+  addrinfo hints{};
+  hints.ai_socktype = SOCK_STREAM;
+  addrinfo* res = nullptr;
+  const std::string service = std::to_string(port);
+  if (::getaddrinfo(host.c_str(), service.c_str(), &hints, &res) != 0 || res == nullptr) return -1;
+  const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const int rc = fd < 0 ? -1 : ::connect(fd, res->ai_addr, res->ai_addrlen);
+  ::freeaddrinfo(res);
+  if (rc != 0) {
+    if (fd >= 0) ::close(fd);
+    return -1;
+  }
+  const int one = 1;
+  ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
+  return fd;
+}
+
+class socket_relay_app final : public phone_app {
  public:
-  tcp_relay_app(std::string host, std::uint16_t port) : host_name_(std::move(host)), port_(port) {}
-  ~tcp_relay_app() override {
+  explicit socket_relay_app(std::function<int()> open) : open_(std::move(open)) {}
+  ~socket_relay_app() override {
     for (auto& [id, c] : conns_) drop(c);
     if (pending_fd_ >= 0) ::close(pending_fd_);
   }
 
-  // The local server plays the app: connecting to it decides whether the phone
-  // accepts. A loopback connect completes (or is refused) at once.
+  // Opening the socket decides whether the phone accepts: a loopback connect completes
+  // (or is refused) at once.
   bool ready_to_accept() override {
-    if (pending_fd_ >= 0) return true;
-    addrinfo hints{};
-    hints.ai_socktype = SOCK_STREAM;
-    addrinfo* res = nullptr;
-    const std::string port = std::to_string(port_);
-    if (::getaddrinfo(host_name_.c_str(), port.c_str(), &hints, &res) != 0 || res == nullptr)
-      return false;
-    const int fd = ::socket(res->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
-    const int rc = fd < 0 ? -1 : ::connect(fd, res->ai_addr, res->ai_addrlen);
-    ::freeaddrinfo(res);
-    if (rc != 0) {
-      if (fd >= 0) ::close(fd);
-      return false;  // the app is not there: the host's connection is refused
-    }
-    pending_fd_ = fd;
-    return true;
+    if (pending_fd_ < 0) pending_fd_ = open_();
+    return pending_fd_ >= 0;  // no app there: the host's connection is refused
   }
 
   void on_accept(device_session& s, conn_id id) override {
@@ -63,8 +70,6 @@ class tcp_relay_app final : public phone_app {
     const int fd = pending_fd_;
     pending_fd_ = -1;
     ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK);
-    const int one = 1;
-    ::setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
     auto& c = conns_[id];
     c.fd = fd;
     c.id = id;
@@ -93,14 +98,14 @@ class tcp_relay_app final : public phone_app {
     conn_id id = 0;
     bool connected = false;
     GSource* source = nullptr;
-    tcp_relay_app* owner = nullptr;
+    socket_relay_app* owner = nullptr;
   };
 
   static gboolean dispatch(GSource* src, GSourceFunc, gpointer data) {
     auto* c = static_cast<conn*>(data);
     const GIOCondition cond =
         g_source_query_unix_fd(src, reinterpret_cast<socket_source*>(src)->tag);
-    tcp_relay_app* self = c->owner;
+    socket_relay_app* self = c->owner;
     const conn_id id = c->id;
     self->host_->with_session([&](device_session* s) {
       auto it = self->conns_.find(id);
@@ -114,7 +119,7 @@ class tcp_relay_app final : public phone_app {
     });
     return G_SOURCE_CONTINUE;
   }
-  static constexpr GSourceFuncs funcs = {nullptr, nullptr, &tcp_relay_app::dispatch,
+  static constexpr GSourceFuncs funcs = {nullptr, nullptr, &socket_relay_app::dispatch,
                                          nullptr, nullptr, nullptr};
 
   void on_socket(device_session& s, conn& c, GIOCondition cond) {
@@ -185,8 +190,7 @@ class tcp_relay_app final : public phone_app {
     c.fd = -1;
   }
 
-  std::string host_name_;
-  std::uint16_t port_;
+  std::function<int()> open_;
   int pending_fd_ = -1;            // connected by ready_to_accept(), taken by on_accept()
   std::map<conn_id, conn> conns_;  // node-based: GSources keep pointers to the values
 };
@@ -194,7 +198,12 @@ class tcp_relay_app final : public phone_app {
 }  // namespace
 
 std::unique_ptr<phone_app> make_tcp_relay_app(std::string host, std::uint16_t port) {
-  return std::make_unique<tcp_relay_app>(std::move(host), port);
+  return std::make_unique<socket_relay_app>(
+      [host = std::move(host), port] { return connect_tcp(host, port); });
+}
+
+std::unique_ptr<phone_app> make_socket_relay_app(std::function<int()> open) {
+  return std::make_unique<socket_relay_app>(std::move(open));
 }
 
 }  // namespace tether::sim
