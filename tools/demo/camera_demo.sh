@@ -57,6 +57,11 @@ for s in r.get("set", []):
 frames = sorted(f for f in os.listdir(d) if f.startswith("frame-"))
 print(f"   live view: {r['frames']} frames of {r.get('frame_size')} at {r['fps']:.1f} fps, "
       f"{r['sequence_gaps']} gaps in the sequence (a slow reader skips frames, never lags)")
+st = r.get("camera_stats")
+if st:
+    print(f"   the camera's view (live_view_stats, last second): {st['fps']:.1f} fps delivered of "
+          f"{st['camera_fps']:.1f} made, frame age {st['mean_age_ms']:.1f} ms capture to ack "
+          f"(max {st['max_age_ms']:.1f}), {st['dropped']} dropped")
 c = r.get("capture", {})
 path = os.path.join(d, c.get("file", ""))
 data = open(path, "rb").read() if os.path.exists(path) else b""
