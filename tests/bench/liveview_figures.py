@@ -19,12 +19,9 @@ frame intervals with no growth).
 """
 import argparse
 import os
-import socket
 import statistics
 import subprocess
 import sys
-import threading
-import queue
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -45,26 +42,10 @@ ap.add_argument("--no-goals", action="store_true", help="print figures, never fa
 args = ap.parse_args()
 
 CAMERA_FPS = 60
-app_port = free_port()
-conns = queue.Queue()
-srv = socket.socket()
-srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-srv.bind(("127.0.0.1", app_port))
-srv.listen()
-
-
-def accept_loop():
-    while True:
-        try:
-            c, _ = srv.accept()
-        except OSError:
-            return
-        conns.put(c)
-
-
-threading.Thread(target=accept_loop, daemon=True).start()
+app = cp.PhoneApp(free_port())
+app.start()
 d = Daemon(args.sim, args.tetherd, "liveview", phones=1,
-           sim_extra=["--app", f"2350=127.0.0.1:{app_port}"])
+           sim_extra=["--app", f"2350=127.0.0.1:{app.port}"])
 
 
 def now_us():
@@ -76,9 +57,7 @@ def start_camera(fps):
     p = subprocess.Popen([args.camera, "--backend", "test-pattern", "--size", args.size, "--fps",
                           str(fps), "--usbmuxd", d.sock, "--port", "2350", "--listen", ""],
                          stdout=log, stderr=subprocess.STDOUT)
-    c = conns.get(timeout=20)
-    c.settimeout(20)
-    ch = cp.Channel(c)
+    ch, _ = app.accept(timeout=20)
     assert ch.recv_frame()[0] == cp.HELLO
     ch.send(cp.HELLO, cp.hello("liveview bench"))
     return p, ch
@@ -185,7 +164,7 @@ try:
           f"the buffers on the way hold frames)")
     stop_camera(p, ch)
 finally:
-    srv.close()
+    app.stop()
     d.stop()
 
 if missed and not args.no_goals:

@@ -2,8 +2,11 @@
 the tests: PeerTalk frames, binary plist control messages, live-view frames and image
 chunks. Standard library only."""
 import plistlib
+import queue
 import socket
 import struct
+import threading
+import time
 
 HELLO, GET_PROPERTIES, PROPERTIES, SET_PROPERTY, PROPERTY_SET = 100, 101, 102, 103, 104
 CAPTURE, AUTOFOCUS, FOCUS_STEP, START_LIVE_VIEW, STOP_LIVE_VIEW = 105, 106, 107, 108, 109
@@ -74,3 +77,41 @@ def decode(ftype, p):
 
 def hello(name):
     return {"Version": 1, "Role": "controller", "Name": name, "Capabilities": ["live_view"]}
+
+
+class PhoneApp:
+    """The iOS app's side: listens (or not), and hands each connection over."""
+
+    def __init__(self, port):
+        self.port = port
+        self.srv = None
+        self.conns = queue.Queue()
+
+    def start(self):
+        self.srv = socket.socket()
+        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self.srv.bind(("127.0.0.1", self.port))
+        self.srv.listen()
+        srv = self.srv
+
+        def loop():
+            while True:
+                try:
+                    c, _ = srv.accept()
+                except OSError:
+                    return
+                self.conns.put((c, time.monotonic()))
+
+        threading.Thread(target=loop, daemon=True).start()
+
+    def stop(self):
+        """The app quits: no more listening."""
+        if self.srv:
+            self.srv.shutdown(socket.SHUT_RDWR)
+            self.srv.close()
+            self.srv = None
+
+    def accept(self, timeout):
+        c, when = self.conns.get(timeout=timeout)
+        c.settimeout(10)
+        return Channel(c), when

@@ -7,12 +7,10 @@ would to a PeerTalk app on a real iPhone. A local controller on the unix socket 
     phone_app_test.py PATH/TO/tether-sim PATH/TO/tetherd PATH/TO/tether-camera
 """
 import os
-import queue
 import socket
 import stat
 import subprocess
 import sys
-import threading
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -28,49 +26,11 @@ SANITIZED = bool(os.environ.get("TETHER_SANITIZE"))
 check = Checks()
 
 
-class PhoneApp:
-    """The iOS app's side: listens (or not), and hands each connection over."""
-
-    def __init__(self, port):
-        self.port = port
-        self.srv = None
-        self.conns = queue.Queue()
-
-    def start(self):
-        self.srv = socket.socket()
-        self.srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self.srv.bind(("127.0.0.1", self.port))
-        self.srv.listen()
-        srv = self.srv
-
-        def loop():
-            while True:
-                try:
-                    c, _ = srv.accept()
-                except OSError:
-                    return
-                self.conns.put((c, time.monotonic()))
-
-        threading.Thread(target=loop, daemon=True).start()
-
-    def stop(self):
-        """The app quits: no more listening."""
-        if self.srv:
-            self.srv.shutdown(socket.SHUT_RDWR)
-            self.srv.close()
-            self.srv = None
-
-    def accept(self, timeout):
-        c, when = self.conns.get(timeout=timeout)
-        c.settimeout(10)
-        return cp.Channel(c), when
-
-
 APP_PORT = free_port()
 d = Daemon(SIM, TETHERD, "camera", phones=1, sim_extra=["--app", f"2350=127.0.0.1:{APP_PORT}"])
 LOCAL = os.path.join(d.dir, "camera.sock")
 CAMLOG = os.path.join(d.dir, "camera.log")
-app = PhoneApp(APP_PORT)
+app = cp.PhoneApp(APP_PORT)
 cam = subprocess.Popen([CAMERA, "--backend", "test-pattern", "--size", "320x180", "--fps", "30",
                         "--usbmuxd", d.sock, "--port", "2350", "--listen", LOCAL, "-v"],
                        stdout=open(CAMLOG, "w"), stderr=subprocess.STDOUT)
