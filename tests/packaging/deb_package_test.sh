@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
-# The Debian package, for real: cpack builds it, dpkg installs it, the files are where
-# they should be, /usr/sbin/tetherd runs, the tether user exists, the libraries build a
-# program through pkg-config, removing the package stops a running tetherd and keeps
-# the conffile, and purging leaves the system as it was (a tether user this test made
-# is deleted again).
+# The Debian packages, for real: cpack builds tether, tether-dev and tether-camera,
+# dpkg installs them, the files are where they should be, /usr/sbin/tetherd runs, the
+# tether user exists, the libraries build a program through pkg-config (tether-dev),
+# tether-camera runs, removing tether stops a running tetherd and keeps the conffile,
+# and purging leaves the system as it was (a tether user this test made is deleted
+# again).
 #
 #   deb_package_test.sh BUILD_DIR TETHER_SIM
 set -uo pipefail
@@ -14,9 +15,11 @@ for p in cpack dpkg dpkg-deb dpkg-shlibdeps; do
 done
 prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
 [ "$prefix" = /usr ] || { echo "SKIP: the build's prefix is $prefix; packages need -DCMAKE_INSTALL_PREFIX=/usr"; exit 77; }
-if dpkg-query -W -f='${Status}' tether 2>/dev/null | grep -q 'installed\|config-files'; then
-  echo "SKIP: a tether package is already on this system; not touching it"; exit 77
-fi
+for p in tether tether-dev tether-camera; do
+  if dpkg-query -W -f='${Status}' $p 2>/dev/null | grep -q 'installed\|config-files'; then
+    echo "SKIP: a $p package is already on this system; not touching it"; exit 77
+  fi
+done
 
 failed=0
 ok() { echo "ok: $*"; }
@@ -26,7 +29,7 @@ had_user=0; getent passwd tether >/dev/null && had_user=1
 had_group=0; getent group tether >/dev/null && had_group=1
 cleanup() {
   [ -n "${sim_pid:-}" ] && kill "$sim_pid" 2>/dev/null
-  dpkg -P tether >/dev/null 2>&1
+  dpkg -P tether-camera tether-dev tether >/dev/null 2>&1
   [ $had_user = 0 ] && getent passwd tether >/dev/null && userdel tether
   [ $had_group = 0 ] && getent group tether >/dev/null && groupdel tether
   rm -rf "$tmp"
@@ -38,10 +41,25 @@ if ! (cd "$tmp" && cpack -G DEB --config "$build/CPackConfig.cmake" -B "$tmp/out
   cat "$tmp/cpack.log"; echo "FAILED: cpack"; exit 1
 fi
 deb=$(ls "$tmp"/out/tether_*.deb 2>/dev/null | head -1)
-[ -f "$deb" ] || { cat "$tmp/cpack.log"; echo "FAILED: no .deb from cpack"; exit 1; }
-ok "cpack built $(basename "$deb")"
+dev_deb=$(ls "$tmp"/out/tether-dev_*.deb 2>/dev/null | head -1)
+camera_deb=$(ls "$tmp"/out/tether-camera_*.deb 2>/dev/null | head -1)
+[ -f "$deb" ] && [ -f "$dev_deb" ] || { cat "$tmp/cpack.log"; echo "FAILED: no tether and tether-dev .debs from cpack"; exit 1; }
+have_camera=0
+[ -x "$build/tools/camera/tether-camera" ] && have_camera=1
+if [ $have_camera = 1 ] && [ ! -f "$camera_deb" ]; then fail "no tether-camera .deb"; have_camera=0; fi
+ok "cpack built $(cd "$tmp/out" && ls ./*.deb | xargs -n1 basename | tr '\n' ' ')"
+dpkg-deb -c "$deb" | grep -q 'libtether\|include/tether\|tether-camera' &&
+  fail "tether.deb carries what belongs to tether-dev or tether-camera"
+if [ $have_camera = 1 ]; then
+  cdep=$(dpkg-deb -f "$camera_deb" Depends)
+  for lib in libgphoto2 libturbojpeg "tether (= $(dpkg-deb -f "$deb" Version))"; do
+    case "$cdep" in *"$lib"*) ;; *) fail "tether-camera's Depends lacks $lib: $cdep" ;; esac
+  done
+  ok "tether-camera depends on tether and its own libraries: $cdep"
+fi
 
 depends=$(dpkg-deb -f "$deb" Depends)
+case "$depends" in *gphoto*|*turbojpeg*) fail "tether depends on the camera's libraries: $depends" ;; esac
 for lib in libusb-1.0 libplist libinih libstdc++ libc6 passwd; do
   case "$depends" in *"$lib"*) ;; *) fail "Depends lacks $lib: $depends" ;; esac
 done
@@ -53,10 +71,24 @@ done
 grep -qx /etc/tether/tetherd.conf "$tmp/control/conffiles" || fail "tetherd.conf is not a conffile"
 
 # --- install -------------------------------------------------------------------------------
-if ! dpkg -i "$deb" >"$tmp/dpkg-i.log" 2>&1; then
+debs=("$deb" "$dev_deb")
+[ $have_camera = 1 ] && debs+=("$camera_deb")
+# tether-camera's Depends names libgphoto2 and libturbojpeg, which are on this machine
+# (install-deps); dpkg installs the three together.
+if ! dpkg -i "${debs[@]}" >"$tmp/dpkg-i.log" 2>&1; then
   cat "$tmp/dpkg-i.log"; fail "dpkg -i"; exit 1
 fi
-ok "dpkg -i"
+ok "dpkg -i ${#debs[@]} packages"
+if [ $have_camera = 1 ]; then
+  for f in /usr/bin/tether-camera /usr/lib/systemd/system/tether-camera.service \
+    /usr/share/man/man1/tether-camera.1; do
+    [ -e "$f" ] || fail "$f is missing"
+  done
+  v=$(/usr/bin/tether-camera --version 2>&1) || fail "/usr/bin/tether-camera --version: $v"
+  grep -q '^ExecStart=/usr/bin/tether-camera ' /usr/lib/systemd/system/tether-camera.service ||
+    fail "tether-camera's unit names another program"
+  ok "tether-camera installed and runs: $v"
+fi
 for f in /usr/sbin/tetherd /usr/lib/udev/rules.d/39-tetherd.rules \
   /usr/lib/systemd/system/tetherd.service /etc/init.d/tetherd /etc/tether/tetherd.conf \
   /usr/share/man/man8/tetherd.8 /usr/include/tether/usbmux/core/session.hpp \
@@ -107,7 +139,7 @@ sim_pid=$!
 for _ in $(seq 100); do [ -S "$tmp/usbmuxd" ] && break; sleep 0.1; done
 [ -S "$tmp/usbmuxd" ] || { cat "$tmp/run.log"; fail "the installed tetherd did not start"; }
 echo "# changed by the test" >>/etc/tether/tetherd.conf
-if dpkg -r tether >"$tmp/dpkg-r.log" 2>&1; then ok "dpkg -r"; else cat "$tmp/dpkg-r.log"; fail "dpkg -r"; fi
+if dpkg -r tether-camera tether-dev tether >"$tmp/dpkg-r.log" 2>&1; then ok "dpkg -r"; else cat "$tmp/dpkg-r.log"; fail "dpkg -r"; fi
 for _ in $(seq 100); do kill -0 $sim_pid 2>/dev/null || break; sleep 0.1; done
 if kill -0 $sim_pid 2>/dev/null; then fail "tetherd still runs after dpkg -r"; else
   wait $sim_pid; rc=$?; [ $rc = 0 ] || fail "tetherd exited $rc after dpkg -r"
@@ -117,8 +149,10 @@ sim_pid=
 grep -q "changed by the test" /etc/tether/tetherd.conf 2>/dev/null || fail "dpkg -r did not keep the conffile"
 ok "dpkg -r removed the program and kept the changed conffile"
 
-if dpkg -P tether >"$tmp/dpkg-p.log" 2>&1; then ok "dpkg -P"; else cat "$tmp/dpkg-p.log"; fail "dpkg -P"; fi
+if dpkg -P tether-camera tether-dev tether >"$tmp/dpkg-p.log" 2>&1; then ok "dpkg -P"; else cat "$tmp/dpkg-p.log"; fail "dpkg -P"; fi
 [ -e /etc/tether ] && fail "/etc/tether survives purging"
-dpkg-query -W tether >/dev/null 2>&1 && fail "dpkg still knows tether after purging"
+for p in tether tether-dev tether-camera; do
+  dpkg-query -W $p >/dev/null 2>&1 && fail "dpkg still knows $p after purging"
+done
 ok "purged: nothing of tether is left"
 exit $failed

@@ -1,12 +1,14 @@
 #!/usr/bin/env bash
-# The systemd unit: `systemd-analyze verify` with no complaint at all, in a scratch
-# root holding the unit, tetherd where ExecStart names it and the host's own units
-# (for sysinit.target and friends); the hardening score; and the device class that
-# DeviceAllow= names exists in this kernel.
+# A systemd unit (tetherd.service or tether-camera.service): `systemd-analyze verify`
+# with no complaint at all, in a scratch root holding the unit, the program where
+# ExecStart names it and the host's own units (for sysinit.target and friends); the
+# hardening score; the device class that DeviceAllow= names exists in this kernel; and
+# the keys that unit must have.
 #
-#   systemd_unit_test.sh UNIT TETHERD
+#   systemd_unit_test.sh UNIT PROGRAM
 set -euo pipefail
 unit=$1 tetherd=$2
+name=$(basename "$unit")
 command -v systemd-analyze >/dev/null || { echo "SKIP: systemd-analyze missing (apt-get install systemd)"; exit 77; }
 [ -d /lib/systemd/system ] || { echo "SKIP: no /lib/systemd/system to take the standard units from"; exit 77; }
 
@@ -15,16 +17,16 @@ trap 'rm -rf "$root"' EXIT
 exec_path=$(sed -n 's/^ExecStart=\([^ ]*\).*/\1/p' "$unit")
 mkdir -p "$root/usr/lib/systemd/system" "$root$(dirname "$exec_path")"
 cp -a /lib/systemd/system/. "$root/usr/lib/systemd/system/"
-cp "$unit" "$root/usr/lib/systemd/system/tetherd.service"
+cp "$unit" "$root/usr/lib/systemd/system/$name"
 cp "$tetherd" "$root$exec_path"
 
-out=$(systemd-analyze verify --man=no --root="$root" tetherd.service 2>&1) || {
+out=$(systemd-analyze verify --man=no --root="$root" "$name" 2>&1) || {
   echo "FAILED: systemd-analyze verify: $out"; exit 1; }
 if [ -n "$out" ]; then echo "FAILED: systemd-analyze verify complains:"; echo "$out"; exit 1; fi
 echo "ok: systemd-analyze verify: no complaint"
 
-score=$(systemd-analyze security --offline=yes --root="$root" tetherd.service 2>&1 |
-  sed -n 's/.*Overall exposure level for tetherd.service: \([0-9.]*\).*/\1/p')
+score=$(systemd-analyze security --offline=yes --root="$root" "$name" 2>&1 |
+  sed -n "s/.*Overall exposure level for $name: \([0-9.]*\).*/\1/p")
 [ -n "$score" ] || { echo "FAILED: no exposure score from systemd-analyze security"; exit 1; }
 if awk -v s="$score" 'BEGIN { exit !(s <= 3.5) }'; then
   echo "ok: systemd-analyze security: exposure $score (at most 3.5)"
@@ -40,9 +42,20 @@ elif [ -d /sys/bus/usb ]; then
 else
   echo "note: this kernel has no USB, so char-usb_device is not checked against /proc/devices"
 fi
-for key in Type=notify NoNewPrivileges=yes ProtectSystem=strict PrivateTmp=yes ProtectHome=yes \
-  DevicePolicy=closed 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK'; do
+for key in NoNewPrivileges=yes ProtectSystem=strict PrivateTmp=yes ProtectHome=yes DevicePolicy=closed; do
   grep -qx "$key" "$unit" || { echo "FAILED: the unit lacks $key"; exit 1; }
 done
-grep -q -- '--systemd' "$unit" && grep -q -- '--user ' "$unit"
-echo "ok: Type=notify, tetherd --systemd --user, and the hardening keys are there"
+if [ "$name" = tetherd.service ]; then
+  for key in Type=notify 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK'; do
+    grep -qx "$key" "$unit" || { echo "FAILED: the unit lacks $key"; exit 1; }
+  done
+  grep -q -- '--systemd' "$unit" && grep -q -- '--user ' "$unit"
+  echo "ok: Type=notify, tetherd --systemd --user, and the hardening keys are there"
+else
+  # The camera service never needs the network or root: its sockets are unix ones.
+  for key in 'RestrictAddressFamilies=AF_UNIX AF_NETLINK' IPAddressDeny=any CapabilityBoundingSet= \
+    'User=tether' 'WantedBy=multi-user.target'; do
+    grep -qx "$key" "$unit" || { echo "FAILED: the unit lacks $key"; exit 1; }
+  done
+  echo "ok: no network, no capabilities, runs as tether, starts at boot"
+fi
