@@ -343,8 +343,8 @@ bytes ptp_responder::storage_info() const {
   for (const auto& [h, o] : objects_) used += o.data.size();
   const std::uint64_t capacity = 32ull << 30;
   writer w;
-  // Removable RAM (a card), DCF file system, read-write.
-  w.u16(0x0004).u16(0x0002).u16(0x0000).u64(capacity).u64(capacity - used);
+  // Removable RAM (a card), DCF (DCIM) file system, read-write.
+  w.u16(0x0004).u16(0x0003).u16(0x0000).u64(capacity).u64(capacity - used);
   w.u32(static_cast<std::uint32_t>((capacity - used) / (8 << 20)));
   w.str("").str(d_.storage_label);
   return w.take();

@@ -73,6 +73,7 @@ class ptp_responder {
   std::optional<clock::time_point> in_ready_at() const;
   // The front container's bytes not yet sent; consume() after sending some.
   std::span<const std::byte> in_front() const;
+  std::size_t in_front_length() const { return in_.empty() ? 0 : in_.front().wire.size(); }
   void consume(std::size_t n);
 
   // One event container for the interrupt pipe, if one waits.
