@@ -157,17 +157,18 @@ TEST_F(PtpResponder, CaptureAddsAnObjectAndReportsIt) {
   open();
   EXPECT_EQ(run(op::initiate_capture, {0, 0}).response.code, rc::ok);
   EXPECT_EQ(stored, "DSC_0001.JPG");
-  // The first event goes to whoever asks first: here the interrupt pipe.
-  const auto ev = cam.take_event();
-  ASSERT_TRUE(ev);
-  const auto added = decode(*ev);
-  ASSERT_TRUE(added);
-  EXPECT_EQ(added->type, container_type::event);
-  EXPECT_EQ(added->code, event::object_added);
-  const std::uint32_t handle = added->params.at(0);
-  const answer rest = run(op::nikon_check_event);
-  EXPECT_EQ(rest.data->payload.size(), 2u + 6u);  // CaptureComplete only
+  // A Nikon queues events for its CheckEvent poll, not the interrupt pipe.
+  EXPECT_FALSE(cam.take_event());
+  const answer ev = run(op::nikon_check_event);
+  ASSERT_TRUE(ev.data);
+  reader events(ev.data->payload);
+  EXPECT_EQ(events.u16(), 2);
+  EXPECT_EQ(events.u16(), event::object_added);
+  const std::uint32_t handle = *events.u32();
+  EXPECT_EQ(events.u16(), event::capture_complete);
   EXPECT_FALSE(cam.event_pending());
+  EXPECT_EQ(run(op::nikon_device_ready).response.code, rc::device_busy);  // writing the card
+  EXPECT_EQ(run(op::nikon_device_ready).response.code, rc::ok);
 
   const answer info = run(op::get_object_info, {handle});
   ASSERT_TRUE(info.data);
@@ -190,6 +191,37 @@ TEST_F(PtpResponder, CaptureAddsAnObjectAndReportsIt) {
   EXPECT_EQ(handles.data->payload.size(), 4u + 3 * 4);  // DCIM, folder, picture
   EXPECT_EQ(run(op::delete_object, {handle}).response.code, rc::ok);
   EXPECT_EQ(run(op::get_object, {handle}).response.code, rc::invalid_object_handle);
+}
+
+TEST_F(PtpResponder, NikonCaptureToSdramIsFetchedFromTheSdramHandle) {
+  open();
+  EXPECT_EQ(run(op::nikon_initiate_capture_rec_in_media, {0xfffffffe, 1}).response.code, rc::ok);
+  const answer ev = run(op::nikon_check_event);
+  reader events(ev.data->payload);
+  EXPECT_EQ(events.u16(), 2);
+  EXPECT_EQ(events.u16(), event::nikon_object_added_in_sdram);
+  EXPECT_EQ(events.u32(), nikon_sdram_object);
+  EXPECT_EQ(events.u16(), event::nikon_capture_complete_rec_in_sdram);
+  EXPECT_EQ(run(op::get_object, {nikon_sdram_object}).data->payload, shot_bytes(1));
+  // Not on the card: the listing has the two folders only.
+  EXPECT_EQ(run(op::get_object_handles, {0xffffffff, 0, 0}).data->payload.size(), 4u + 2 * 4);
+  EXPECT_EQ(run(op::delete_object, {nikon_sdram_object}).response.code, rc::ok);
+}
+
+TEST(PtpResponderEvents, AGenericCameraSendsEventsOnTheInterruptPipe) {
+  auto d = nikon_d750(30);
+  d.events_on_interrupt = true;
+  ptp_responder cam(d, {shot_bytes, frame_bytes});
+  cam.receive(encode({container_type::command, op::open_session, 0, {1}, {}}), t0);
+  cam.receive(encode({container_type::command, op::initiate_capture, 1, {0, 0}, {}}), t0);
+  ASSERT_TRUE(cam.event_pending());
+  const auto added = decode(*cam.take_event());
+  ASSERT_TRUE(added);
+  EXPECT_EQ(added->type, container_type::event);
+  EXPECT_EQ(added->code, event::object_added);
+  EXPECT_EQ(added->params, std::vector<std::uint32_t>{0x100});
+  EXPECT_EQ(decode(*cam.take_event())->code, event::capture_complete);
+  EXPECT_FALSE(cam.take_event());
 }
 
 TEST_F(PtpResponder, BusyOnCommandThenRecovers) {

@@ -260,13 +260,12 @@ std::string camera_command(std::istringstream& in, camera_slot* cam) {
     cam->device->with_function(
         [n](usb_function& f) { static_cast<virtual_ptp_camera&>(f).responder().set_busy(n); });
   } else if (verb == "status") {
-    std::string out;
-    cam->device->with_function([&out, cam](usb_function& f) {
+    std::string out = cam->device->plugged() ? "plugged" : "unplugged";
+    cam->device->with_function([&out](usb_function& f) {
       auto& r = static_cast<virtual_ptp_camera&>(f).responder();
-      out = std::string(cam->device->plugged() ? "plugged" : "unplugged") +
-            " session=" + (r.session_open() ? "open" : "closed") +
-            " shots=" + std::to_string(r.shots()) +
-            " live_view_frames=" + std::to_string(r.live_view_frames_served()) + "\n";
+      out += std::string(" session=") + (r.session_open() ? "open" : "closed") +
+             " shots=" + std::to_string(r.shots()) +
+             " live_view_frames=" + std::to_string(r.live_view_frames_served()) + "\n";
     });
     return out + "ok\n";
   } else {

@@ -40,18 +40,34 @@ camera_description nikon_d750(double live_view_fps) {
   d.model = "D750";
   d.device_version = "V1.10";
   d.serial = "00000000000000000000000003047512";
-  // A subset of what a D750 lists: the ones a tethering host uses. Without the
-  // InitiateCaptureRecInMedia family libgphoto2 takes the standard capture path
-  // (InitiateCapture + ObjectAdded), which is what this camera models.
-  d.operations = {
-      op::get_device_info,       op::open_session,          op::close_session,
-      op::get_storage_ids,       op::get_storage_info,      op::get_num_objects,
-      op::get_object_handles,    op::get_object_info,       op::get_object,
-      op::delete_object,         op::initiate_capture,      op::get_device_prop_desc,
-      op::get_device_prop_value, op::set_device_prop_value, op::get_partial_object,
-      op::nikon_check_event,     op::nikon_device_ready,    op::nikon_get_vendor_prop_codes,
-      op::nikon_start_live_view, op::nikon_end_live_view,   op::nikon_get_live_view_image};
-  d.events = {event::object_added, event::device_prop_changed, event::capture_complete};
+  // A subset of what a D750 lists: the ones a tethering host uses. With
+  // InitiateCaptureRecInMedia libgphoto2 uses Nikon's capture (to SDRAM by default,
+  // or to the card), as with the real body; InitiateCapture is there too.
+  d.operations = {op::get_device_info,
+                  op::open_session,
+                  op::close_session,
+                  op::get_storage_ids,
+                  op::get_storage_info,
+                  op::get_num_objects,
+                  op::get_object_handles,
+                  op::get_object_info,
+                  op::get_object,
+                  op::delete_object,
+                  op::initiate_capture,
+                  op::get_device_prop_desc,
+                  op::get_device_prop_value,
+                  op::set_device_prop_value,
+                  op::get_partial_object,
+                  op::nikon_check_event,
+                  op::nikon_device_ready,
+                  op::nikon_get_vendor_prop_codes,
+                  op::nikon_start_live_view,
+                  op::nikon_end_live_view,
+                  op::nikon_get_live_view_image,
+                  op::nikon_initiate_capture_rec_in_media};
+  d.events = {event::object_added, event::device_prop_changed, event::capture_complete,
+              event::nikon_object_added_in_sdram, event::nikon_capture_complete_rec_in_sdram};
+  d.events_on_interrupt = false;
   d.capture_formats = {format::exif_jpeg};
   d.image_formats = {format::exif_jpeg, format::association};
   using dt = data_type;

@@ -35,6 +35,8 @@ inline constexpr std::uint16_t nikon_get_vendor_prop_codes = 0x90ca;
 inline constexpr std::uint16_t nikon_start_live_view = 0x9201;
 inline constexpr std::uint16_t nikon_end_live_view = 0x9202;
 inline constexpr std::uint16_t nikon_get_live_view_image = 0x9203;
+// params: 0xfffffffe autofocus first / 0xffffffff not; 1 to SDRAM / 0 to the card
+inline constexpr std::uint16_t nikon_initiate_capture_rec_in_media = 0x9207;
 }  // namespace op
 
 namespace rc {
@@ -61,6 +63,8 @@ namespace event {
 inline constexpr std::uint16_t object_added = 0x4002;
 inline constexpr std::uint16_t device_prop_changed = 0x4006;
 inline constexpr std::uint16_t capture_complete = 0x400d;
+inline constexpr std::uint16_t nikon_object_added_in_sdram = 0xc101;
+inline constexpr std::uint16_t nikon_capture_complete_rec_in_sdram = 0xc102;
 }  // namespace event
 
 namespace prop {
@@ -98,5 +102,7 @@ inline constexpr std::uint16_t exif_jpeg = 0x3801;
 }  // namespace format
 
 inline constexpr std::uint32_t vendor_nikon = 0x0000000a;
+// Where a Nikon keeps a picture taken to SDRAM until the host fetches it.
+inline constexpr std::uint32_t nikon_sdram_object = 0xffff0001;
 
 }  // namespace tether::sim::ptp

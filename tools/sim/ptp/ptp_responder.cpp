@@ -119,6 +119,7 @@ ptp_responder::reply ptp_responder::dispatch(const container& c, const bytes* da
       if (storage != 0xffffffff && storage != d_.storage_id) return fail(rc::invalid_storage_id);
       std::vector<std::uint32_t> handles;
       for (const auto& [h, o] : objects_) {
+        if (h == nikon_sdram_object) continue;  // in the camera's memory, not on the card
         if (fmt != 0 && fmt != o.format) continue;
         // Parent 0: every object; 0xffffffff: those in the storage's root.
         if (parent == 0xffffffff ? o.parent != 0 : parent != 0 && o.parent != parent) continue;
@@ -151,11 +152,12 @@ ptp_responder::reply ptp_responder::dispatch(const container& c, const bytes* da
       return r;
     }
     case op::initiate_capture:
+    case op::nikon_initiate_capture_rec_in_media:
       if (busy_ > 0) {
         --busy_;
         return fail(rc::device_busy);
       }
-      return capture();
+      return capture(c.code == op::nikon_initiate_capture_rec_in_media && param(1) == 1);
     case op::get_device_prop_desc:
     case op::get_device_prop_value: {
       const property_desc* p = property(static_cast<std::uint16_t>(param(0)));
@@ -184,15 +186,15 @@ ptp_responder::reply ptp_responder::dispatch(const container& c, const bytes* da
       return data(w.take());
     }
     case op::nikon_device_ready:
-      if (live_view_settling_ > 0) {
-        --live_view_settling_;
+      if (not_ready_ > 0) {
+        --not_ready_;
         return fail(rc::device_busy);
       }
       return {};
     case op::nikon_start_live_view:
       if (!live_view_) {
         live_view_ = true;
-        live_view_settling_ = 1;  // the mirror goes up: one "busy" from DeviceReady
+        not_ready_ = 1;  // the mirror goes up: one "busy" from DeviceReady
         live_view_start_ = now;
         last_frame_ = 0;
         if (auto* p = property(prop::nikon_live_view_status)) p->current = 1;
@@ -209,18 +211,24 @@ ptp_responder::reply ptp_responder::dispatch(const container& c, const bytes* da
   }
 }
 
-ptp_responder::reply ptp_responder::capture() {
+ptp_responder::reply ptp_responder::capture(bool to_sdram) {
   ++shots_;
   char name[32];
   std::snprintf(name, sizeof name, "%s%04u.JPG", d_.file_prefix.c_str(),
                 static_cast<unsigned>(shots_ % 10000));
-  object o{folder_handle, format::exif_jpeg, name,
+  object o{to_sdram ? 0u : folder_handle, format::exif_jpeg, name,
            pictures_.capture ? pictures_.capture(shots_) : bytes{}};
   if (on_captured) on_captured(o.name, o.data);
-  const std::uint32_t handle = next_handle_++;
+  const std::uint32_t handle = to_sdram ? nikon_sdram_object : next_handle_++;
   objects_[handle] = std::move(o);
-  queue_event(event::object_added, handle);
-  queue_event(event::capture_complete, 0);
+  if (to_sdram) {
+    queue_event(event::nikon_object_added_in_sdram, handle);
+    queue_event(event::nikon_capture_complete_rec_in_sdram, 0);
+  } else {
+    queue_event(event::object_added, handle);
+    queue_event(event::capture_complete, 0);
+  }
+  not_ready_ = 1;      // the shutter and the write take a moment
   live_view_ = false;  // the shutter ends live view on a DSLR; the host restarts it
   if (auto* p = property(prop::nikon_live_view_status)) p->current = 0;
   return {};
@@ -284,7 +292,7 @@ void ptp_responder::queue_event(std::uint16_t code, std::uint32_t param) {
 }
 
 std::optional<bytes> ptp_responder::take_event() {
-  if (events_.empty()) return std::nullopt;
+  if (events_.empty() || !d_.events_on_interrupt) return std::nullopt;
   const auto [code, param] = events_.front();
   events_.pop_front();
   return encode({container_type::event, code, 0, {param}, {}});
@@ -340,7 +348,8 @@ bytes ptp_responder::device_info() const {
 
 bytes ptp_responder::storage_info() const {
   std::uint64_t used = 0;
-  for (const auto& [h, o] : objects_) used += o.data.size();
+  for (const auto& [h, o] : objects_)
+    if (h != nikon_sdram_object) used += o.data.size();
   const std::uint64_t capacity = 32ull << 30;
   writer w;
   // Removable RAM (a card), DCF (DCIM) file system, read-write.

@@ -51,6 +51,9 @@ struct camera_description {
   std::string folder;       // where captures go, inside DCIM: "100NCD750"
   std::string file_prefix;  // "DSC_"
   double live_view_fps = 30;
+  // Events on the interrupt pipe. Nikon DSLRs queue them for the CheckEvent poll
+  // instead, and libgphoto2 reads only that once the poll works.
+  bool events_on_interrupt = true;
 };
 
 class ptp_responder {
@@ -78,12 +81,13 @@ class ptp_responder {
 
   // One event container for the interrupt pipe, if one waits.
   std::optional<bytes> take_event();
-  bool event_pending() const { return !events_.empty(); }
+  bool event_pending() const { return d_.events_on_interrupt && !events_.empty(); }
 
   // PTP class request "Device Reset": the session ends, half-received data is gone.
   void reset();
   // The next `n` capture and set-property commands answer DeviceBusy, as a body still
-  // writing the last picture does.
+  // writing the last picture does. (libgphoto2 retries Nikon's capture command itself,
+  // up to about 100 times, before it reports the camera busy.)
   void set_busy(int n) { busy_ = n; }
   bool session_open() const { return session_ != 0; }
 
@@ -118,7 +122,7 @@ class ptp_responder {
   bytes prop_desc(const property_desc& p) const;
   property_desc* property(std::uint16_t code);
   reply set_property(std::uint16_t code, const bytes& data);
-  reply capture();
+  reply capture(bool to_sdram);
   reply live_view_image(clock::time_point now);
   void queue_event(std::uint16_t code, std::uint32_t param);
 
@@ -139,7 +143,7 @@ class ptp_responder {
   std::uint64_t shots_ = 0;
   int busy_ = 0;
   bool live_view_ = false;
-  int live_view_settling_ = 0;  // DeviceReady answers Busy this many more times
+  int not_ready_ = 0;  // DeviceReady answers Busy this many more times (mirror, shutter)
   clock::time_point live_view_start_{};
   std::uint64_t last_frame_ = 0;  // index of the frame served last (0: none yet)
   std::uint64_t frames_served_ = 0;
