@@ -26,7 +26,10 @@
 #include "tools/sim/camera_app.hpp"
 #include "tools/sim/camera_controller_app.hpp"
 #include "tools/sim/lockdownd_app.hpp"
+#include "tools/sim/ptp/camera_pictures.hpp"
+#include "tools/sim/ptp/nikon_d750.hpp"
 #include "tools/sim/usbdevfs_phone.hpp"
+#include "tools/sim/virtual_ptp_camera.hpp"
 
 namespace {
 
@@ -65,7 +68,14 @@ const char* const usage =
     "                      or HOST:PORT, a TCP server on this machine that plays the\n"
     "                      iOS app (e.g. --app 2345=127.0.0.1:9000); repeatable\n"
     "  --record DIR        controller apps keep frames, captures and report.json in\n"
-    "                      DIR/UDID/\n"
+    "                      DIR/UDID/; the camera keeps every picture it takes in\n"
+    "                      DIR/camera/\n"
+    "  --camera nikon      plug a virtual PTP camera in too: a Nikon D750 (04b0:0437)\n"
+    "                      that libgphoto2 drives as the real body; control commands:\n"
+    "                        camera plug | camera unplug | camera replug\n"
+    "                        camera busy N   the next N captures/settings get DeviceBusy\n"
+    "                        camera status\n"
+    "  --camera-fps N      the camera's live-view frame rate (default 30)\n"
     "  -v, --verbose       log every plug, unplug and command\n"
     "  -h, --help          this text\n"
     "\n"
@@ -88,6 +98,8 @@ struct options {
   long latency_us = 0;
   std::string control;
   std::string record;  // where controller apps keep frames, captures and report.json
+  std::string camera;  // "" or "nikon"
+  double camera_fps = 30;
   std::map<std::uint16_t, std::string> apps = {{2345, "echo"}, {2346, "source"}, {2347, "sink"}};
   std::vector<char*> command;
 };
@@ -135,6 +147,11 @@ options parse(int argc, char** argv) {
       o.control = value("--control");
     else if (a == "--record")
       o.record = value("--record");
+    else if (a == "--camera") {
+      o.camera = value("--camera");
+      if (o.camera != "nikon") bad_usage("--camera knows 'nikon' (a D750), not '" + o.camera + "'");
+    } else if (a == "--camera-fps")
+      o.camera_fps = static_cast<double>(number("--camera-fps", 1, 120));
     else if (a == "--app") {
       const std::string v = value("--app");
       const auto eq = v.find('=');
@@ -198,12 +215,78 @@ int open_control_socket(const std::string& path) {
   return fd;
 }
 
+// The virtual camera and its place on the bus.
+struct camera_slot {
+  std::unique_ptr<virtual_ptp_camera> camera;
+  std::unique_ptr<usbdevfs_device> device;
+};
+
+std::unique_ptr<camera_slot> make_camera(UMockdevTestbed* testbed, usb_bus& bus, const options& o) {
+  auto slot = std::make_unique<camera_slot>();
+  camera_identity id;
+  id.vendor_id = tether::sim::ptp::nikon_vendor_id;
+  id.product_id = tether::sim::ptp::d750_product_id;
+  id.manufacturer = "NIKON";
+  id.product = "NIKON DSC D750";
+  id.serial = "000003047512";
+  tether::sim::ptp::ptp_responder responder(
+      tether::sim::ptp::nikon_d750(o.camera_fps),
+      {[](std::uint64_t shot) { return tether::sim::ptp::capture_jpeg(shot); },
+       [](std::uint64_t frame) { return tether::sim::ptp::live_view_jpeg(frame); }});
+  if (!o.record.empty()) {
+    const std::filesystem::path dir = std::filesystem::path(o.record) / "camera";
+    std::filesystem::create_directories(dir);
+    responder.on_captured = [dir](const std::string& name, const std::vector<std::byte>& data) {
+      if (FILE* f = std::fopen((dir / name).c_str(), "wb")) {
+        std::fwrite(data.data(), 1, data.size(), f);
+        std::fclose(f);
+      }
+    };
+  }
+  slot->camera = std::make_unique<virtual_ptp_camera>(std::move(id), std::move(responder));
+  slot->device = std::make_unique<usbdevfs_device>(testbed, *slot->camera, bus);
+  return slot;
+}
+
+std::string camera_command(std::istringstream& in, camera_slot* cam) {
+  if (cam == nullptr) return "error: no camera here: start tether-sim with --camera nikon\n";
+  std::string verb;
+  in >> verb;
+  std::string error;
+  if (verb == "plug" || verb == "replug") {
+    if (verb == "replug") cam->device->unplug();
+    if (!cam->device->plug(error)) return "error: " + error + "\n";
+  } else if (verb == "unplug") {
+    cam->device->unplug();
+  } else if (verb == "busy") {
+    int n = -1;
+    if (!(in >> n) || n < 0) return "error: 'camera busy N' takes a count, e.g. 'camera busy 3'\n";
+    cam->device->with_function(
+        [n](usb_function& f) { static_cast<virtual_ptp_camera&>(f).responder().set_busy(n); });
+  } else if (verb == "status") {
+    std::string out = cam->device->plugged() ? "plugged" : "unplugged";
+    cam->device->with_function([&out](usb_function& f) {
+      auto& r = static_cast<virtual_ptp_camera&>(f).responder();
+      out += std::string(" session=") + (r.session_open() ? "open" : "closed") +
+             " shots=" + std::to_string(r.shots()) +
+             " live_view_frames=" + std::to_string(r.live_view_frames_served()) + "\n";
+    });
+    return out + "ok\n";
+  } else {
+    return "error: unknown camera command '" + verb +
+           "' (camera plug, camera unplug, camera replug, camera busy N, camera status)\n";
+  }
+  if (verbose) log_line("info", "camera: " + verb);
+  return "ok\n";
+}
+
 std::string run_command(const std::string& line,
-                        std::vector<std::unique_ptr<usbdevfs_phone>>& phones) {
+                        std::vector<std::unique_ptr<usbdevfs_phone>>& phones, camera_slot* cam) {
   std::istringstream in(line);
   std::string verb;
   int n = 0;
   in >> verb;
+  if (verb == "camera") return camera_command(in, cam);
   if (verb == "list") {
     std::string out;
     for (std::size_t i = 0; i < phones.size(); ++i)
@@ -222,15 +305,15 @@ std::string run_command(const std::string& line,
   } else if (verb == "stall") {
     if (arg != "in" && arg != "out")
       return "error: say which endpoint: 'stall N in' or 'stall N out'\n";
-    p.stall(arg == "in" ? usbmux_in_endpoint : usbmux_out_endpoint);
+    p.device().stall(arg == "in" ? usbmux_in_endpoint : usbmux_out_endpoint);
   } else if (verb == "delay") {
     char* end = nullptr;
     const long ms = std::strtol(arg.c_str(), &end, 10);
     if (arg.empty() || *end != '\0' || ms < 0)
       return "error: 'delay N MS' takes milliseconds, e.g. 'delay 1 50'\n";
-    p.set_delay(std::chrono::milliseconds(ms));
+    p.device().set_delay(std::chrono::milliseconds(ms));
   } else if (verb == "drop") {
-    p.drop_link();
+    p.device().drop_link();
   } else if (verb == "garbage") {
     p.inject_garbage();
   } else if (verb == "mute" || verb == "unmute") {
@@ -311,6 +394,17 @@ int main(int argc, char** argv) {
       log_line("info", "phone " + std::to_string(i + 1) + " " + phones.back()->udid() + " plugged");
   }
 
+  std::unique_ptr<camera_slot> camera;
+  if (!o.camera.empty()) {
+    camera = make_camera(testbed, bus, o);
+    std::string error;
+    if (!camera->device->plug(error)) {
+      log_line("error", "camera: " + error);
+      return 1;
+    }
+    if (verbose) log_line("info", "camera (Nikon D750) plugged");
+  }
+
   // The program under test can drive the phones too: it finds the control socket
   // (made in the testbed when --control is not given) in TETHER_SIM_CONTROL.
   if (o.control.empty()) {
@@ -349,7 +443,7 @@ int main(int argc, char** argv) {
         if (n > 0) {
           std::istringstream lines(buf.substr(0, static_cast<std::size_t>(n)));
           for (std::string line; std::getline(lines, line);)
-            if (!line.empty()) reply += run_command(line, phones);
+            if (!line.empty()) reply += run_command(line, phones, camera.get());
         }
         (void)::send(conn, reply.data(), reply.size(), MSG_NOSIGNAL);
         ::close(conn);
@@ -359,6 +453,7 @@ int main(int argc, char** argv) {
   ::close(control);
   ::unlink(o.control.c_str());
   phones.clear();
+  camera.reset();
   g_object_unref(testbed);
   if (WIFEXITED(status)) return WEXITSTATUS(status);
   return 128 + (WIFSIGNALED(status) ? WTERMSIG(status) : 0);

@@ -1,105 +1,49 @@
 #pragma once
-// One virtual iPhone plugged into a umockdev testbed: usbdevfs ioctls from any
-// program running under the umockdev preload arrive here (on umockdev's worker
-// thread) and are answered the way the Linux kernel would, with virtual_phone
-// behind them. The device node is a FIFO kept full, so libusb's poll() blocks; a
-// slot is freed (POLLOUT) whenever a URB is ready to reap.
-#include <umockdev.h>
-
-#include <deque>
-#include <map>
-#include <mutex>
+// One virtual iPhone plugged into a umockdev testbed: virtual_phone behind the
+// usbdevfs adapter, plus what only a phone has: apps with sockets of their own that
+// need a way back in, and mux-level faults.
 #include <string>
-#include <vector>
 
-#include "tools/sim/usb_bus.hpp"
+#include "tools/sim/usbdevfs_device.hpp"
 #include "tools/sim/virtual_phone.hpp"
 
 namespace tether::sim {
 
 class usbdevfs_phone : private app_host {
  public:
-  usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone, usb_bus& bus);
-  ~usbdevfs_phone() override;
-  usbdevfs_phone(const usbdevfs_phone&) = delete;
-  usbdevfs_phone& operator=(const usbdevfs_phone&) = delete;
+  usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone, usb_bus& bus)
+      : phone_(std::move(phone)), device_(testbed, phone_, bus) {
+    phone_.set_app_host(this);
+  }
 
-  // Adds the device to the testbed (an "add" uevent follows) / removes it the way a
-  // cable pull does: in-flight URBs complete with ESHUTDOWN, new ones fail ENODEV.
-  bool plug(std::string& error);
-  void unplug();
-  bool plugged() const;
+  usbdevfs_device& device() { return device_; }
+  bool plug(std::string& error) { return device_.plug(error); }
+  void unplug() { device_.unplug(); }
+  bool plugged() const { return device_.plugged(); }
+  std::string udid() const { return udid_from_serial(phone_.identity().serial); }
+  const iphone_identity& identity() const { return phone_.identity(); }
 
-  std::string udid() const { return udid_from_serial(identity_.serial); }
-
-  // Faults on command.
-  void stall(std::uint8_t endpoint);                // halted until CLEAR_HALT
-  void set_delay(std::chrono::microseconds extra);  // on every bulk completion
-  void drop_link();                                 // in-flight fail EPROTO, then gone
-  void inject_garbage();                            // a malformed mux packet on IN
-  void set_version_muted(bool muted);
-  const iphone_identity& identity() const { return identity_; }
+  // A TCP packet whose length field (3) is shorter than any header, on bulk IN.
+  void inject_garbage() {
+    device_.with_function([this](usb_function&) {
+      phone_.inject_in_bytes({std::byte{0}, std::byte{0}, std::byte{0}, std::byte{6}, std::byte{0},
+                              std::byte{0}, std::byte{0}, std::byte{3}});
+    });
+  }
+  void set_version_muted(bool muted) {
+    device_.with_function([this, muted](usb_function&) { phone_.set_version_muted(muted); });
+  }
 
  private:
-  struct urb_ref;  // a submitted URB: our copy of the struct and buffer, held until reaped
+  void with_session(const std::function<void(usbmux::device_session*)>& f) override {
+    device_.with_function([this, &f](usb_function&) {
+      f(phone_.session());
+      if (phone_.session() != nullptr) phone_.run_apps();
+    });
+  }
 
-  void with_session(const std::function<void(usbmux::device_session*)>& f) override;
-  static gboolean on_ioctl(UMockdevIoctlBase*, UMockdevIoctlClient* client, gpointer self);
-  bool handle(UMockdevIoctlClient* client);
-  void submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg);
-  void reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg);
-  void discard(UMockdevIoctlClient* client, UMockdevIoctlData* arg);
-  void set_configuration(std::uint8_t value);
-  void control_urb(UMockdevIoctlData* urb);
-  // Moves phone output into waiting IN URBs; call after anything that can make some.
-  void fill_in_urbs();
-  // Completes now, or when the bus has carried it (bulk transfers on a rated bus).
-  void complete(UMockdevIoctlData* urb, int status, int actual_length);
-  void complete_on_bus(UMockdevIoctlData* urb, int actual_length);
-  void finish(UMockdevIoctlData* urb, int status, int actual_length);
-  void arm_bus_timer();
-  static gboolean on_bus_timer(gint fd, GIOCondition, gpointer hook);
-  void bus_timer_fired();
-  void signal_reapable();
-  bool make_fifo_node(std::string& error);
-
-  UMockdevTestbed* testbed_;
-  iphone_identity identity_;
-  std::string node_path_;  // in the testbed's root
-  UMockdevIoctlBase* handler_ = nullptr;
-
-  mutable std::mutex mu_;  // ioctls run on umockdev's thread, plug/unplug on ours
-  virtual_phone phone_;
-  bool plugged_ = false;
-  // URBs belong to the open file that submitted them, as in the kernel: a REAP only
-  // ever returns its own client's URBs. (Handing one client another's URB makes
-  // umockdev write into freed memory of the second process.)
-  std::deque<UMockdevIoctlData*> in_waiting_;  // bulk IN URBs without data yet, all clients
-  std::map<UMockdevIoctlData*, UMockdevIoctlClient*> owner_;
-  std::map<UMockdevIoctlClient*, std::deque<UMockdevIoctlData*>>
-      completed_;  // reapable, oldest first
-  std::size_t completed_count_ = 0;
-  std::map<UMockdevIoctlClient*, bool> stale_;    // opened on an earlier plug: ENODEV from now on
-  void forget(UMockdevIoctlData* urb);            // drop a URB nobody will reap
-  void drop_client(UMockdevIoctlClient* client);  // its file is closed: its URBs go
-  void prune_closed_clients(UMockdevIoctlClient* current);
-  bool gone(UMockdevIoctlClient* client) const;  // unplugged, or opened before a replug
-  std::map<UMockdevIoctlData*, std::vector<std::byte>> staged_in_;  // IN data until reaped
-  usb_bus& bus_;
-  struct on_bus {
-    UMockdevIoctlData* urb;
-    int actual_length;
-  };
-  std::multimap<usb_bus::clock::time_point, on_bus> on_bus_;  // travelling on the bus
-  std::chrono::microseconds extra_delay_{0};
-  std::uint8_t halted_[2] = {0, 0};  // endpoints currently stalled
-  bool is_halted(std::uint8_t ep) const { return halted_[0] == ep || halted_[1] == ep; }
-  int bus_timer_fd_ = -1;  // a timerfd on umockdev's worker context: microsecond precision
-  struct timer_hook;       // owned by the timer's GSource; outlives us safely
-  timer_hook* bus_timer_hook_ = nullptr;
-  GSource* bus_timer_source_ = nullptr;
-  int fifo_fd_ = -1;
-  bool fifo_slot_open_ = false;
+  virtual_phone phone_;  // declared first: the device is torn down before it
+  usbdevfs_device device_;
 };
 
 }  // namespace tether::sim

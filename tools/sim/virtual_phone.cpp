@@ -19,8 +19,13 @@ void virtual_phone::set_app_host(app_host* host) {
   for (auto& [port, app] : apps_) app->set_host(host);
 }
 
+std::uint8_t virtual_phone::interface_count() const {
+  const auto cfg = configuration_descriptor(id_, configuration_);
+  return cfg.size() > 4 ? cfg[4] : 0;
+}
+
 bool virtual_phone::set_configuration(std::uint8_t value) {
-  if (value > configuration_count) return false;
+  if (value > tether::sim::configuration_count) return false;
   configuration_ = value;
   session_.reset();
   for (auto& [id, app] : conn_apps_) app->on_closed(id);  // the old mux is gone

@@ -11,24 +11,27 @@
 
 #include "tools/sim/iphone_model.hpp"
 #include "tools/sim/phone_apps.hpp"
+#include "tools/sim/usb_function.hpp"
 #include "usbmux/core/device_session.hpp"
 
 namespace tether::sim {
 
-struct setup_packet {
-  std::uint8_t request_type;
-  std::uint8_t request;
-  std::uint16_t value;
-  std::uint16_t index;
-  std::uint16_t length;
-};
-
-class virtual_phone {
+class virtual_phone : public usb_function {
  public:
   virtual_phone(iphone_identity id, usbmux::device_options opts);
 
   const iphone_identity& identity() const { return id_; }
-  std::uint8_t configuration() const { return configuration_; }
+  std::uint8_t configuration() const override { return configuration_; }
+
+  std::string sysfs_description() const override { return tether::sim::sysfs_description(id_); }
+  std::string sysfs_path() const override { return tether::sim::sysfs_path(id_); }
+  std::string dev_node() const override { return tether::sim::dev_node(id_); }
+  std::uint8_t initial_configuration() const override { return id_.initial_configuration; }
+  std::uint8_t configuration_count() const override { return tether::sim::configuration_count; }
+  std::uint8_t interface_count() const override;
+  bool in_endpoint(std::uint8_t endpoint) const override {
+    return endpoint == usbmux_in_endpoint && has_usbmux(configuration_);
+  }
 
   void add_app(std::uint16_t port, std::unique_ptr<phone_app> app);
   // Gives apps with their own I/O a way back in (see app_host).
@@ -39,21 +42,21 @@ class virtual_phone {
   // A control transfer. IN requests return the data (cut to setup.length); OUT
   // requests return an empty vector. nullopt means the phone stalls the request.
   std::optional<std::vector<std::uint8_t>> control(const setup_packet& setup,
-                                                   std::span<const std::uint8_t> out_data);
+                                                   std::span<const std::uint8_t> out_data) override;
 
   // What SET_CONFIGURATION does; also reachable through control(). Entering a
   // configuration restarts the mux function, as on a real phone.
-  bool set_configuration(std::uint8_t value);
+  bool set_configuration(std::uint8_t value) override;
 
   // Bulk OUT transfer payload to `endpoint`. False if the endpoint is not active.
-  bool bulk_out(std::uint8_t endpoint, std::span<const std::byte> data);
+  bool bulk_out(std::uint8_t endpoint, std::span<const std::byte> data) override;
 
   // Fills one bulk IN transfer from `endpoint`: returns the length, or nullopt when
   // nothing is due yet (the transfer stays pending). A transfer never holds bytes of
   // two mux packets; a packet ending exactly on a full transfer whose size is a
   // multiple of wMaxPacketSize is followed by a zero-length transfer.
-  std::optional<std::size_t> bulk_in(std::uint8_t endpoint, std::span<std::byte> buffer);
-  bool in_data_due() const;
+  std::optional<std::size_t> bulk_in(std::uint8_t endpoint, std::span<std::byte> buffer) override;
+  bool in_data_due() const override;
 
   usbmux::device_session* session() { return session_.get(); }
 

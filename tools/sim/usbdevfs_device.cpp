@@ -1,4 +1,4 @@
-#include "tools/sim/usbdevfs_phone.hpp"
+#include "tools/sim/usbdevfs_device.hpp"
 
 #include <fcntl.h>
 #include <glib-unix.h>
@@ -33,39 +33,37 @@ constexpr std::uint32_t capabilities =
 
 }  // namespace
 
-// The timer's callback data. The phone clears `phone` under `mu` before it dies,
+// The timer's callback data. The device clears `device` under `mu` before it dies,
 // which also waits for a callback already running on umockdev's thread.
-struct usbdevfs_phone::timer_hook {
+struct usbdevfs_device::timer_hook {
   std::mutex mu;
-  usbdevfs_phone* phone;
+  usbdevfs_device* device;
 };
 
-usbdevfs_phone::usbdevfs_phone(UMockdevTestbed* testbed, virtual_phone phone, usb_bus& bus)
-    : testbed_(testbed), identity_(phone.identity()), phone_(std::move(phone)), bus_(bus) {
+usbdevfs_device::usbdevfs_device(UMockdevTestbed* testbed, usb_function& function, usb_bus& bus)
+    : testbed_(testbed), fn_(function), bus_(bus) {
   gchar* root = umockdev_testbed_get_root_dir(testbed_);
-  node_path_ = std::string(root) + dev_node(identity_);
+  node_path_ = std::string(root) + fn_.dev_node();
   g_free(root);
-  phone_.set_app_host(this);
 }
 
-void usbdevfs_phone::with_session(const std::function<void(usbmux::device_session*)>& f) {
+void usbdevfs_device::with_function(const std::function<void(usb_function&)>& f) {
   std::lock_guard lock(mu_);
-  f(phone_.session());
-  if (phone_.session() != nullptr) phone_.run_apps();
+  f(fn_);
   fill_in_urbs();
 }
 
-usbdevfs_phone::~usbdevfs_phone() {
+usbdevfs_device::~usbdevfs_device() {
   if (plugged()) unplug();
   if (handler_ != nullptr) {
-    umockdev_testbed_detach_ioctl(testbed_, dev_node(identity_).c_str(), nullptr);
+    umockdev_testbed_detach_ioctl(testbed_, fn_.dev_node().c_str(), nullptr);
     g_object_unref(handler_);
   }
   // The timer takes its hook's lock, then ours: detach it before taking ours.
   if (bus_timer_source_ != nullptr) {
     {
       std::lock_guard hook_lock(bus_timer_hook_->mu);
-      bus_timer_hook_->phone = nullptr;
+      bus_timer_hook_->device = nullptr;
     }
     g_source_destroy(bus_timer_source_);
     g_source_unref(bus_timer_source_);
@@ -77,25 +75,25 @@ usbdevfs_phone::~usbdevfs_phone() {
   if (bus_timer_fd_ >= 0) ::close(bus_timer_fd_);
 }
 
-bool usbdevfs_phone::plugged() const {
+bool usbdevfs_device::plugged() const {
   std::lock_guard lock(mu_);
   return plugged_;
 }
 
-bool usbdevfs_phone::plug(std::string& error) {
+bool usbdevfs_device::plug(std::string& error) {
   std::lock_guard lock(mu_);
   if (plugged_) return true;
   // A new device instance: files opened on the old one may still reap what the cable
   // pull killed (their own URBs only), and get ENODEV for everything else.
   for (auto& [old, urbs] : completed_)
     if (stale_.try_emplace(old, true).second) g_object_ref(old);
-  phone_.set_configuration(identity_.initial_configuration);
+  fn_.set_configuration(fn_.initial_configuration());
   // umockdev makes USB nodes plain files, which poll() always reports ready; libusb
   // would spin. A FIFO that we keep full blocks it until we free a slot. It must be
   // in place before the device is announced, or a fast host opens the plain file.
   if (!make_fifo_node(error)) return false;
   GError* err = nullptr;
-  std::string description = sysfs_description(identity_);
+  std::string description = fn_.sysfs_description();
   if (!umockdev_testbed_add_from_string(testbed_, description.c_str(), &err)) {
     error = std::string("cannot add the device to the testbed: ") + (err ? err->message : "?");
     g_clear_error(&err);
@@ -103,8 +101,8 @@ bool usbdevfs_phone::plug(std::string& error) {
   }
   if (handler_ == nullptr) {
     handler_ = umockdev_ioctl_base_new();
-    g_signal_connect(handler_, "handle-ioctl", G_CALLBACK(&usbdevfs_phone::on_ioctl), this);
-    if (!umockdev_testbed_attach_ioctl(testbed_, dev_node(identity_).c_str(), handler_, &err)) {
+    g_signal_connect(handler_, "handle-ioctl", G_CALLBACK(&usbdevfs_device::on_ioctl), this);
+    if (!umockdev_testbed_attach_ioctl(testbed_, fn_.dev_node().c_str(), handler_, &err)) {
       error = std::string("cannot attach the ioctl handler: ") + (err ? err->message : "?");
       g_clear_error(&err);
       return false;
@@ -114,7 +112,7 @@ bool usbdevfs_phone::plug(std::string& error) {
   return true;
 }
 
-bool usbdevfs_phone::make_fifo_node(std::string& error) {
+bool usbdevfs_device::make_fifo_node(std::string& error) {
   const std::string dir = node_path_.substr(0, node_path_.rfind('/'));
   g_mkdir_with_parents(dir.c_str(), 0755);
   ::unlink(node_path_.c_str());
@@ -132,7 +130,7 @@ bool usbdevfs_phone::make_fifo_node(std::string& error) {
   return true;
 }
 
-void usbdevfs_phone::unplug() {
+void usbdevfs_device::unplug() {
   std::lock_guard lock(mu_);
   if (!plugged_) return;
   plugged_ = false;
@@ -152,13 +150,13 @@ void usbdevfs_phone::unplug() {
     ::close(fifo_fd_);
     fifo_fd_ = -1;
   }
-  const std::string syspath = sysfs_path(identity_);
+  const std::string syspath = fn_.sysfs_path();
   umockdev_testbed_uevent(testbed_, syspath.c_str(), "remove");
   umockdev_testbed_remove_device(testbed_, syspath.c_str());
-  phone_.set_configuration(0);
+  fn_.set_configuration(0);
 }
 
-void usbdevfs_phone::stall(std::uint8_t endpoint) {
+void usbdevfs_device::stall(std::uint8_t endpoint) {
   std::lock_guard lock(mu_);
   (halted_[0] == 0 ? halted_[0] : halted_[1]) = endpoint;
   if (endpoint & 0x80) {  // waiting IN transfers see the stall at once
@@ -167,25 +165,12 @@ void usbdevfs_phone::stall(std::uint8_t endpoint) {
   }
 }
 
-void usbdevfs_phone::set_delay(std::chrono::microseconds extra) {
+void usbdevfs_device::set_delay(std::chrono::microseconds extra) {
   std::lock_guard lock(mu_);
   extra_delay_ = extra;
 }
 
-void usbdevfs_phone::set_version_muted(bool muted) {
-  std::lock_guard lock(mu_);
-  phone_.set_version_muted(muted);
-}
-
-void usbdevfs_phone::inject_garbage() {
-  std::lock_guard lock(mu_);
-  // A TCP packet whose length field (3) is shorter than any header.
-  phone_.inject_in_bytes({std::byte{0}, std::byte{0}, std::byte{0}, std::byte{6}, std::byte{0},
-                          std::byte{0}, std::byte{0}, std::byte{3}});
-  fill_in_urbs();
-}
-
-void usbdevfs_phone::drop_link() {
+void usbdevfs_device::drop_link() {
   {
     std::lock_guard lock(mu_);
     // A flaky cable: what is in flight fails with a protocol error first.
@@ -197,13 +182,13 @@ void usbdevfs_phone::drop_link() {
   unplug();
 }
 
-void usbdevfs_phone::forget(UMockdevIoctlData* urbd) {
+void usbdevfs_device::forget(UMockdevIoctlData* urbd) {
   owner_.erase(urbd);
   staged_in_.erase(urbd);
   g_object_unref(urbd);
 }
 
-void usbdevfs_phone::drop_client(UMockdevIoctlClient* client) {
+void usbdevfs_device::drop_client(UMockdevIoctlClient* client) {
   auto owned = [&](UMockdevIoctlData* d) {
     auto o = owner_.find(d);
     return o != owner_.end() && o->second == client;
@@ -232,11 +217,11 @@ void usbdevfs_phone::drop_client(UMockdevIoctlClient* client) {
   }
 }
 
-bool usbdevfs_phone::gone(UMockdevIoctlClient* client) const {
+bool usbdevfs_device::gone(UMockdevIoctlClient* client) const {
   return !plugged_ || stale_.count(client) != 0;
 }
 
-void usbdevfs_phone::prune_closed_clients(UMockdevIoctlClient* current) {
+void usbdevfs_device::prune_closed_clients(UMockdevIoctlClient* current) {
   for (auto it = stale_.begin(); it != stale_.end();) {
     if (it->first != current && !umockdev_ioctl_client_get_connected(it->first)) {
       g_object_unref(it->first);
@@ -257,15 +242,16 @@ void usbdevfs_phone::prune_closed_clients(UMockdevIoctlClient* current) {
   }
 }
 
-gboolean usbdevfs_phone::on_ioctl(UMockdevIoctlBase*, UMockdevIoctlClient* client, gpointer self) {
-  auto* phone = static_cast<usbdevfs_phone*>(self);
-  std::lock_guard lock(phone->mu_);
-  phone->prune_closed_clients(client);
-  if (!phone->handle(client)) umockdev_ioctl_client_complete(client, -1, ENOTTY);
+gboolean usbdevfs_device::on_ioctl(UMockdevIoctlBase*, UMockdevIoctlClient* client, gpointer self) {
+  auto* device = static_cast<usbdevfs_device*>(self);
+  std::lock_guard lock(device->mu_);
+  device->make_bus_timer();
+  device->prune_closed_clients(client);
+  if (!device->handle(client)) umockdev_ioctl_client_complete(client, -1, ENOTTY);
   return TRUE;
 }
 
-bool usbdevfs_phone::handle(UMockdevIoctlClient* client) {
+bool usbdevfs_device::handle(UMockdevIoctlClient* client) {
   const unsigned long request = umockdev_ioctl_client_get_request(client);
 
   UMockdevIoctlData* arg = umockdev_ioctl_client_get_arg(client);
@@ -295,7 +281,7 @@ bool usbdevfs_phone::handle(UMockdevIoctlClient* client) {
       UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned int), nullptr);
       unsigned int value = 0;
       std::memcpy(&value, d->data, sizeof value);
-      if (value > configuration_count) return done(-1, EINVAL);
+      if (value > fn_.configuration_count()) return done(-1, EINVAL);
       set_configuration(static_cast<std::uint8_t>(value));
       return done();
     }
@@ -304,9 +290,7 @@ bool usbdevfs_phone::handle(UMockdevIoctlClient* client) {
       UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned int), nullptr);
       unsigned int number = 0;
       std::memcpy(&number, d->data, sizeof number);
-      const auto cfg = configuration_descriptor(identity_, phone_.configuration());
-      const std::uint8_t interfaces = cfg.size() > 4 ? cfg[4] : 0;
-      return number < interfaces ? done() : done(-1, EINVAL);
+      return number < fn_.interface_count() ? done() : done(-1, EINVAL);
     }
     case USBDEVFS_GETDRIVER: return done(-1, ENODATA);  // no kernel driver bound
     case USBDEVFS_IOCTL: {  // DISCONNECT/CONNECT a kernel driver: there is none
@@ -326,7 +310,10 @@ bool usbdevfs_phone::handle(UMockdevIoctlClient* client) {
       return done();
     }
     case USBDEVFS_RESETEP: return done();
-    case USBDEVFS_RESET: set_configuration(phone_.configuration()); return done();
+    case USBDEVFS_RESET:
+      fn_.reset();
+      set_configuration(fn_.configuration());
+      return done();
     case USBDEVFS_SUBMITURB: submit(client, arg); return true;
     case USBDEVFS_REAPURB:
     case USBDEVFS_REAPURBNDELAY: reap(client, arg); return true;
@@ -335,17 +322,17 @@ bool usbdevfs_phone::handle(UMockdevIoctlClient* client) {
   }
 }
 
-void usbdevfs_phone::set_configuration(std::uint8_t value) {
-  phone_.set_configuration(value);
+void usbdevfs_device::set_configuration(std::uint8_t value) {
+  fn_.set_configuration(value);
   // libusb reads the active configuration from sysfs, as it would from the kernel.
-  const std::string syspath = sysfs_path(identity_);
+  const std::string syspath = fn_.sysfs_path();
   const std::string text = std::to_string(value) + "\n";
   umockdev_testbed_set_attribute(testbed_, syspath.c_str(), "bConfigurationValue", text.c_str());
   for (auto* d : in_waiting_) complete(d, -ESHUTDOWN, 0);  // the endpoints went away
   in_waiting_.clear();
 }
 
-void usbdevfs_phone::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
+void usbdevfs_device::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
   UMockdevIoctlData* urbd = umockdev_ioctl_data_resolve(arg, 0, sizeof(usbdevfs_urb), nullptr);
   usbdevfs_urb* urb = urb_of(urbd);
   if (urb->buffer_length < 0 || urb->buffer_length > (1 << 24)) {
@@ -355,8 +342,10 @@ void usbdevfs_phone::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg)
   // Every byte resolved is copied over umockdev's socket, the emulation's main cost.
   // An IN buffer's old contents do not matter: it is resolved at reap time, for
   // the bytes actually delivered (see reap), and staged here until then.
-  const bool bulk_in = urb->type == USBDEVFS_URB_TYPE_BULK && (urb->endpoint & 0x80);
-  if (!bulk_in) {
+  const bool data_in =
+      (urb->type == USBDEVFS_URB_TYPE_BULK || urb->type == USBDEVFS_URB_TYPE_INTERRUPT) &&
+      (urb->endpoint & 0x80);
+  if (!data_in) {
     umockdev_ioctl_data_resolve(urbd, G_STRUCT_OFFSET(usbdevfs_urb, buffer),
                                 static_cast<gsize>(urb->buffer_length), nullptr);
   }
@@ -376,13 +365,13 @@ void usbdevfs_phone::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg)
   } else if (urb->type == USBDEVFS_URB_TYPE_BULK && !(urb->endpoint & 0x80)) {
     const auto data = std::span(static_cast<const std::byte*>(urb->buffer),
                                 static_cast<std::size_t>(urb->buffer_length));
-    if (phone_.bulk_out(urb->endpoint, data)) {
+    if (fn_.bulk_out(urb->endpoint, data)) {
       complete_on_bus(urbd, urb->buffer_length);
     } else {
       complete(urbd, -EPIPE, 0);  // no such endpoint in this configuration: stall
     }
-  } else if (urb->type == USBDEVFS_URB_TYPE_BULK) {
-    if (urb->endpoint != usbmux_in_endpoint || !has_usbmux(phone_.configuration())) {
+  } else if (data_in) {
+    if (!fn_.in_endpoint(urb->endpoint)) {
       complete(urbd, -EPIPE, 0);
     } else {
       in_waiting_.push_back(urbd);
@@ -396,7 +385,7 @@ void usbdevfs_phone::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg)
   umockdev_ioctl_client_complete(client, 0, 0);
 }
 
-void usbdevfs_phone::control_urb(UMockdevIoctlData* urbd) {
+void usbdevfs_device::control_urb(UMockdevIoctlData* urbd) {
   usbdevfs_urb* urb = urb_of(urbd);
   if (urb->buffer_length < 8) {
     complete(urbd, -EINVAL, 0);
@@ -407,8 +396,8 @@ void usbdevfs_phone::control_urb(UMockdevIoctlData* urbd) {
                        static_cast<std::uint16_t>(buf[4] | (buf[5] << 8)),
                        static_cast<std::uint16_t>(buf[6] | (buf[7] << 8))};
   const std::size_t room = static_cast<std::size_t>(urb->buffer_length) - 8;
-  const auto reply = phone_.control(
-      s, std::span<const std::uint8_t>(buf + 8, std::min<std::size_t>(room, s.length)));
+  const auto reply =
+      fn_.control(s, std::span<const std::uint8_t>(buf + 8, std::min<std::size_t>(room, s.length)));
   if (!reply) {
     complete(urbd, -EPIPE, 0);
     return;
@@ -420,28 +409,38 @@ void usbdevfs_phone::control_urb(UMockdevIoctlData* urbd) {
            static_cast<int>((s.request_type & 0x80) ? n : std::min<std::size_t>(room, s.length)));
 }
 
-void usbdevfs_phone::fill_in_urbs() {
-  while (!in_waiting_.empty() && phone_.in_data_due()) {
-    UMockdevIoctlData* urbd = in_waiting_.front();
+void usbdevfs_device::fill_in_urbs() {
+  // Oldest first on each endpoint; an endpoint with nothing due is skipped, so an
+  // interrupt URB waiting for an event does not hold up bulk data.
+  std::vector<std::uint8_t> dry;
+  for (auto it = in_waiting_.begin(); it != in_waiting_.end() && fn_.in_data_due();) {
+    UMockdevIoctlData* urbd = *it;
     usbdevfs_urb* urb = urb_of(urbd);
+    if (std::find(dry.begin(), dry.end(), urb->endpoint) != dry.end()) {
+      ++it;
+      continue;
+    }
     std::vector<std::byte>& staged = staged_in_[urbd];
     staged.resize(static_cast<std::size_t>(urb->buffer_length));
-    const auto n = phone_.bulk_in(urb->endpoint, staged);
+    const auto n = fn_.bulk_in(urb->endpoint, staged);
     if (!n) {
       staged_in_.erase(urbd);
-      break;
+      dry.push_back(urb->endpoint);
+      ++it;
+      continue;
     }
     staged.resize(*n);
-    in_waiting_.pop_front();
+    it = in_waiting_.erase(it);
     complete_on_bus(urbd, static_cast<int>(*n));
   }
+  arm_bus_timer();  // for whatever the function will have later
 }
 
-void usbdevfs_phone::complete(UMockdevIoctlData* urbd, int status, int actual_length) {
+void usbdevfs_device::complete(UMockdevIoctlData* urbd, int status, int actual_length) {
   finish(urbd, status, actual_length);
 }
 
-void usbdevfs_phone::complete_on_bus(UMockdevIoctlData* urbd, int actual_length) {
+void usbdevfs_device::complete_on_bus(UMockdevIoctlData* urbd, int actual_length) {
   if (bus_.unlimited() && extra_delay_.count() == 0) return finish(urbd, 0, actual_length);
   const auto due =
       bus_.schedule(static_cast<std::size_t>(actual_length), usb_bus::clock::now()) + extra_delay_;
@@ -449,39 +448,48 @@ void usbdevfs_phone::complete_on_bus(UMockdevIoctlData* urbd, int actual_length)
   arm_bus_timer();
 }
 
-void usbdevfs_phone::arm_bus_timer() {
-  if (on_bus_.empty()) return;
+void usbdevfs_device::make_bus_timer() {
+  // Made inside the first ioctl, on umockdev's worker thread, whose context is the
+  // thread default there: the timer then fires on the same thread as the ioctls, and
+  // code on other threads only ever sets its time.
   if (bus_timer_fd_ < 0) {
-    // Runs on umockdev's worker thread (we are inside an ioctl), whose context is
-    // the thread default here: the timer fires on the same thread as the ioctls.
     bus_timer_fd_ = ::timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
     bus_timer_hook_ = new timer_hook{{}, this};
     bus_timer_source_ = g_unix_fd_source_new(bus_timer_fd_, G_IO_IN);
-    g_source_set_callback(bus_timer_source_, G_SOURCE_FUNC(&usbdevfs_phone::on_bus_timer),
+    g_source_set_callback(bus_timer_source_, G_SOURCE_FUNC(&usbdevfs_device::on_bus_timer),
                           bus_timer_hook_,
                           [](gpointer hook) { delete static_cast<timer_hook*>(hook); });
     g_source_attach(bus_timer_source_, g_main_context_get_thread_default());
   }
-  const auto due = on_bus_.begin()->first.time_since_epoch();
+}
+
+void usbdevfs_device::arm_bus_timer() {
+  // The earliest of: a transfer arriving over the bus, the function having data.
+  std::optional<usb_bus::clock::time_point> due;
+  if (!on_bus_.empty()) due = on_bus_.begin()->first;
+  if (!in_waiting_.empty())
+    if (const auto later = fn_.next_in_due(); later && (!due || *later < *due)) due = later;
+  if (!due || bus_timer_fd_ < 0) return;
   itimerspec spec{};
-  const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(due).count();
+  const auto ns =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(due->time_since_epoch()).count();
   spec.it_value.tv_sec = ns / 1'000'000'000;
   spec.it_value.tv_nsec = ns % 1'000'000'000;
   if (spec.it_value.tv_sec == 0 && spec.it_value.tv_nsec == 0) spec.it_value.tv_nsec = 1;
   ::timerfd_settime(bus_timer_fd_, TFD_TIMER_ABSTIME, &spec, nullptr);
 }
 
-gboolean usbdevfs_phone::on_bus_timer(gint fd, GIOCondition, gpointer hook) {
+gboolean usbdevfs_device::on_bus_timer(gint fd, GIOCondition, gpointer hook) {
   auto* h = static_cast<timer_hook*>(hook);
   std::uint64_t expirations = 0;
   (void)::read(fd, &expirations, sizeof expirations);
   std::lock_guard hook_lock(h->mu);
-  if (h->phone == nullptr) return G_SOURCE_REMOVE;
-  h->phone->bus_timer_fired();
+  if (h->device == nullptr) return G_SOURCE_REMOVE;
+  h->device->bus_timer_fired();
   return G_SOURCE_CONTINUE;
 }
 
-void usbdevfs_phone::bus_timer_fired() {
+void usbdevfs_device::bus_timer_fired() {
   std::lock_guard lock(mu_);
   const auto now = usb_bus::clock::now();
   while (!on_bus_.empty() && on_bus_.begin()->first <= now) {
@@ -489,10 +497,9 @@ void usbdevfs_phone::bus_timer_fired() {
     on_bus_.erase(on_bus_.begin());
   }
   fill_in_urbs();
-  arm_bus_timer();
 }
 
-void usbdevfs_phone::finish(UMockdevIoctlData* urbd, int status, int actual_length) {
+void usbdevfs_device::finish(UMockdevIoctlData* urbd, int status, int actual_length) {
   usbdevfs_urb* urb = urb_of(urbd);
   if (trace)
     std::fprintf(stderr, "tether-sim: trace: complete ep=0x%02x status=%d actual=%d\n",
@@ -507,7 +514,7 @@ void usbdevfs_phone::finish(UMockdevIoctlData* urbd, int status, int actual_leng
   signal_reapable();
 }
 
-void usbdevfs_phone::signal_reapable() {
+void usbdevfs_device::signal_reapable() {
   if (fifo_slot_open_ || fifo_fd_ < 0) return;
   char sink[fifo_chunk];
   const ssize_t n = ::read(fifo_fd_, sink, sizeof sink);
@@ -515,7 +522,7 @@ void usbdevfs_phone::signal_reapable() {
   if (trace) std::fprintf(stderr, "tether-sim: trace: fifo open slot: read %zd\n", n);
 }
 
-void usbdevfs_phone::reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
+void usbdevfs_device::reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
   auto queue = completed_.find(client);
   if (queue == completed_.end() || queue->second.empty()) {
     umockdev_ioctl_client_complete(client, -1, gone(client) ? ENODEV : EAGAIN);
@@ -545,7 +552,7 @@ void usbdevfs_phone::reap(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
   g_object_unref(urbd);
 }
 
-void usbdevfs_phone::discard(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
+void usbdevfs_device::discard(UMockdevIoctlClient* client, UMockdevIoctlData* arg) {
   // The argument is the URB's address in the client, passed by value.
   gulong address = 0;
   std::memcpy(&address, arg->data, sizeof address);

@@ -1,0 +1,193 @@
+"""The real gphoto2 CLI (Debian's libgphoto2 and its Nikon driver) against tether-sim's
+virtual Nikon D750: detection, summary, settings, capture byte for byte, live view at
+the camera's rate, busy replies, unplug and replug. Like the usbmuxd interop tests, it
+proves the virtual device is faithful enough for the real host software.
+
+    gphoto2_camera_test.py TETHER_SIM
+
+It runs itself again inside tether-sim (--inside), so every gphoto2 it starts shares
+the testbed. Exit 77 (skipped) without gphoto2."""
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from daemons import Checks  # noqa: E402
+
+CAMERA = "Nikon DSC D750"
+FPS = 30
+
+
+def gphoto(*args, check=True, timeout=60):
+    r = subprocess.run(["gphoto2", "--camera", CAMERA, *args], capture_output=True,
+                       text=True, timeout=timeout, cwd=os.environ["WORK"])
+    if check and r.returncode != 0:
+        raise AssertionError(f"gphoto2 {' '.join(args)} failed: {r.stdout}{r.stderr}")
+    return r
+
+
+def control(line):
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.environ["TETHER_SIM_CONTROL"])
+    s.sendall(line.encode() + b"\n")
+    reply = s.recv(4096).decode()
+    s.close()
+    assert reply.endswith("ok\n"), f"{line}: {reply}"
+    return reply
+
+
+def current(name):
+    out = gphoto("--get-config", name).stdout
+    for line in out.splitlines():
+        if line.startswith("Current: "):
+            return line[len("Current: "):]
+    raise AssertionError(f"no Current: in {out}")
+
+
+def recorded(name):
+    with open(os.path.join(os.environ["RECORD"], "camera", name), "rb") as f:
+        return f.read()
+
+
+def downloaded(name):
+    with open(os.path.join(os.environ["WORK"], name), "rb") as f:
+        return f.read()
+
+
+def inside():
+    check = Checks()
+    shots = [0]
+
+    def capture(filename):
+        r = gphoto("--capture-image-and-download", "--filename", filename)
+        shots[0] += 1
+        return r
+
+    def detect():
+        out = subprocess.run(["gphoto2", "--auto-detect"], capture_output=True, text=True,
+                             timeout=30).stdout
+        assert CAMERA in out and "usb:002,002" in out, out
+
+    def summary():
+        out = gphoto("--summary").stdout
+        assert "Manufacturer: Nikon Corporation" in out and "Model: D750" in out, out
+        assert "Vendor Extension ID: 0xa" in out, out
+
+    def config_list():
+        out = gphoto("--list-config").stdout
+        for w in ("iso", "shutterspeed", "f-number", "whitebalance", "exposurecompensation",
+                  "focusmode", "imagequality", "viewfinder"):
+            assert f"/{w}\n" in out + "\n", f"{w} missing from {out}"
+
+    def set_iso():
+        assert current("iso") == "400"
+        gphoto("--set-config", "iso=800")
+        assert current("iso") == "800"
+
+    def refused_value():
+        r = gphoto("--set-config", "iso=123", check=False)
+        assert r.returncode != 0, r.stdout
+        assert current("iso") == "800"
+
+    def set_aperture_and_shutter():
+        gphoto("--set-config", "f-number=f/8", "--set-config", "shutterspeed=0.0040s")
+        assert current("f-number") == "f/8"
+        assert current("shutterspeed") == "0.0040s"
+
+    def capture_bytes():
+        capture("one.jpg")
+        data = downloaded("one.jpg")
+        assert data[:2] == b"\xff\xd8" and len(data) > 50_000, len(data)
+        assert data == recorded("DSC_0001.JPG"), "downloaded bytes differ from the camera's"
+
+    def capture_to_card():
+        gphoto("--set-config", "capturetarget=1", "--capture-image-and-download",
+               "--filename", "card.jpg")
+        shots[0] += 1
+        assert downloaded("card.jpg") == recorded(f"DSC_{shots[0]:04d}.JPG")
+
+    def preview():
+        gphoto("--capture-preview")
+        data = downloaded("capture_preview.jpg")
+        assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9", data[:4]
+
+    def live_view_rate():
+        seconds = 3
+        gphoto("--capture-movie", f"{seconds}s", "--filename", "movie.mjpg", timeout=60)
+        frames = downloaded("movie.mjpg").count(b"\xff\xd8")
+        fps = frames / seconds
+        print(f"  live view through libgphoto2: {frames} frames in {seconds} s = {fps:.1f} fps "
+              f"(camera serves {FPS})")
+        assert fps >= 0.8 * FPS, fps
+        assert fps <= 1.1 * FPS, fps  # each frame once: never faster than the camera
+
+    def busy_recovered_by_libgphoto2():
+        control("camera busy 3")  # libgphoto2 retries Nikon's capture itself
+        capture("busy.jpg")
+        assert downloaded("busy.jpg") == recorded(f"DSC_{shots[0]:04d}.JPG")
+
+    def busy_reported():
+        control("camera busy 150")  # more than libgphoto2's ~100 tries
+        r = gphoto("--capture-image-and-download", "--filename", "x.jpg", check=False)
+        assert r.returncode != 0 and "Busy" in r.stdout + r.stderr, r.stdout + r.stderr
+        capture("after-busy.jpg")  # what is left of the busy spell is retried away
+        assert downloaded("after-busy.jpg") == recorded(f"DSC_{shots[0]:04d}.JPG")
+
+    def busy_setting():
+        control("camera busy 1")
+        r = gphoto("--set-config", "iso=1600", check=False)
+        assert r.returncode != 0 and "Device Busy" in r.stdout + r.stderr, r.stdout + r.stderr
+        gphoto("--set-config", "iso=1600")
+        assert current("iso") == "1600"
+
+    def unplug_replug():
+        control("camera unplug")
+        out = subprocess.run(["gphoto2", "--auto-detect"], capture_output=True, text=True,
+                             timeout=30).stdout
+        assert CAMERA not in out, out
+        r = gphoto("--summary", check=False)
+        assert r.returncode != 0
+        control("camera plug")
+        detect()
+        capture("replugged.jpg")
+        assert downloaded("replugged.jpg") == recorded(f"DSC_{shots[0]:04d}.JPG")
+
+    for name, fn in [("auto-detect finds the D750", detect), ("summary", summary),
+                     ("config widgets", config_list), ("set iso, read back", set_iso),
+                     ("a refused value", refused_value),
+                     ("aperture and shutter speed", set_aperture_and_shutter),
+                     ("capture to SDRAM, byte for byte", capture_bytes),
+                     ("capture to the card", capture_to_card), ("preview", preview),
+                     ("live view rate", live_view_rate),
+                     ("busy capture retried by libgphoto2", busy_recovered_by_libgphoto2),
+                     ("busy capture reported, then recovered", busy_reported),
+                     ("busy setting reported, then set", busy_setting),
+                     ("unplug and replug", unplug_replug)]:
+        check(name, fn)
+    check.finish("gphoto2 against the virtual D750")
+
+
+def main():
+    if len(sys.argv) > 1 and sys.argv[1] == "--inside":
+        inside()
+        return
+    if shutil.which("gphoto2") is None:
+        print("skipped: the gphoto2 CLI is not installed (scripts/install-deps)")
+        sys.exit(77)
+    sim = sys.argv[1]
+    with tempfile.TemporaryDirectory(prefix="tether-gphoto2-") as tmp:
+        env = dict(os.environ, WORK=tmp, RECORD=os.path.join(tmp, "rec"),
+                   HOME=tmp)  # gphoto2 keeps its settings in ~/.gphoto
+        env["ASAN_OPTIONS"] = ":".join(
+            filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
+        r = subprocess.run([sim, "--camera", "nikon", "--camera-fps", str(FPS), "--record",
+                            env["RECORD"], "--", sys.executable, os.path.abspath(__file__),
+                            "--inside"], env=env, timeout=300)
+        sys.exit(r.returncode)
+
+
+if __name__ == "__main__":
+    main()
