@@ -3,6 +3,7 @@
 // tether-camera's local unix socket: hello both ways, then requests that wait for
 // their reply while events and live-view frames are handed to a callback.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "proto/camera/messages.hpp"
@@ -26,10 +27,16 @@ class cam_client {
   std::uint32_t send_request(const proto::camera::message& m);
   // The next frame from the camera (events, live view, download chunks).
   std::pair<proto::camera::message, std::uint32_t> next();
+  // Like next(), but returns nothing as soon as `wake_fd` is readable and no frame is
+  // complete yet: a thread that owns the connection can take work from other threads
+  // in between (a frame half received stays buffered for the next call).
+  std::optional<std::pair<proto::camera::message, std::uint32_t>> next_unless(int wake_fd);
   const std::string& camera_name() const { return camera_name_; }
 
  private:
   void send(const proto::camera::message& m, std::uint32_t tag);
+  std::optional<std::pair<proto::camera::message, std::uint32_t>> take_buffered();
+  void receive();  // one read from the socket into the frame reader
   int fd_ = -1;
   std::uint32_t tag_ = 0;
   std::string camera_name_;
