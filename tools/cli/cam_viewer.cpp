@@ -316,7 +316,7 @@ int run_cam_view(const cam_options& c, const view_options& v) {
                    [&view](const http_request& r, http_reply reply) { view.handle(r, reply); });
   } catch (const std::system_error& e) {
     view.stop();
-    if (e.code() == std::errc::address_in_use)
+    if (e.code() == asio::error::address_in_use)
       throw cli_error(failed, "port " + std::to_string(at.port()) + " on " +
                                   at.address().to_string() +
                                   " is in use: choose another with --listen ADDRESS:PORT "

@@ -7,6 +7,9 @@
 #include <fstream>
 
 namespace tether::cli {
+namespace {
+constexpr int stream_send_buffer = 128 * 1024;  // Linux doubles it
+}  // namespace
 
 struct http_server::shared {
   handler on_request;
@@ -79,10 +82,14 @@ class http_connection : public http_stream, public std::enable_shared_from_this<
     awaiting_reply_ = false;
     streaming_ = true;
     keep_alive_ = false;
+    // A small socket buffer: what a slow client has not taken waits here (the newest
+    // part only), not in a kernel queue of seconds of old frames.
+    std::error_code ignored;
+    socket_.set_option(asio::socket_base::send_buffer_size(stream_send_buffer), ignored);
     write_part(std::make_shared<const std::string>(
         "HTTP/1.1 200 OK\r\nContent-Type: " + content_type +
         "\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n"));
-    watch_for_close();
+    discard_until_closed();  // a streaming client sends nothing more; reading sees it leave
     return shared_from_this();
   }
 
@@ -175,7 +182,7 @@ class http_connection : public http_stream, public std::enable_shared_from_this<
     }
     out_.clear();
     out_.shrink_to_fit();
-    if (!keep_alive_) return close();
+    if (!keep_alive_) return linger();
     arm(shared_->options.idle_timeout);
     read_more();
   }
@@ -194,12 +201,20 @@ class http_connection : public http_stream, public std::enable_shared_from_this<
                       });
   }
 
-  // A streaming client sends nothing more; reading tells when it leaves.
-  void watch_for_close() {
+  // Closing with unread input would send a reset, and the client could lose the answer
+  // (a 413 while it still sends its body): end our side, then read and drop what comes
+  // for a little while.
+  void linger() {
+    std::error_code ignored;
+    socket_.shutdown(asio::ip::tcp::socket::shutdown_send, ignored);
+    arm(std::chrono::seconds(2));
+    discard_until_closed();
+  }
+  void discard_until_closed() {
     socket_.async_read_some(asio::buffer(in_),
                             [self = shared_from_this()](std::error_code ec, std::size_t) {
                               if (ec || self->closed_) return self->close();
-                              self->watch_for_close();
+                              self->discard_until_closed();
                             });
   }
 

@@ -27,6 +27,7 @@ inline constexpr std::string_view viewer_page = R"html(<!doctype html>
   select, button { font: inherit; padding: .25rem .4rem; }
   .buttons { display: grid; grid-template-columns: 1fr 1fr; gap: .4rem; margin: 1rem 0; }
   .buttons #capture { grid-column: span 2; font-weight: 600; }
+  .buttons #autofocus { grid-column: span 2; }
   #message { min-height: 1.3em; margin: .5rem 0; }
   #message.bad { color: #c62828; }
   #capture-result:empty { display: none; }
@@ -44,7 +45,6 @@ inline constexpr std::string_view viewer_page = R"html(<!doctype html>
   <div class="buttons">
     <button id="capture" type="button">Capture</button>
     <button id="autofocus" type="button">Autofocus</button>
-    <span></span>
     <button id="near" type="button">Focus near</button>
     <button id="far" type="button">Focus far</button>
   </div>
@@ -70,7 +70,7 @@ function say(text, bad) {
 }
 
 let busy = 0;  // properties are not redrawn while a set is on its way
-const notes = {};  // the last "camera applied" line of each property, kept over redraws
+const notes = {};  // the last value each set applied, shown again while it is current
 
 async function loadProperties() {
   const {properties} = await api("/api/properties");
@@ -89,7 +89,7 @@ async function loadProperties() {
     select.dataset.applied = p.value;
     const applied = document.createElement("output");
     applied.id = "applied-" + p.name;
-    applied.textContent = notes[p.name] || "";
+    if (notes[p.name] === p.value) applied.textContent = "camera applied " + p.value;
     select.addEventListener("change", () => setProperty(p.name, select, applied));
     label.append(select, applied);
     form.append(label);
@@ -107,7 +107,8 @@ async function setProperty(name, select, applied) {
       select.add(new Option(r.applied, r.applied));
     select.value = r.applied;
     select.dataset.applied = r.applied;
-    applied.textContent = notes[name] = "camera applied " + r.applied;
+    notes[name] = r.applied;
+    applied.textContent = "camera applied " + r.applied;
     say(name + ": asked " + r.requested + ", camera applied " + r.applied,
         r.applied !== r.requested);
   } catch (e) {
@@ -165,7 +166,7 @@ async function poll() {
     const s = await api("/api/stats");
     $("camera").textContent = s.camera;
     $("fps").textContent = s.fps.toFixed(1) + " fps";
-    $("age").textContent = s.frames ? s.age_ms.toFixed(0) + " ms" : "–";
+    $("age").textContent = s.frames ? s.age_ms.toFixed(1) + " ms" : "–";
     $("size").textContent = s.width ? s.width + "×" + s.height : "–";
     $("status").textContent = s.connected ? s.status : "not connected: " + s.status;
     if (s.properties_revision !== revision) {
