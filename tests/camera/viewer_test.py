@@ -280,13 +280,16 @@ def stream_checks(url):
           f"{r.status_line} {r.headers} {len(r.frames)} {r.error}")
     r.stop()
 
+    _, first = api(url, "/api/stats")
     a, b = MjpegReader(url), MjpegReader(url)
     time.sleep(1.5)
-    na, nb = len(a.frames), len(b.frames)
+    _, then = api(url, "/api/stats")
+    na, nb, made = len(a.frames), len(b.frames), then["frames"] - first["frames"]
     a.stop()
     b.stop()
-    check(f"two streams at once: {na} and {nb} frames in 1.5 s", na >= 5 and nb >= 5 and
-          not a.error and not b.error, f"{a.error} {b.error}")
+    check(f"two streams at once: {na} and {nb} of the {made} frames in 1.5 s",
+          made >= 3 and min(na, nb) >= 0.8 * made - 3 and not a.error and not b.error,
+          f"{a.error} {b.error}")
 
     # A client that never reads: small receive buffer, so the server's writes back up.
     host, port = re.match(r"http://([^:/]+):(\d+)/", url).groups()
@@ -296,8 +299,13 @@ def stream_checks(url):
     stuck.sendall(b"GET /stream.mjpg HTTP/1.1\r\nHost: x\r\n\r\n")
     _, before = api(url, "/api/stats")
     reader = MjpegReader(url)
-    time.sleep(2.5)
-    _, during = api(url, "/api/stats")
+    started = time.monotonic()
+    while True:  # 2.5 s, or until the stalled client's parts get replaced (slow builds)
+        time.sleep(0.25)
+        _, during = api(url, "/api/stats")
+        waited = time.monotonic() - started
+        if waited > 30 * SLACK or (waited >= 2.5 and during["replaced"] > before["replaced"]):
+            break
     got = len(reader.frames)
     gaps = sum(1 for x, y in zip(reader.times, reader.times[1:]) if y - x > 0.5 * SLACK)
     reader.stop()

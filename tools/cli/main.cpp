@@ -120,12 +120,13 @@ int main(int argc, char** argv) {
                   "can reach it controls the camera");
   cview->add_option("--out", vo.out_dir, "folder for captures")->capture_default_str();
   cview->footer(
-      "Open the printed address: the page shows live view with fps and frame age, the\n"
-      "properties as drop-downs (showing the value the camera applied), Capture (with a\n"
-      "download link), Autofocus and focus steps. /stream.mjpg is the MJPEG stream alone\n"
-      "(a slow client gets fewer frames, never older ones); /api/stats and the other\n"
-      "/api/ paths are the JSON the page uses. The viewer is one more controller of\n"
-      "tether-camera, next to phones and other `tether cam` commands.");
+      "Open the printed address: live view with fps and frame age, the properties as\n"
+      "drop-downs (showing the value the camera applied), Capture with a download link,\n"
+      "Autofocus and focus steps. Paths: /stream.mjpg, the MJPEG stream alone (a slow\n"
+      "client gets fewer frames, never older ones); JSON: GET /api/properties, /api/stats,\n"
+      "/api/capture/latest (the file); POST /api/set {name, value}, /api/focus {how,\n"
+      "size}, /api/capture {}. The viewer is one more controller of tether-camera, next\n"
+      "to phones and other `tether cam` commands.");
 
   try {
     app.parse(argc, argv);
