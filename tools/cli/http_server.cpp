@@ -40,12 +40,14 @@ const char* http_reason(int status) {
 class http_connection : public http_stream, public std::enable_shared_from_this<http_connection> {
  public:
   http_connection(asio::ip::tcp::socket s, std::shared_ptr<const http_server::shared> sh)
-      : socket_(std::move(s)),
-        timer_(socket_.get_executor()),
+      : executor_(s.get_executor()),
+        socket_(std::move(s)),
+        timer_(executor_),
         shared_(std::move(sh)),
         parser_(shared_->options.limits) {}
 
-  asio::any_io_executor get_executor() { return socket_.get_executor(); }
+  // Where to post to it from other threads (set once, so reading it needs no lock).
+  const asio::any_io_executor& get_executor() const { return executor_; }
 
   void start() {
     arm(shared_->options.idle_timeout);
@@ -218,6 +220,7 @@ class http_connection : public http_stream, public std::enable_shared_from_this<
                             });
   }
 
+  const asio::any_io_executor executor_;
   asio::ip::tcp::socket socket_;
   asio::steady_timer timer_;
   std::uint64_t timer_generation_ = 0;
