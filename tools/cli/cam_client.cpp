@@ -1,5 +1,6 @@
 #include "tools/cli/cam_client.hpp"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <unistd.h>
@@ -25,8 +26,9 @@ int connect_local(const std::string& path) {
   if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
     const int err = errno;
     if (fd >= 0) ::close(fd);
-    throw cli_error(no_daemon, "cannot reach tether-camera at " + path + ": " + std::strerror(err) +
-                                   " (is it running? --camera chooses another socket)");
+    throw cli_error(no_daemon,
+                    "cannot reach tether-camera at " + path + ": " + std::strerror(err) +
+                        " (start tether-camera first, or choose its socket with --camera)");
   }
   return fd;
 }
@@ -68,20 +70,42 @@ void cam_client::send(const cam::message& m, std::uint32_t tag) {
   }
 }
 
+std::optional<std::pair<cam::message, std::uint32_t>> cam_client::take_buffered() {
+  auto f = reader_.next();
+  if (!f) return std::nullopt;
+  auto decoded = cam::decode(*f);
+  if (auto* e = std::get_if<cam::decode_error>(&decoded))
+    throw cli_error(failed, peer_ + " sent a frame that cannot be read: " + e->text);
+  return std::pair{std::get<cam::message>(std::move(decoded)), f->tag};
+}
+
+void cam_client::receive() {
+  std::byte buf[65536];
+  ssize_t n;
+  do n = ::recv(fd_, buf, sizeof buf, 0);
+  while (n < 0 && errno == EINTR);
+  if (n <= 0) throw cli_error(no_daemon, peer_ + " closed the connection");
+  if (auto ec = reader_.feed(std::span(buf, static_cast<std::size_t>(n))))
+    throw cli_error(failed, peer_ + "'s stream cannot be read: " + reader_.error_text());
+}
+
 std::pair<cam::message, std::uint32_t> cam_client::next() {
   for (;;) {
-    if (auto f = reader_.next()) {
-      auto decoded = cam::decode(*f);
-      if (auto* e = std::get_if<cam::decode_error>(&decoded))
-        throw cli_error(failed, peer_ + " sent a frame that cannot be read: " + e->text);
-      return {std::get<cam::message>(std::move(decoded)), f->tag};
+    if (auto m = take_buffered()) return std::move(*m);
+    receive();
+  }
+}
+
+std::optional<std::pair<cam::message, std::uint32_t>> cam_client::next_unless(int wake_fd) {
+  for (;;) {
+    if (auto m = take_buffered()) return m;
+    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
+    if (::poll(fds, 2, -1) < 0) {
+      if (errno == EINTR) continue;
+      throw cli_error(failed, std::string("poll: ") + std::strerror(errno));
     }
-    std::byte buf[65536];
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw cli_error(no_daemon, peer_ + " closed the connection");
-    if (auto ec = reader_.feed(std::span(buf, static_cast<std::size_t>(n))))
-      throw cli_error(failed, peer_ + "'s stream cannot be read: " + reader_.error_text());
+    if (fds[1].revents != 0) return std::nullopt;
+    receive();
   }
 }
 

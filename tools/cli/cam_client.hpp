@@ -4,6 +4,7 @@
 // hello both ways, then requests that wait for their reply while events and live-view
 // frames are handed to a callback.
 #include <functional>
+#include <optional>
 #include <string>
 
 #include "proto/camera/messages.hpp"
@@ -32,11 +33,17 @@ class cam_client {
   void notify(const proto::camera::message& m) { send(m, proto::peertalk::no_tag); }
   // The next frame from the camera (events, live view, download chunks).
   std::pair<proto::camera::message, std::uint32_t> next();
+  // Like next(), but returns nothing as soon as `wake_fd` is readable and no frame is
+  // complete yet: a thread that owns the connection can take work from other threads
+  // in between (a frame half received stays buffered for the next call).
+  std::optional<std::pair<proto::camera::message, std::uint32_t>> next_unless(int wake_fd);
   const std::string& camera_name() const { return camera_name_; }
 
  private:
   void send(const proto::camera::message& m, std::uint32_t tag);
   void say_hello();
+  std::optional<std::pair<proto::camera::message, std::uint32_t>> take_buffered();
+  void receive();  // one read from the socket into the frame reader
   int fd_ = -1;
   std::string peer_ = "tether-camera";  // in errors
   std::uint32_t tag_ = 0;

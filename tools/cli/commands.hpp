@@ -45,5 +45,12 @@ int run_cam_focus(const cam_options& c, const std::string& how, const std::strin
 int run_cam_capture(const cam_options& c, const std::string& out_dir);
 int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned frames,
                      const std::string& mjpeg);
+struct view_options {
+  std::string listen = "127.0.0.1:8080";  // --listen ADDRESS:PORT (port 0: any free one)
+  bool allow_remote = false;              // --allow-remote: a non-loopback address
+  std::string out_dir = ".";              // --out: captures
+};
+// Serves live view (MJPEG) and the main controls to browsers until SIGINT or SIGTERM.
+int run_cam_view(const cam_options& c, const view_options& v);
 
 }  // namespace tether::cli

@@ -112,6 +112,23 @@ int main(int argc, char** argv) {
   clive->add_option("--frames", frames, "how many frames")->capture_default_str();
   clive->add_option("--out", out_dir, "folder for the frames (JPEG files)");
   clive->add_option("--mjpeg", mjpeg, "also write them to one MJPEG file");
+  view_options vo;
+  auto* cview = cam->add_subcommand(
+      "view", "serve live view and the main controls to a web browser, until Ctrl-C");
+  cview->add_option("--listen", vo.listen, "ADDRESS:PORT to serve on (port 0: any free one)")
+      ->capture_default_str();
+  cview->add_flag("--allow-remote", vo.allow_remote,
+                  "allow an address other than loopback: there is no login, so anyone who "
+                  "can reach it controls the camera");
+  cview->add_option("--out", vo.out_dir, "folder for captures")->capture_default_str();
+  cview->footer(
+      "Open the printed address: live view with fps and frame age, the properties as\n"
+      "drop-downs (showing the value the camera applied), Capture with a download link,\n"
+      "Autofocus and focus steps. Paths: /stream.mjpg, the MJPEG stream alone (a slow\n"
+      "client gets fewer frames, never older ones); JSON: GET /api/properties, /api/stats,\n"
+      "/api/capture/latest (the file); POST /api/set {name, value}, /api/focus {how,\n"
+      "size}, /api/capture {}. The viewer is one more controller of tether-camera, next\n"
+      "to phones and other `tether cam` commands.");
 
   try {
     app.parse(argc, argv);
@@ -136,6 +153,7 @@ int main(int argc, char** argv) {
     if (*cfocus) return run_cam_focus(co, focus_how, focus_size);
     if (*ccapture) return run_cam_capture(co, out_dir);
     if (*clive) return run_cam_liveview(co, clive->count("--out") ? out_dir : "", frames, mjpeg);
+    if (*cview) return run_cam_view(co, vo);
   } catch (const cli_error& e) {
     std::fprintf(stderr, "tether: %s\n", e.what());
     return e.code;

@@ -1,0 +1,346 @@
+// tether cam view: a web page for the camera behind tether-camera. This process is one
+// more controller on tether-camera's local socket (the protocol a phone app speaks); it
+// serves the live view as MJPEG and the main controls to browsers.
+//
+//   GET  /                     the page (viewer_page.hpp), self-contained
+//   GET  /stream.mjpg          live view, multipart/x-mixed-replace; newest frame wins
+//   GET  /api/properties       {"properties": [{name, value, allowed, writable}]}
+//   POST /api/set              {"name", "value"} -> {"name", "requested", "applied"}
+//   POST /api/focus            {"how": auto|near|far, "size": small|medium|large} -> {}
+//   POST /api/capture          {} -> {"file", "size", "mime", "url"} (saved in --out)
+//   GET  /api/capture/latest   that file, as a download
+//   GET  /api/stats            connection, fps, frame age, size, gaps, streams ...
+// Errors are {"error": text} with 4xx (the request) or 502/503 (the camera side).
+//
+// Threads: the io thread runs the HTTP server and all the state here; the camera
+// thread (viewer_camera) owns the connection to tether-camera. Frames cross over in a
+// one-slot mailbox, everything else as posted functions.
+#include <asio/ip/address.hpp>
+#include <asio/post.hpp>
+#include <asio/signal_set.hpp>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <nlohmann/json.hpp>
+#include <optional>
+
+#include "tools/cli/cli_error.hpp"
+#include "tools/cli/commands.hpp"
+#include "tools/cli/http_server.hpp"
+#include "tools/cli/latest_slot.hpp"
+#include "tools/cli/mjpeg_fanout.hpp"
+#include "tools/cli/viewer_camera.hpp"
+#include "tools/cli/viewer_page.hpp"
+
+namespace tether::cli {
+namespace {
+
+namespace msg = proto::camera::messages;
+using json = nlohmann::json;
+
+constexpr std::size_t max_streams = 8;
+
+http_response json_response(int status, const json& j) {
+  return {status, "application/json", j.dump(), {}, {}};
+}
+http_response json_error(int status, const std::string& text) {
+  return json_response(status, {{"error", text}});
+}
+
+struct saved_capture {
+  std::filesystem::path path;
+  std::string file_name, mime_type;
+  std::uint64_t size = 0;
+};
+
+// The camera side of a capture: capture, wait for capture_done, download to `dir`.
+saved_capture capture_to(cam_client& cl, const cam_client::on_other& other,
+                         const std::filesystem::path& dir) {
+  cl.request(msg::capture{}, other);
+  std::optional<msg::capture_done> done;
+  while (!done) {
+    auto [m, tag] = cl.next();
+    if (auto* d = std::get_if<msg::capture_done>(&m))
+      done = *d;
+    else
+      other(m, tag);
+  }
+  const std::string name = std::filesystem::path(done->file_name).filename().string();
+  if (name.empty() || name == "." || name == "..")
+    throw cli_error(failed, "the camera named its file oddly: " + done->file_name);
+  std::filesystem::create_directories(dir);
+  saved_capture out{dir / name, name, done->mime_type, 0};
+  std::ofstream file(out.path, std::ios::binary | std::ios::trunc);
+  if (!file) throw cli_error(failed, "cannot write " + out.path.string());
+  const std::uint32_t tag = cl.send_request(msg::download{done->transfer_id, 0});
+  while (out.size < done->size) {
+    auto [m, t] = cl.next();
+    if (t != tag) {
+      other(m, t);
+      continue;
+    }
+    if (const auto* e = std::get_if<msg::error>(&m))
+      throw cli_error(failed, "download of " + name + " failed: " + e->message);
+    const auto* chunk = std::get_if<msg::image_chunk>(&m);
+    if (chunk == nullptr || chunk->offset != out.size)
+      throw cli_error(failed, "download of " + name + " came out of order");
+    file.write(reinterpret_cast<const char*>(chunk->data.data()),
+               static_cast<std::streamsize>(chunk->data.size()));
+    out.size += chunk->data.size();
+  }
+  if (!file.flush()) throw cli_error(failed, "cannot write " + out.path.string());
+  return out;
+}
+
+class viewer {
+ public:
+  viewer(asio::io_context& io, const std::string& socket, std::unique_ptr<cam_client> first,
+         std::filesystem::path out_dir)
+      : io_(io),
+        out_dir_(std::move(out_dir)),
+        camera_name_(first->camera_name()),
+        fanout_(max_streams),
+        camera_(socket, std::move(first),
+                {[this](viewer_camera::live_frame f) {
+                   if (frames_.put(std::move(f))) asio::post(io_, [this] { deliver_frame(); });
+                 },
+                 [this](bool connected, const std::string& text) {
+                   asio::post(io_, [this, connected, text] {
+                     connected_ = connected;
+                     status_ = text;
+                   });
+                 },
+                 [this] { asio::post(io_, [this] { ++properties_revision_; }); }}) {}
+
+  void stop() { camera_.stop(); }
+
+  void handle(const http_request& req, const http_reply& reply) {
+    const bool get = req.method == "GET", post = req.method == "POST";
+    const auto& p = req.path;
+    const bool known = p == "/" || p == "/stream.mjpg" || p == "/api/properties" ||
+                       p == "/api/stats" || p == "/api/capture/latest" || p == "/api/set" ||
+                       p == "/api/focus" || p == "/api/capture";
+    if (!known) return reply.send(json_error(404, "no such page: " + p));
+    const bool wants_post = p == "/api/set" || p == "/api/focus" || p == "/api/capture";
+    if (wants_post ? !post : !get) {
+      auto r = json_error(405, p + " takes " + (wants_post ? "POST" : "GET"));
+      r.headers.emplace_back("Allow", wants_post ? "POST" : "GET");
+      return reply.send(std::move(r));
+    }
+    if (p == "/")
+      return reply.send({200, "text/html; charset=utf-8", std::string(viewer_page), {}, {}});
+    if (p == "/stream.mjpg") {
+      if (fanout_.full())
+        return reply.send(json_error(
+            503, "already " + std::to_string(max_streams) + " live-view streams; close one"));
+      return fanout_.add(reply.stream(mjpeg_fanout::content_type));
+    }
+    if (p == "/api/stats") return reply.send(json_response(200, stats()));
+    if (p == "/api/capture/latest") return send_latest_capture(reply);
+    if (p == "/api/properties") return get_properties(reply);
+
+    // POSTs carry JSON: a plain form or a cross-site page cannot send that without the
+    // browser asking first (CORS preflight, which this server never allows).
+    const std::string* type = req.header("content-type");
+    if (type == nullptr || !type->starts_with("application/json"))
+      return reply.send(json_error(415, "send a JSON body (Content-Type: application/json)"));
+    const json body = json::parse(req.body.empty() ? "{}" : req.body, nullptr, false);
+    if (!body.is_object()) return reply.send(json_error(400, "the body is not a JSON object"));
+    if (p == "/api/set") return set_property(body, reply);
+    if (p == "/api/focus") return focus(body, reply);
+    return capture(reply);
+  }
+
+ private:
+  // Runs `work` on the camera thread; its JSON (or the error) is the reply.
+  template <class F>
+  void on_camera(const http_reply& reply, F work) {
+    camera_.post([reply, work = std::move(work)](cam_client* cl, const cam_client::on_other& o) {
+      if (cl == nullptr) return reply.send(json_error(503, "not connected to tether-camera"));
+      try {
+        reply.send(json_response(200, work(*cl, o)));
+      } catch (const std::exception& e) {
+        reply.send(json_error(502, e.what()));
+      }
+    });
+  }
+
+  void get_properties(const http_reply& reply) {
+    on_camera(reply, [](cam_client& cl, const cam_client::on_other& o) {
+      const auto r = cl.request(msg::get_properties{}, o);
+      const auto* p = std::get_if<msg::properties>(&r);
+      if (p == nullptr) throw cli_error(failed, "tether-camera answered get_properties oddly");
+      json list = json::array();
+      for (const auto& item : p->items)
+        list.push_back({{"name", item.name},
+                        {"value", item.value},
+                        {"allowed", item.allowed},
+                        {"writable", item.writable}});
+      return json{{"properties", list}};
+    });
+  }
+
+  void set_property(const json& body, const http_reply& reply) {
+    const auto name = body.value("name", json()), value = body.value("value", json());
+    if (!name.is_string() || !value.is_string())
+      return reply.send(json_error(400, "set takes {\"name\": string, \"value\": string}"));
+    msg::set_property set{name.get<std::string>(), value.get<std::string>()};
+    if (const auto bad = proto::camera::validate(proto::camera::message(set)))
+      return reply.send(json_error(400, bad->text));
+    on_camera(reply, [set](cam_client& cl, const cam_client::on_other& o) {
+      const auto r = cl.request(set, o);
+      const auto* s = std::get_if<msg::property_set>(&r);
+      if (s == nullptr) throw cli_error(failed, "tether-camera answered set_property oddly");
+      return json{{"name", s->name}, {"requested", s->requested}, {"applied", s->applied}};
+    });
+  }
+
+  void focus(const json& body, const http_reply& reply) {
+    const std::string how = body.value("how", ""), size = body.value("size", "small");
+    if ((how != "auto" && how != "near" && how != "far") ||
+        (size != "small" && size != "medium" && size != "large"))
+      return reply.send(
+          json_error(400, "focus takes {\"how\": auto|near|far, \"size\": small|medium|large}"));
+    msg::focus_step step;
+    step.direction = how == "near" ? msg::focus_direction::near : msg::focus_direction::far;
+    step.size = size == "large"    ? msg::focus_size::large
+                : size == "medium" ? msg::focus_size::medium
+                                   : msg::focus_size::small;
+    on_camera(reply, [how, step](cam_client& cl, const cam_client::on_other& o) {
+      if (how == "auto")
+        cl.request(msg::autofocus{}, o);
+      else
+        cl.request(step, o);
+      return json::object();
+    });
+  }
+
+  void capture(const http_reply& reply) {
+    camera_.post([this, reply](cam_client* cl, const cam_client::on_other& o) {
+      if (cl == nullptr) return reply.send(json_error(503, "not connected to tether-camera"));
+      try {
+        auto saved = capture_to(*cl, o, out_dir_);
+        asio::post(io_, [this, reply, saved = std::move(saved)] {
+          latest_capture_ = saved;
+          reply.send(json_response(200, capture_json()));
+        });
+      } catch (const std::exception& e) {
+        reply.send(json_error(502, e.what()));
+      }
+    });
+  }
+
+  json capture_json() const {
+    if (!latest_capture_) return nullptr;
+    return {{"file", latest_capture_->file_name},
+            {"size", latest_capture_->size},
+            {"mime", latest_capture_->mime_type},
+            {"path", std::filesystem::absolute(latest_capture_->path).string()},
+            {"url", "/api/capture/latest"}};
+  }
+
+  void send_latest_capture(const http_reply& reply) {
+    if (!latest_capture_) return reply.send(json_error(404, "nothing captured yet"));
+    std::string safe = latest_capture_->file_name;
+    for (auto& c : safe)
+      if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) c = '_';
+    http_response r{200, latest_capture_->mime_type, {}, {}, latest_capture_->path};
+    r.headers.emplace_back("Content-Disposition", "attachment; filename=\"" + safe + "\"");
+    reply.send(std::move(r));
+  }
+
+  json stats() {
+    json j = fanout_.figures();
+    j["connected"] = connected_;
+    j["status"] = status_;
+    j["camera"] = camera_name_;
+    j["properties_revision"] = properties_revision_;
+    j["skipped_in_viewer"] = frames_.replaced();
+    j["capture"] = capture_json();
+    return j;
+  }
+
+  void deliver_frame() {
+    if (auto f = frames_.take()) fanout_.publish(*f);
+  }
+
+  asio::io_context& io_;
+  std::filesystem::path out_dir_;
+  // io thread state
+  std::string camera_name_;
+  bool connected_ = true;
+  std::string status_ = "connected";
+  std::uint64_t properties_revision_ = 0;
+  std::optional<saved_capture> latest_capture_;
+  mjpeg_fanout fanout_;
+  latest_slot<viewer_camera::live_frame> frames_;  // camera thread -> io thread
+  viewer_camera camera_;                           // last: its thread uses the above
+};
+
+asio::ip::tcp::endpoint parse_listen(const std::string& text) {
+  const auto colon = text.rfind(':');
+  if (colon == std::string::npos || colon + 1 == text.size())
+    throw cli_error(usage, "--listen takes ADDRESS:PORT, e.g. 127.0.0.1:8080, not " + text);
+  std::string host = text.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
+  if (host == "localhost") host = "127.0.0.1";
+  std::error_code ec;
+  const auto address = asio::ip::make_address(host, ec);
+  const std::string port_text = text.substr(colon + 1);
+  unsigned long port = 65536;
+  if (port_text.find_first_not_of("0123456789") == std::string::npos && port_text.size() <= 5)
+    port = std::stoul(port_text);
+  if (ec || port > 65535)
+    throw cli_error(usage, "--listen takes ADDRESS:PORT with an IP address, not " + text);
+  return {address, static_cast<std::uint16_t>(port)};
+}
+
+}  // namespace
+
+int run_cam_view(const cam_options& c, const view_options& v) {
+  const auto at = parse_listen(v.listen);
+  if (!at.address().is_loopback() && !v.allow_remote)
+    throw cli_error(usage, "not serving on " + v.listen +
+                               ": the viewer has no login, so anyone who can reach that "
+                               "address could control the camera. Add --allow-remote if "
+                               "that is what you want");
+  auto first = std::make_unique<cam_client>(c.socket);
+  const std::string name = first->camera_name();
+
+  asio::io_context io;
+  viewer view(io, c.socket, std::move(first), v.out_dir);
+  std::optional<http_server> server;
+  try {
+    server.emplace(io, at,
+                   [&view](const http_request& r, http_reply reply) { view.handle(r, reply); });
+  } catch (const std::system_error& e) {
+    view.stop();
+    if (e.code() == asio::error::address_in_use)
+      throw cli_error(failed, "port " + std::to_string(at.port()) + " on " +
+                                  at.address().to_string() +
+                                  " is in use: choose another with --listen ADDRESS:PORT "
+                                  "(port 0 picks a free one)");
+    throw cli_error(failed, "cannot serve on " + v.listen + ": " + e.code().message());
+  }
+  const auto here = server->local_endpoint();
+  const std::string host =
+      here.address().is_v6() ? "[" + here.address().to_string() + "]" : here.address().to_string();
+  std::printf("tether cam view: http://%s:%u/ (camera %s at %s; captures go to %s; Ctrl-C stops)\n",
+              host.c_str(), here.port(), name.c_str(), c.socket.c_str(),
+              std::filesystem::absolute(v.out_dir).c_str());
+  std::fflush(stdout);
+
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](std::error_code ec, int) {
+    if (ec) return;
+    signals.clear();  // a second Ctrl-C ends the process at once
+    server->close();
+    view.stop();
+    io.stop();
+  });
+  io.run();
+  return ok;
+}
+
+}  // namespace tether::cli
