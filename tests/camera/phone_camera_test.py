@@ -15,6 +15,8 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from daemons import Checks, Daemon  # noqa: E402
 
 SIM, TETHERD, TETHER = sys.argv[1:4]
+# Sanitizer builds (CMake passes TETHER_SANITIZE) run the sim's camera several times slower.
+SANITIZED = bool(os.environ.get("TETHER_SANITIZE"))
 check = Checks()
 d = Daemon(SIM, TETHERD, "phone-camera", phones=1, sim_extra=["--app", "2351=camera"])
 
@@ -52,7 +54,7 @@ def t_live_view():
     with open(os.path.join(out, frames[-1]), "rb") as f:
         assert f.read(2) == b"\xff\xd8"
     fps = float(r.stdout.split(": ")[1].split(" fps")[0])
-    assert fps > 10, r.stdout
+    assert fps > (3 if SANITIZED else 10), r.stdout
     print("  " + r.stdout.strip())
 
 
