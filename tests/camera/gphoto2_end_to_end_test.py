@@ -38,6 +38,11 @@ def control(line):
     reply = s.recv(4096).decode()
     s.close()
     assert reply.endswith("ok\n"), f"{line}: {reply}"
+    return reply
+
+
+def status():
+    return control("camera status")
 
 
 def inside(tetherd, camera):
@@ -87,6 +92,25 @@ def inside(tetherd, camera):
         ftype, _, m = ch.recv_frame()
         assert ftype == cp.HELLO and m["Role"] == "camera", (ftype, m)
         ch.send(cp.HELLO, cp.hello("gphoto2 end to end"))
+
+    def t_claimed():
+        # Another program has the camera open (as a desktop's photo import would).
+        other = subprocess.Popen(["gphoto2", "--camera", "Nikon DSC D750", "--wait-event=3s"],
+                                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                 env=dict(os.environ, HOME=work))
+        wait_for(lambda: "session=open" in status(), 10, "gphoto2 to open the camera")
+        ftype, _, m = request(cp.GET_PROPERTIES)
+        assert ftype == cp.ERROR and "another program is using the camera" in m["Message"], m
+        print(f"  while gphoto2 has it: {m['Message'][:80]}...")
+        other.wait(timeout=20)
+        started = time.monotonic()
+        while True:  # tether takes it within a few seconds of the other program leaving
+            ftype, _, m = request(cp.GET_PROPERTIES)
+            if ftype == cp.PROPERTIES:
+                break
+            assert time.monotonic() - started < 6, m
+            time.sleep(0.5)
+        print(f"  camera taken {(time.monotonic() - started) * 1000:.0f} ms after gphoto2 exited")
 
     def t_properties():
         ftype, _, m = request(cp.GET_PROPERTIES)
@@ -227,6 +251,7 @@ def inside(tetherd, camera):
 
     tests = [
         ("tether-camera finds the phone's app and says hello", t_hello),
+        ("another program holds the camera: said in words, then taken", t_claimed),
         ("properties listed in the protocol's formats", t_properties),
         ("properties set, the applied value read back", t_set),
         ("a value the camera does not take is refused in words", t_refused),
