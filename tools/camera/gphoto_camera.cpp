@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 
 #include "tools/camera/gphoto_values.hpp"
 #include "tools/camera/jpeg.hpp"
@@ -355,8 +356,23 @@ property gphoto_camera::set_property(const std::string& name, const std::string&
                      "this camera has no " + name + " setting that libgphoto2 knows");
 }
 
+void gphoto_camera::drain_events() {
+  // Bodies report every setting change as an event (PTP DevicePropChanged), the ones
+  // tether made too. libgphoto2's Nikon capture handles queued events one per turn of
+  // its wait loop, with a growing back-off: five pending changes cost the next capture
+  // about 0.7 s. Taking them here first costs one poll when there are none.
+  for (int i = 0; i < 32; ++i) {
+    CameraEventType type{};
+    void* data = nullptr;
+    const int r = gp_camera_wait_for_event(s_->camera, 0, &type, &data, s_->context);
+    std::free(data);  // a text or a CameraFilePath, malloc'd by libgphoto2; or null
+    if (r < GP_OK || type == GP_EVENT_TIMEOUT) return;
+  }
+}
+
 captured_file gphoto_camera::capture() {
   open();
+  drain_events();
   CameraFilePath path{};
   check(gp_camera_capture(s_->camera, GP_CAPTURE_IMAGE, &path, s_->context), "taking a picture");
   previewing_ = false;  // a capture ends live view on most bodies

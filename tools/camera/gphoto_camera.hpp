@@ -39,6 +39,7 @@ class gphoto_camera : public camera_backend {
   struct state;  // libgphoto2's handles, kept out of this header
   void open();
   void close();
+  void drain_events();  // setting-change events the camera queued (see capture())
   // Throws the camera_error for a libgphoto2 result, closing the camera when the
   // result says it is gone.
   [[noreturn]] void fail(int result, const std::string& doing);
