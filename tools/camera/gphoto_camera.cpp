@@ -190,13 +190,22 @@ std::string gphoto_camera::model() const { return model_; }
 void gphoto_camera::open() {
   s_->last_error.clear();
   if (s_->camera != nullptr) return;
-  const auto devices = usb_devices();
   const auto now = std::chrono::steady_clock::now();
+  // Listing USB devices costs a libusb start (a fraction of a millisecond): at most
+  // four times a second, however often the service asks.
+  if (now - devices_listed_at_ > std::chrono::milliseconds(250)) {
+    devices_ = usb_devices();
+    devices_listed_at_ = now;
+  }
   if (now < claimed_until_) throw camera_error(camera_error::kind::failed, claimed_message);
   if (failed_probe_at_ != std::chrono::steady_clock::time_point{} &&
-      devices == failed_probe_devices_ &&
-      (!devices.empty() || now - failed_probe_at_ < std::chrono::seconds(30)))
+      devices_ == failed_probe_devices_ &&
+      (!devices_.empty() || now - failed_probe_at_ < std::chrono::seconds(30)))
     throw camera_error(camera_error::kind::no_camera, no_camera_found);
+  // Probing: remember the list as it is now, not as it was up to 250 ms ago.
+  devices_ = usb_devices();
+  devices_listed_at_ = now;
+  const std::string devices = devices_;
   const auto give_up = [&](const char* why) {
     failed_probe_devices_ = devices;
     failed_probe_at_ = now;

@@ -53,6 +53,8 @@ class gphoto_camera : public camera_backend {
   // libusb cannot list the devices.
   std::string failed_probe_devices_;
   std::chrono::steady_clock::time_point failed_probe_at_{};
+  std::string devices_;  // the last USB device list, and when it was made
+  std::chrono::steady_clock::time_point devices_listed_at_{};
   // Another program holds the camera: asked again after this.
   std::chrono::steady_clock::time_point claimed_until_{};
   std::string model_ = "libgphoto2 camera (not connected)";
