@@ -209,7 +209,7 @@ def inside(tetherd, camera):
         print(f"  live view on the phone: {fps:.1f} fps (camera serves {CAMERA_FPS}); "
               f"service: camera_fps={stats.get('camera_fps')} "
               f"live_view_age_ms={stats.get('live_view_age_ms')}")
-        assert fps >= 0.8 * CAMERA_FPS, fps
+        assert fps >= float(os.environ["MIN_FPS_SHARE"]) * CAMERA_FPS, fps
         assert fps <= 1.1 * CAMERA_FPS, fps
 
     def t_busy_setting():
@@ -278,6 +278,13 @@ def inside(tetherd, camera):
     check.finish("gphoto2 backend end to end")
 
 
+def min_fps_share(sim):
+    """The share of the camera's frame rate live view must reach: 0.8, but 0.3 under
+    ThreadSanitizer, where the sim's picture drawing runs several times slower."""
+    ldd = subprocess.run(["ldd", sim], capture_output=True, text=True).stdout
+    return "0.3" if "libtsan" in ldd else "0.8"
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":
         inside(sys.argv[2], sys.argv[3])
@@ -288,6 +295,7 @@ def main():
         # HOME: libgphoto2 keeps settings (capture target, ...) in ~/.gphoto.
         env = dict(os.environ, WORK=tmp, RECORD=os.path.join(tmp, "rec"), APP_PORT=str(port),
                    HOME=tmp)
+        env["MIN_FPS_SHARE"] = min_fps_share(sim)
         env["ASAN_OPTIONS"] = ":".join(
             filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
         r = subprocess.run([sim, "--phones", "1", "--camera", "nikon", "--camera-fps",
