@@ -121,7 +121,7 @@ def inside():
         fps = frames / seconds
         print(f"  live view through libgphoto2: {frames} frames in {seconds} s = {fps:.1f} fps "
               f"(camera serves {FPS})")
-        assert fps >= 0.8 * FPS, fps
+        assert fps >= float(os.environ["MIN_FPS_SHARE"]) * FPS, fps
         assert fps <= 1.1 * FPS, fps  # each frame once: never faster than the camera
 
     def busy_recovered_by_libgphoto2():
@@ -170,6 +170,13 @@ def inside():
     check.finish("gphoto2 against the virtual D750")
 
 
+def min_fps_share(sim):
+    """The share of the camera's frame rate live view must reach: 0.8, but 0.3 under
+    ThreadSanitizer, where the sim's picture drawing runs several times slower."""
+    ldd = subprocess.run(["ldd", sim], capture_output=True, text=True).stdout
+    return "0.3" if "libtsan" in ldd else "0.8"
+
+
 def main():
     if len(sys.argv) > 1 and sys.argv[1] == "--inside":
         inside()
@@ -181,6 +188,7 @@ def main():
     with tempfile.TemporaryDirectory(prefix="tether-gphoto2-") as tmp:
         env = dict(os.environ, WORK=tmp, RECORD=os.path.join(tmp, "rec"),
                    HOME=tmp)  # gphoto2 keeps its settings in ~/.gphoto
+        env["MIN_FPS_SHARE"] = min_fps_share(sim)
         env["ASAN_OPTIONS"] = ":".join(
             filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
         r = subprocess.run([sim, "--camera", "nikon", "--camera-fps", str(FPS), "--record",

@@ -1,19 +1,22 @@
 #include "tools/camera/gphoto_camera.hpp"
 
 #include <gphoto2/gphoto2.h>
+#include <libusb.h>
 
 #include <algorithm>
 #include <array>
 #include <cstdio>
-#include <filesystem>
+#include <cstdlib>
+
+#include "tools/camera/gphoto_values.hpp"
+#include "tools/camera/jpeg.hpp"
 
 namespace tether::camera {
 
 namespace {
 
-// The camera protocol's name -> libgphoto2 widget names to try, in order. Values pass
-// through as the camera writes them ("Auto", "AF-S"); translating them to the
-// protocol's lowercase formats is the later mapping issue.
+// The camera protocol's name -> libgphoto2 widget names to try, in order. Values are
+// translated to the protocol's formats (gphoto_values.hpp).
 struct mapping {
   const char* name;
   std::array<const char*, 3> widgets;
@@ -68,23 +71,45 @@ std::string value_of(CameraWidget* w) {
   }
 }
 
+// The widget's choices as libgphoto2 words them (radio and menu widgets only).
+std::vector<std::string> choices_of(CameraWidget* w) {
+  std::vector<std::string> out;
+  CameraWidgetType type{};
+  gp_widget_get_type(w, &type);
+  if (type != GP_WIDGET_RADIO && type != GP_WIDGET_MENU) return out;
+  for (int i = 0, n = gp_widget_count_choices(w); i < n; ++i) {
+    const char* c = nullptr;
+    if (gp_widget_get_choice(w, i, &c) == GP_OK && c != nullptr) out.emplace_back(c);
+  }
+  return out;
+}
+
 property to_property(const std::string& name, CameraWidget* w) {
   property p;
   p.name = name;
-  p.value = value_of(w);
+  p.value = protocol_value(name, value_of(w));
   int ro = 0;
   gp_widget_get_readonly(w, &ro);
   p.read_only = ro != 0;
-  CameraWidgetType type{};
-  gp_widget_get_type(w, &type);
-  if (type == GP_WIDGET_RADIO || type == GP_WIDGET_MENU) {
-    for (int i = 0, n = gp_widget_count_choices(w); i < n; ++i) {
-      const char* c = nullptr;
-      if (gp_widget_get_choice(w, i, &c) == GP_OK && c != nullptr) p.allowed.emplace_back(c);
-    }
+  for (const auto& c : choices_of(w)) {
+    std::string v = protocol_value(name, c);
+    if (std::find(p.allowed.begin(), p.allowed.end(), v) == p.allowed.end())
+      p.allowed.push_back(std::move(v));
   }
   return p;
 }
+
+// The widget choice meaning `value` in the protocol's format (or written as libgphoto2
+// writes it); empty when the camera offers none.
+std::string choice_for(const std::string& name, CameraWidget* w, const std::string& value) {
+  for (const auto& c : choices_of(w))
+    if (protocol_value(name, c) == value || c == value) return c;
+  return {};
+}
+
+// Apple devices show a PTP interface (photo import), and libgphoto2 lists an iPhone
+// as a camera. On a tether board the phone is always plugged in: never take it.
+constexpr int apple_usb_vendor = 0x05ac;
 
 // Sets a widget from text, converting to the widget's own type.
 int set_from_text(CameraWidget* w, const std::string& value) {
@@ -104,28 +129,56 @@ int set_from_text(CameraWidget* w, const std::string& value) {
   }
 }
 
-// The USB devices present, as /dev/bus/usb/BUS/DEVICE names: device numbers grow with
-// every plug, so a new camera always changes this. Empty when it cannot be read.
+// The USB devices present as libusb sees them (bus, address, vendor:product): a
+// replugged camera is a new entry (the kernel gives it a new address), and a camera
+// plugged where none was changes the list. Empty when libusb cannot list devices.
 std::string usb_devices() {
-  std::error_code ec;
+  libusb_context* ctx = nullptr;
+  if (libusb_init(&ctx) != 0) return {};
+  libusb_device** list = nullptr;
+  const ssize_t n = libusb_get_device_list(ctx, &list);
   std::string out;
-  for (const auto& bus : std::filesystem::directory_iterator("/dev/bus/usb", ec))
-    for (const auto& dev : std::filesystem::directory_iterator(bus.path(), ec))
-      out += dev.path().string() + ";";
+  for (ssize_t i = 0; i < n; ++i) {
+    libusb_device_descriptor d{};
+    libusb_get_device_descriptor(list[i], &d);
+    char entry[32];
+    std::snprintf(entry, sizeof entry, "%u-%u:%04x:%04x;", libusb_get_bus_number(list[i]),
+                  libusb_get_device_address(list[i]), d.idVendor, d.idProduct);
+    out += entry;
+  }
+  if (n >= 0) libusb_free_device_list(list, 1);
+  libusb_exit(ctx);
   return out;
 }
 
 const char* const no_camera_found =
     "no camera found by libgphoto2: is it connected and switched on?";
+const char* const claimed_message =
+    "another program is using the camera (another gphoto2, or a desktop's photo import "
+    "such as gvfs-gphoto2-volume-monitor): close it, and tether takes the camera within a "
+    "few seconds";
 
 }  // namespace
 
 struct gphoto_camera::state {
   GPContext* context = nullptr;
   Camera* camera = nullptr;
+  // libgphoto2 says what went wrong in the context's error texts (all of them since the
+  // current call began): a PTP DeviceBusy on a setting comes back as
+  // GP_ERROR_BAD_PARAMETERS, with "PTP Device Busy" only in the first text.
+  std::string last_error;
 };
 
-gphoto_camera::gphoto_camera() : s_(std::make_unique<state>()) { s_->context = gp_context_new(); }
+gphoto_camera::gphoto_camera() : s_(std::make_unique<state>()) {
+  s_->context = gp_context_new();
+  gp_context_set_error_func(
+      s_->context,
+      [](GPContext*, const char* text, void* data) {
+        auto& all = static_cast<state*>(data)->last_error;
+        if (text != nullptr) all += (all.empty() ? "" : "; ") + std::string(text);
+      },
+      s_.get());
+}
 
 gphoto_camera::~gphoto_camera() {
   close();
@@ -135,28 +188,84 @@ gphoto_camera::~gphoto_camera() {
 std::string gphoto_camera::model() const { return model_; }
 
 void gphoto_camera::open() {
+  s_->last_error.clear();
   if (s_->camera != nullptr) return;
-  const auto devices = usb_devices();
   const auto now = std::chrono::steady_clock::now();
+  // Listing USB devices costs a libusb start (a fraction of a millisecond): at most
+  // four times a second, however often the service asks.
+  if (now - devices_listed_at_ > std::chrono::milliseconds(250)) {
+    devices_ = usb_devices();
+    devices_listed_at_ = now;
+  }
+  if (now < claimed_until_) throw camera_error(camera_error::kind::failed, claimed_message);
   if (failed_probe_at_ != std::chrono::steady_clock::time_point{} &&
-      devices == failed_probe_devices_ &&
-      (!devices.empty() || now - failed_probe_at_ < std::chrono::seconds(30)))
+      devices_ == failed_probe_devices_ &&
+      (!devices_.empty() || now - failed_probe_at_ < std::chrono::seconds(30)))
     throw camera_error(camera_error::kind::no_camera, no_camera_found);
-  Camera* c = nullptr;
-  check(gp_camera_new(&c), "starting libgphoto2");
-  // gp_camera_init autodetects: the first camera libgphoto2 finds on USB.
-  if (const int r = gp_camera_init(c, s_->context); r < GP_OK) {
-    gp_camera_free(c);
+  // Probing: remember the list as it is now, not as it was up to 250 ms ago.
+  devices_ = usb_devices();
+  devices_listed_at_ = now;
+  const std::string devices = devices_;
+  const auto give_up = [&](const char* why) {
     failed_probe_devices_ = devices;
     failed_probe_at_ = now;
-    if (r == GP_ERROR_MODEL_NOT_FOUND || r == GP_ERROR_IO_USB_FIND)
-      throw camera_error(camera_error::kind::no_camera, no_camera_found);
-    fail(r, "opening the camera");
+    throw camera_error(camera_error::kind::no_camera, why);
+  };
+  // Detection by hand rather than gp_camera_init's "first camera found": that could be
+  // the phone.
+  CameraAbilitiesList* abilities = nullptr;
+  GPPortInfoList* ports = nullptr;
+  CameraList* found = nullptr;
+  gp_abilities_list_new(&abilities);
+  gp_port_info_list_new(&ports);
+  gp_list_new(&found);
+  const std::unique_ptr<CameraAbilitiesList, int (*)(CameraAbilitiesList*)> a_owner(
+      abilities, gp_abilities_list_free);
+  const std::unique_ptr<GPPortInfoList, int (*)(GPPortInfoList*)> p_owner(ports,
+                                                                          gp_port_info_list_free);
+  const std::unique_ptr<CameraList, int (*)(CameraList*)> l_owner(found, gp_list_free);
+  if (gp_abilities_list_load(abilities, s_->context) < GP_OK ||
+      gp_port_info_list_load(ports) < GP_OK ||
+      gp_abilities_list_detect(abilities, ports, found, s_->context) < GP_OK)
+    give_up(no_camera_found);
+  CameraAbilities chosen{};
+  std::string port;
+  for (int i = 0, n = gp_list_count(found); i < n && port.empty(); ++i) {
+    const char* name = nullptr;
+    const char* path = nullptr;
+    gp_list_get_name(found, i, &name);
+    gp_list_get_value(found, i, &path);
+    const int index = name != nullptr ? gp_abilities_list_lookup_model(abilities, name) : -1;
+    if (index < 0 || path == nullptr ||
+        gp_abilities_list_get_abilities(abilities, index, &chosen) < GP_OK)
+      continue;
+    if (chosen.usb_vendor == apple_usb_vendor) continue;
+    port = path;
+  }
+  if (port.empty()) give_up(no_camera_found);
+  GPPortInfo info{};
+  const int at = gp_port_info_list_lookup_path(ports, port.c_str());
+  if (at < GP_OK || gp_port_info_list_get_info(ports, at, &info) < GP_OK) give_up(no_camera_found);
+  Camera* c = nullptr;
+  check(gp_camera_new(&c), "starting libgphoto2");
+  gp_camera_set_abilities(c, chosen);
+  gp_camera_set_port_info(c, info);
+  if (const int r = gp_camera_init(c, s_->context); r < GP_OK) {
+    gp_camera_free(c);
+    if (r == GP_ERROR_IO_USB_CLAIM || r == GP_ERROR_IO_LOCK) {
+      // Someone else has it; ask again in a few seconds, not on every call (a probe
+      // costs milliseconds and leaks inside libgphoto2).
+      claimed_until_ = now + std::chrono::seconds(3);
+      throw camera_error(camera_error::kind::failed, claimed_message);
+    }
+    if (r == GP_ERROR_MODEL_NOT_FOUND || r == GP_ERROR_IO_USB_FIND) give_up(no_camera_found);
+    failed_probe_devices_ = devices;
+    failed_probe_at_ = now;
+    fail(r, std::string("opening the ") + chosen.model);
   }
   s_->camera = c;
   failed_probe_at_ = {};
-  CameraAbilities a{};
-  if (gp_camera_get_abilities(c, &a) == GP_OK) model_ = std::string(a.model) + " (libgphoto2)";
+  model_ = std::string(chosen.model) + " (libgphoto2)";
 }
 
 void gphoto_camera::close() {
@@ -168,9 +277,19 @@ void gphoto_camera::close() {
 }
 
 void gphoto_camera::fail(int result, const std::string& doing) {
-  const std::string what = doing + ": " + gp_result_as_string(result);
+  const std::string detail = s_->last_error;
+  const std::string what =
+      doing + ": " + gp_result_as_string(result) + (detail.empty() ? "" : " (" + detail + ")");
+  const bool busy = result == GP_ERROR_CAMERA_BUSY ||
+                    detail.find("Device Busy") != std::string::npos ||
+                    detail.find("0x2019") != std::string::npos;
+  if (busy) throw camera_error(camera_error::kind::busy, what);
   switch (result) {
-    case GP_ERROR_CAMERA_BUSY: throw camera_error(camera_error::kind::busy, what);
+    case GP_ERROR_IO_USB_CLAIM:
+    case GP_ERROR_IO_LOCK:
+      close();
+      claimed_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+      throw camera_error(camera_error::kind::failed, claimed_message);
     case GP_ERROR_MODEL_NOT_FOUND:
     case GP_ERROR_IO_USB_FIND:
     case GP_ERROR_IO:
@@ -180,7 +299,7 @@ void gphoto_camera::fail(int result, const std::string& doing) {
       // The camera went away or stopped answering: reopen on the next call.
       close();
       throw camera_error(camera_error::kind::no_camera,
-                         what + " (is the camera still connected and switched on?)");
+                         what + ": the camera went away: is it still connected and switched on?");
     case GP_ERROR_NOT_SUPPORTED:
       throw camera_error(camera_error::kind::unsupported, what + ": this camera cannot do that");
     case GP_ERROR_BAD_PARAMETERS: throw camera_error(camera_error::kind::bad_value, what);
@@ -220,12 +339,20 @@ property gphoto_camera::set_property(const std::string& name, const std::string&
     property before = to_property(name, widget);
     if (before.read_only)
       throw camera_error(camera_error::kind::bad_value,
-                         name + " is read-only in the camera's current mode");
-    if (!before.allowed.empty() &&
-        std::find(before.allowed.begin(), before.allowed.end(), value) == before.allowed.end())
-      throw camera_error(camera_error::kind::bad_value,
-                         name + " cannot be '" + value + "' on this camera");
-    check(set_from_text(widget, value), "setting " + name);
+                         name +
+                             " is read-only in the camera's current mode (the mode dial "
+                             "decides it)");
+    std::string raw = value;
+    if (!before.allowed.empty()) {
+      raw = choice_for(name, widget, value);
+      if (raw.empty()) {
+        std::string list;
+        for (const auto& a : before.allowed) list += (list.empty() ? "" : ", ") + a;
+        throw camera_error(camera_error::kind::bad_value,
+                           name + " cannot be '" + value + "' on this camera; it takes " + list);
+      }
+    }
+    check(set_from_text(widget, raw), "setting " + name);
     check(gp_camera_set_single_config(s_->camera, w, widget, s_->context), "setting " + name);
     // Read back: the body may round the value or refuse it in its current mode.
     CameraWidget* after = nullptr;
@@ -238,8 +365,23 @@ property gphoto_camera::set_property(const std::string& name, const std::string&
                      "this camera has no " + name + " setting that libgphoto2 knows");
 }
 
+void gphoto_camera::drain_events() {
+  // Bodies report every setting change as an event (PTP DevicePropChanged), the ones
+  // tether made too. libgphoto2's Nikon capture handles queued events one per turn of
+  // its wait loop, with a growing back-off: five pending changes cost the next capture
+  // about 0.7 s. Taking them here first costs one poll when there are none.
+  for (int i = 0; i < 32; ++i) {
+    CameraEventType type{};
+    void* data = nullptr;
+    const int r = gp_camera_wait_for_event(s_->camera, 0, &type, &data, s_->context);
+    std::free(data);  // a text or a CameraFilePath, malloc'd by libgphoto2; or null
+    if (r < GP_OK || type == GP_EVENT_TIMEOUT) return;
+  }
+}
+
 captured_file gphoto_camera::capture() {
   open();
+  drain_events();
   CameraFilePath path{};
   check(gp_camera_capture(s_->camera, GP_CAPTURE_IMAGE, &path, s_->context), "taking a picture");
   previewing_ = false;  // a capture ends live view on most bodies
@@ -313,8 +455,11 @@ preview_frame gphoto_camera::capture_preview() {
   f.captured = std::chrono::steady_clock::now();
   const auto* first = reinterpret_cast<const std::byte*>(data);
   f.jpeg.assign(first, first + size);
-  // Width and height stay 0: they are in the JPEG, and parsing it here would cost a
-  // decode per frame for a number the viewer reads anyway.
+  // The size is in the JPEG's header (the protocol wants it in every frame); a frame
+  // without one is not a JPEG the phone could show.
+  if (!jpeg_size(f.jpeg, f.width, f.height) || f.width == 0 || f.height == 0)
+    throw camera_error(camera_error::kind::failed, "the camera's live-view frame is not a JPEG (" +
+                                                       std::to_string(f.jpeg.size()) + " bytes)");
   return f;
 }
 

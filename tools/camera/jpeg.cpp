@@ -41,6 +41,17 @@ std::vector<std::byte> encode_jpeg(const rgb_image& image, int quality) {
   return jpeg;
 }
 
+bool jpeg_size(std::span<const std::byte> jpeg, std::uint32_t& width, std::uint32_t& height) {
+  const tj_handle tj(tjInitDecompress());
+  int w = 0, h = 0, subsamp = 0, colorspace = 0;
+  if (!tj || tjDecompressHeader3(tj.get(), reinterpret_cast<const unsigned char*>(jpeg.data()),
+                                 jpeg.size(), &w, &h, &subsamp, &colorspace) != 0)
+    return false;
+  width = static_cast<std::uint32_t>(w);
+  height = static_cast<std::uint32_t>(h);
+  return true;
+}
+
 rgb_image decode_jpeg(std::span<const std::byte> jpeg) {
   const tj_handle tj(tjInitDecompress());
   if (!tj) fail(nullptr, "cannot start the JPEG decoder");

@@ -17,5 +17,8 @@ struct rgb_image {
 // Throws camera_error(failed) with libturbojpeg's message.
 std::vector<std::byte> encode_jpeg(const rgb_image& image, int quality);
 rgb_image decode_jpeg(std::span<const std::byte> jpeg);
+// Width and height from the JPEG's header alone (microseconds, no decode); false when
+// it is not a JPEG libturbojpeg can read.
+bool jpeg_size(std::span<const std::byte> jpeg, std::uint32_t& width, std::uint32_t& height);
 
 }  // namespace tether::camera

@@ -69,6 +69,7 @@ usbdevfs_device::~usbdevfs_device() {
     g_source_unref(bus_timer_source_);
   }
   std::lock_guard lock(mu_);
+  release_all_claims();
   while (!completed_.empty()) drop_client(completed_.begin()->first);
   for (auto& [c, _] : stale_) g_object_unref(c);
   if (fifo_fd_ >= 0) ::close(fifo_fd_);
@@ -150,6 +151,7 @@ void usbdevfs_device::unplug() {
     ::close(fifo_fd_);
     fifo_fd_ = -1;
   }
+  release_all_claims();  // the interfaces went with the device
   const std::string syspath = fn_.sysfs_path();
   umockdev_testbed_uevent(testbed_, syspath.c_str(), "remove");
   umockdev_testbed_remove_device(testbed_, syspath.c_str());
@@ -221,7 +223,37 @@ bool usbdevfs_device::gone(UMockdevIoctlClient* client) const {
   return !plugged_ || stale_.count(client) != 0;
 }
 
+bool usbdevfs_device::claim(unsigned int number, UMockdevIoctlClient* client) {
+  // One open file per interface, as the kernel enforces: a second program (another
+  // gphoto2, a desktop's photo import) gets EBUSY until the first lets go or exits.
+  auto it = claims_.find(number);
+  if (it != claims_.end()) return it->second == client;
+  g_object_ref(client);
+  claims_[number] = client;
+  return true;
+}
+
+void usbdevfs_device::release(unsigned int number, UMockdevIoctlClient* client) {
+  auto it = claims_.find(number);
+  if (it == claims_.end() || it->second != client) return;
+  g_object_unref(it->second);
+  claims_.erase(it);
+}
+
+void usbdevfs_device::release_all_claims() {
+  for (auto& [n, c] : claims_) g_object_unref(c);
+  claims_.clear();
+}
+
 void usbdevfs_device::prune_closed_clients(UMockdevIoctlClient* current) {
+  for (auto it = claims_.begin(); it != claims_.end();) {
+    if (it->second != current && !umockdev_ioctl_client_get_connected(it->second)) {
+      g_object_unref(it->second);
+      it = claims_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto it = stale_.begin(); it != stale_.end();) {
     if (it->first != current && !umockdev_ioctl_client_get_connected(it->first)) {
       g_object_unref(it->first);
@@ -290,7 +322,12 @@ bool usbdevfs_device::handle(UMockdevIoctlClient* client) {
       UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned int), nullptr);
       unsigned int number = 0;
       std::memcpy(&number, d->data, sizeof number);
-      return number < fn_.interface_count() ? done() : done(-1, EINVAL);
+      if (number >= fn_.interface_count()) return done(-1, EINVAL);
+      if (request == USBDEVFS_RELEASEINTERFACE) {
+        release(number, client);
+        return done();
+      }
+      return claim(number, client) ? done() : done(-1, EBUSY);
     }
     case USBDEVFS_GETDRIVER: return done(-1, ENODATA);  // no kernel driver bound
     case USBDEVFS_IOCTL: {  // DISCONNECT/CONNECT a kernel driver: there is none
@@ -299,7 +336,14 @@ bool usbdevfs_device::handle(UMockdevIoctlClient* client) {
       std::memcpy(&io, d->data, sizeof io);
       return io.ioctl_code == static_cast<int>(USBDEVFS_DISCONNECT) ? done(-1, ENODATA) : done();
     }
-    case USBDEVFS_DISCONNECT_CLAIM: return done();
+    case USBDEVFS_DISCONNECT_CLAIM: {
+      UMockdevIoctlData* d =
+          umockdev_ioctl_data_resolve(arg, 0, sizeof(usbdevfs_disconnect_claim), nullptr);
+      usbdevfs_disconnect_claim dc{};
+      std::memcpy(&dc, d->data, sizeof dc);
+      if (dc.interface >= fn_.interface_count()) return done(-1, EINVAL);
+      return claim(dc.interface, client) ? done() : done(-1, EBUSY);
+    }
     case USBDEVFS_CLEAR_HALT: {
       UMockdevIoctlData* d = umockdev_ioctl_data_resolve(arg, 0, sizeof(unsigned int), nullptr);
       unsigned int ep = 0;

@@ -81,7 +81,11 @@ class usbdevfs_device {
   void forget(UMockdevIoctlData* urb);            // drop a URB nobody will reap
   void drop_client(UMockdevIoctlClient* client);  // its file is closed: its URBs go
   void prune_closed_clients(UMockdevIoctlClient* current);
-  bool gone(UMockdevIoctlClient* client) const;  // unplugged, or opened before a replug
+  bool claim(unsigned int number, UMockdevIoctlClient* client);
+  void release(unsigned int number, UMockdevIoctlClient* client);
+  void release_all_claims();
+  std::map<unsigned int, UMockdevIoctlClient*> claims_;  // interface -> the file holding it
+  bool gone(UMockdevIoctlClient* client) const;          // unplugged, or opened before a replug
   std::map<UMockdevIoctlData*, std::vector<std::byte>> staged_in_;  // IN data until reaped
   usb_bus& bus_;
   struct on_bus {

@@ -1,5 +1,8 @@
 #include "tools/sim/ptp/camera_pictures.hpp"
 
+#include <algorithm>
+#include <map>
+#include <mutex>
 #include <string>
 
 #include "tools/camera/digit_font.hpp"
@@ -9,6 +12,18 @@ namespace tether::sim::ptp {
 namespace {
 
 using tether::camera::rgb_image;
+
+// Grain, so a capture compresses like a photograph (megabytes), not like a drawing.
+void add_grain(rgb_image& img, std::uint64_t seed) {
+  std::uint64_t x = seed * 0x9e3779b97f4a7c15ull + 1;
+  for (auto& v : img.pixels) {
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    const int g = static_cast<int>(x & 31) - 16;
+    v = static_cast<std::uint8_t>(std::clamp(static_cast<int>(v) + g, 0, 255));
+  }
+}
 
 rgb_image pattern(std::uint64_t n, std::uint32_t width, std::uint32_t height) {
   rgb_image img;
@@ -56,7 +71,28 @@ bytes live_view_jpeg(std::uint64_t frame, std::uint32_t width, std::uint32_t hei
 }
 
 bytes capture_jpeg(std::uint64_t shot, std::uint32_t width, std::uint32_t height) {
-  return tether::camera::encode_jpeg(pattern(shot * 1000, width, height), 92);
+  // Encoding a grainy picture this size takes 100-250 ms, and it would run inside a USB
+  // request, stalling every device in the testbed. So the picture is encoded once, and
+  // each shot differs by a JPEG comment (COM segment) right after SOI naming it.
+  static std::mutex mu;
+  static std::map<std::pair<std::uint32_t, std::uint32_t>, bytes> encoded;
+  bytes base;
+  {
+    std::lock_guard lock(mu);
+    auto& e = encoded[{width, height}];
+    if (e.empty()) {
+      rgb_image img = pattern(0, width, height);
+      add_grain(img, 1);
+      e = tether::camera::encode_jpeg(img, 92);
+    }
+    base = e;
+  }
+  const std::string text = "tether-sim shot " + std::to_string(shot);
+  bytes com{std::byte{0xff}, std::byte{0xfe}, std::byte{0},
+            static_cast<std::byte>(text.size() + 2)};
+  for (char c : text) com.push_back(static_cast<std::byte>(c));
+  base.insert(base.begin() + 2, com.begin(), com.end());
+  return base;
 }
 
 }  // namespace tether::sim::ptp

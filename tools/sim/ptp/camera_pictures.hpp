@@ -1,8 +1,9 @@
 #pragma once
 // The pictures the virtual camera "takes": deterministic JPEGs, so a test can make the
 // same bytes again or compare against what the camera recorded. Live-view frames show
-// their number in digits (the camera's 5x7 font) over moving bands; captures are a
-// larger still with the shot number.
+// their number in digits (the camera's 5x7 font) over moving bands; captures are one
+// grainy still (a megabyte or so, like a photograph) with the shot number in a JPEG
+// comment.
 #include <cstdint>
 
 #include "tools/sim/ptp/ptp_container.hpp"
