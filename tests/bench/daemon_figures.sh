@@ -158,7 +158,8 @@ measure() {  # measure reference|tetherd: fills fig[WHICH,metric]
   fig[$which,uss]=$(uss_kb "$daemon_pid")
   listen_client "$sock" $((idle + 3)) >"$dir/listen.out" 2>&1 &
   local listen_pid=$!
-  for _ in $(seq 50); do grep -q Attached "$dir/listen.out" && break; sleep 0.1; done
+  # A python3 start on a loaded machine can take seconds: wait up to 20.
+  for _ in $(seq 200); do grep -q Attached "$dir/listen.out" 2>/dev/null && break; sleep 0.1; done
   grep -q Attached "$dir/listen.out" || { echo "listen client got no Attached:"; cat "$dir/listen.out"; exit 1; }
   sleep 0.5
   r0=$(switches "$daemon_pid")
