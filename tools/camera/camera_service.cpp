@@ -258,7 +258,12 @@ void camera_service::run_frame(std::unique_lock<std::mutex>& lock) {
   auto shared = std::make_shared<const preview_frame>(std::move(*frame));
 
   lock.lock();
-  next_frame_due_ = started + frame_period();
+  // Frames keep to a fixed schedule, so waking a little late does not lower the rate
+  // (60 fps stays 60, not 59.7); after falling a whole period behind (a slow frame,
+  // live view just started) the schedule starts again from this frame rather than
+  // bursting to catch up.
+  next_frame_due_ += frame_period();
+  if (next_frame_due_ < started) next_frame_due_ = started + frame_period();
   ++stats_.frames;
   // The rate over windows of a quarter second or more, so it follows changes quickly.
   if (fps_window_start_ == clock::time_point{}) fps_window_start_ = now;
