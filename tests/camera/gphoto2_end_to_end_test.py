@@ -26,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import camproto as cp  # noqa: E402
-from daemons import Checks, free_port, wait_for  # noqa: E402
+from daemons import Checks, free_port, min_fps_share, wait_for  # noqa: E402
 
 CAMERA_FPS = 30
 
@@ -276,13 +276,6 @@ def inside(tetherd, camera):
         if check.failed:
             print(camlog()[-5000:])
     check.finish("gphoto2 backend end to end")
-
-
-def min_fps_share(sim):
-    """The share of the camera's frame rate live view must reach: 0.8, but 0.3 under
-    ThreadSanitizer, where the sim's picture drawing runs several times slower."""
-    ldd = subprocess.run(["ldd", sim], capture_output=True, text=True).stdout
-    return "0.3" if "libtsan" in ldd else "0.8"
 
 
 def main():

@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemons import Checks  # noqa: E402
+from daemons import Checks, min_fps_share  # noqa: E402
 
 CAMERA = "Nikon DSC D750"
 FPS = 30
@@ -168,13 +168,6 @@ def inside():
                      ("unplug and replug", unplug_replug)]:
         check(name, fn)
     check.finish("gphoto2 against the virtual D750")
-
-
-def min_fps_share(sim):
-    """The share of the camera's frame rate live view must reach: 0.8, but 0.3 under
-    ThreadSanitizer, where the sim's picture drawing runs several times slower."""
-    ldd = subprocess.run(["ldd", sim], capture_output=True, text=True).stdout
-    return "0.3" if "libtsan" in ldd else "0.8"
 
 
 def main():
