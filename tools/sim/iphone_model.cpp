@@ -5,7 +5,7 @@
 namespace tether::sim {
 namespace {
 
-using bytes = std::vector<std::uint8_t>;
+using descriptor_bytes = std::vector<std::uint8_t>;
 
 enum : std::uint8_t {
   desc_device = 1,
@@ -30,13 +30,13 @@ enum : std::uint8_t {
   str_count,
 };
 
-void put16(bytes& b, std::uint16_t v) {
+void put16(descriptor_bytes& b, std::uint16_t v) {
   b.push_back(static_cast<std::uint8_t>(v));
   b.push_back(static_cast<std::uint8_t>(v >> 8));
 }
 
-void endpoint(bytes& b, const iphone_identity& id, std::uint8_t address, std::uint8_t attributes,
-              std::uint16_t size, std::uint8_t interval) {
+void endpoint(descriptor_bytes& b, const iphone_identity& id, std::uint8_t address,
+              std::uint8_t attributes, std::uint16_t size, std::uint8_t interval) {
   b.insert(b.end(), {7, desc_endpoint, address, attributes});
   put16(b, size);
   b.push_back(interval);
@@ -48,12 +48,12 @@ void endpoint(bytes& b, const iphone_identity& id, std::uint8_t address, std::ui
   }
 }
 
-void interface(bytes& b, std::uint8_t number, std::uint8_t alt, std::uint8_t endpoints,
+void interface(descriptor_bytes& b, std::uint8_t number, std::uint8_t alt, std::uint8_t endpoints,
                std::uint8_t cls, std::uint8_t sub, std::uint8_t proto, std::uint8_t name) {
   b.insert(b.end(), {9, desc_interface, number, alt, endpoints, cls, sub, proto, name});
 }
 
-void ptp_interface(bytes& b, const iphone_identity& id) {
+void ptp_interface(descriptor_bytes& b, const iphone_identity& id) {
   const std::uint16_t bulk = bulk_packet_size(id.speed);
   interface(b, 0, 0, 3, 0x06, 0x01, 0x01, str_ptp);
   endpoint(b, id, 0x02, 2, bulk, 0);
@@ -61,14 +61,14 @@ void ptp_interface(bytes& b, const iphone_identity& id) {
   endpoint(b, id, 0x83, 3, 64, id.speed == usb_speed::super ? 9 : 8);
 }
 
-void usbmux_interface(bytes& b, const iphone_identity& id) {
+void usbmux_interface(descriptor_bytes& b, const iphone_identity& id) {
   const std::uint16_t bulk = bulk_packet_size(id.speed);
   interface(b, usbmux_interface_number, 0, 2, 0xff, 0xfe, 0x02, str_mux_interface);
   endpoint(b, id, usbmux_out_endpoint, 2, bulk, 0);
   endpoint(b, id, usbmux_in_endpoint, 2, bulk, 0);
 }
 
-void ethernet_interface(bytes& b, const iphone_identity& id) {
+void ethernet_interface(descriptor_bytes& b, const iphone_identity& id) {
   const std::uint16_t bulk = bulk_packet_size(id.speed);
   interface(b, 2, 0, 0, 0xff, 0xfd, 0x01, str_eth_interface);
   interface(b, 2, 1, 2, 0xff, 0xfd, 0x01, str_eth_interface);
@@ -102,8 +102,8 @@ std::string udid_from_serial(const std::string& serial) {
 
 bool has_usbmux(std::uint8_t value) { return value == 3 || value == 4; }
 
-bytes device_descriptor(const iphone_identity& id) {
-  bytes b{18, desc_device};
+descriptor_bytes device_descriptor(const iphone_identity& id) {
+  descriptor_bytes b{18, desc_device};
   put16(b, id.speed == usb_speed::super ? 0x0320 : 0x0200);
   b.insert(b.end(), {0, 0, 0, id.speed == usb_speed::super ? std::uint8_t{9} : std::uint8_t{64}});
   put16(b, apple_vendor_id);
@@ -113,8 +113,8 @@ bytes device_descriptor(const iphone_identity& id) {
   return b;
 }
 
-bytes configuration_descriptor(const iphone_identity& id, std::uint8_t value) {
-  bytes body;
+descriptor_bytes configuration_descriptor(const iphone_identity& id, std::uint8_t value) {
+  descriptor_bytes body;
   std::uint8_t interfaces = 0;
   std::uint8_t name = 0;
   switch (value) {
@@ -146,7 +146,7 @@ bytes configuration_descriptor(const iphone_identity& id, std::uint8_t value) {
       break;
     default: return {};
   }
-  bytes b{9, desc_config};
+  descriptor_bytes b{9, desc_config};
   put16(b, static_cast<std::uint16_t>(9 + body.size()));
   // Self-powered: phones draw their charge but report themselves so; 500 mA max.
   b.insert(b.end(), {interfaces, value, name, 0xc0, 250});
@@ -154,20 +154,20 @@ bytes configuration_descriptor(const iphone_identity& id, std::uint8_t value) {
   return b;
 }
 
-bytes all_descriptors(const iphone_identity& id) {
-  bytes b = device_descriptor(id);
+descriptor_bytes all_descriptors(const iphone_identity& id) {
+  descriptor_bytes b = device_descriptor(id);
   for (std::uint8_t v = 1; v <= configuration_count; ++v) {
-    const bytes c = configuration_descriptor(id, v);
+    const descriptor_bytes c = configuration_descriptor(id, v);
     b.insert(b.end(), c.begin(), c.end());
   }
   return b;
 }
 
-bytes string_descriptor(const iphone_identity& id, std::uint8_t index) {
+descriptor_bytes string_descriptor(const iphone_identity& id, std::uint8_t index) {
   if (index == 0) return {4, desc_string, 0x09, 0x04};
   const char* text = string_text(id, index);
   if (text == nullptr) return {};
-  bytes b{0, desc_string};
+  descriptor_bytes b{0, desc_string};
   for (const char* p = text; *p != '\0'; ++p) {
     b.push_back(static_cast<std::uint8_t>(*p));
     b.push_back(0);
