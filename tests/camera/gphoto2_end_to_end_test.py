@@ -192,7 +192,7 @@ def inside(tetherd, camera):
         end = time.monotonic() + seconds + 1
         while time.monotonic() < end:
             f = ch.wait_for(cp.LIVE_VIEW_FRAME, keep=lambda f: stats.update(
-                {f[2].get("Name"): f[2].get("Value")} if f[0] == cp.PROPERTY_CHANGED else {}))
+                f[2] if f[0] == cp.LIVE_VIEW_STATS else {}))
             if first is None:
                 first = time.monotonic()  # after live view is up (the mirror)
                 end = first + seconds
@@ -207,8 +207,8 @@ def inside(tetherd, camera):
         fps, frames, stats = live_view(3)
         assert frames == sorted(frames), frames
         print(f"  live view on the phone: {fps:.1f} fps (camera serves {CAMERA_FPS}); "
-              f"service: camera_fps={stats.get('camera_fps')} "
-              f"live_view_age_ms={stats.get('live_view_age_ms')}")
+              f"service: camera {stats.get('CameraFps', 0):.1f} fps, "
+              f"frame age {stats.get('MeanAgeMs', 0):.1f} ms")
         assert fps >= float(os.environ["MIN_FPS_SHARE"]) * CAMERA_FPS, fps
         assert fps <= 1.1 * CAMERA_FPS, fps
 
