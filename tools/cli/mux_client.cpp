@@ -7,6 +7,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <array>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
@@ -114,6 +115,22 @@ void mux_client::send(plist_t dict) {
     throw cli_error(no_daemon, "lost the connection to " + address_ + ": " + std::strerror(errno));
 }
 
+namespace {
+
+// Reads exactly n bytes; false at end of stream.
+bool read_exact(int fd, std::byte* out, std::size_t n) {
+  while (n > 0) {
+    const ssize_t got = ::recv(fd, out, n, 0);
+    if (got < 0 && errno == EINTR) continue;
+    if (got <= 0) return false;
+    out += got;
+    n -= static_cast<std::size_t>(got);
+  }
+  return true;
+}
+
+}  // namespace
+
 proto::plist_ptr mux_client::next_message() {
   for (;;) {
     if (auto m = reader_.next()) {
@@ -126,11 +143,21 @@ proto::plist_ptr mux_client::next_message() {
       }
       return proto::plist_ptr(root);
     }
-    std::byte buf[4096];
-    const ssize_t n = ::recv(fd_, buf, sizeof buf, 0);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) return nullptr;
-    if (auto ec = reader_.feed(std::span(buf, static_cast<std::size_t>(n))))
+    // Exactly one message, header then body: after a Connect succeeds, the phone's first
+    // bytes may follow the reply at once, and they must stay in the socket.
+    std::array<std::byte, proto::usbmuxd::header_size> header;
+    if (!read_exact(fd_, header.data(), header.size())) return nullptr;
+    if (auto ec = reader_.feed(header))
+      throw cli_error(failed, "the daemon's reply cannot be read: " + ec.message());
+    const std::uint32_t length =
+        static_cast<std::uint32_t>(header[0]) | static_cast<std::uint32_t>(header[1]) << 8 |
+        static_cast<std::uint32_t>(header[2]) << 16 | static_cast<std::uint32_t>(header[3]) << 24;
+    if (length < header.size() || length > proto::usbmuxd::max_message)
+      throw cli_error(failed, "the daemon's reply cannot be read: a message of " +
+                                  std::to_string(length) + " bytes");
+    std::vector<std::byte> body(length - header.size());
+    if (!read_exact(fd_, body.data(), body.size())) return nullptr;
+    if (auto ec = reader_.feed(body))
       throw cli_error(failed, "the daemon's reply cannot be read: " + ec.message());
   }
 }
