@@ -26,19 +26,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import camproto as cp  # noqa: E402
-from daemons import Checks, free_port, min_fps_share, wait_for  # noqa: E402
+from daemons import Checks, free_port, min_fps_share, sim_control as control, wait_for  # noqa: E402
 
 CAMERA_FPS = 30
-
-
-def control(line):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(os.environ["TETHER_SIM_CONTROL"])
-    s.sendall(line.encode() + b"\n")
-    reply = s.recv(4096).decode()
-    s.close()
-    assert reply.endswith("ok\n"), f"{line}: {reply}"
-    return reply
 
 
 def status():

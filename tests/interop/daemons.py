@@ -46,6 +46,18 @@ def free_port():
     return port
 
 
+def sim_control(line):
+    """A command to the tether-sim this test runs inside ($TETHER_SIM_CONTROL); its
+    reply, which must end in ok."""
+    s = socket.socket(socket.AF_UNIX)
+    s.connect(os.environ["TETHER_SIM_CONTROL"])
+    s.sendall(line.encode() + b"\n")
+    reply = s.recv(4096).decode()
+    s.close()
+    assert reply.endswith("ok\n"), f"{line}: {reply}"
+    return reply
+
+
 def min_fps_share(sim):
     """The share of the virtual camera's frame rate live view must reach: 0.8, but 0.3
     under the sanitizers, where the sim's picture drawing runs several times slower (ASan

@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemons import Checks, min_fps_share  # noqa: E402
+from daemons import Checks, min_fps_share, sim_control as control  # noqa: E402
 
 CAMERA = "Nikon DSC D750"
 FPS = 30
@@ -27,16 +27,6 @@ def gphoto(*args, check=True, timeout=60):
     if check and r.returncode != 0:
         raise AssertionError(f"gphoto2 {' '.join(args)} failed: {r.stdout}{r.stderr}")
     return r
-
-
-def control(line):
-    s = socket.socket(socket.AF_UNIX)
-    s.connect(os.environ["TETHER_SIM_CONTROL"])
-    s.sendall(line.encode() + b"\n")
-    reply = s.recv(4096).decode()
-    s.close()
-    assert reply.endswith("ok\n"), f"{line}: {reply}"
-    return reply
 
 
 def current(name):
