@@ -1,7 +1,7 @@
 // The camera service's scheduling, on the test-pattern camera: newest-frame-wins for a
 // slow consumer, busy retries that do not stop live view, and fairness between a burst
-// of commands and continuous live view. Timings are bounds with wide margins (2 shared
-// cores, sanitizers), not figures.
+// of commands and continuous live view. Fairness is asserted on the order of events;
+// the few wall-clock bounds left are wide (2 shared cores, sanitizers), not figures.
 #include "tools/camera/camera_service.hpp"
 
 #include <gtest/gtest.h>
@@ -193,35 +193,46 @@ TEST(CameraService, BusyPreviewBacksOffAndLiveViewResumes) {
   EXPECT_TRUE(viewer.next());
 }
 
+// Fairness is checked by the order of events, not by wall-clock gaps: a loaded CI
+// machine stretches every gap (a 215 ms one was seen), never the order. Each command's
+// callback runs on the service thread and notes how many frames had been made by then.
 TEST(CameraService, BurstOfCommandsDoesNotStopLiveView) {
   fixture fx;
   fx.cam->simulate_command_time(5ms);  // 100 commands: half a second of camera time
   consumer viewer(*fx.service);
   ASSERT_TRUE(viewer.next());
-  std::atomic<int> finished{0};
+  std::mutex m;
+  std::vector<std::uint64_t> frames_at;  // frames made when each command finished
   std::atomic<int> failed{0};
-  const auto start = clock_type::now();
   for (int i = 0; i < 100; ++i)
     fx.service->submit(commands::set_property{"iso", i % 2 ? "800" : "400"},
                        [&](command_outcome o) {
                          failed += o.error.has_value();
-                         ++finished;
+                         const auto frames = fx.service->stats().frames;
+                         std::lock_guard lock(m);
+                         frames_at.push_back(frames);
                        });
-  clock_type::duration longest{};
-  auto last = clock_type::now();
-  while (finished < 100 && clock_type::now() - start < 5s) {
-    if (!viewer.next(100ms)) continue;
-    longest = std::max(longest, clock_type::now() - last);
-    last = clock_type::now();
-  }
-  EXPECT_EQ(finished, 100);
+  const auto received_before = viewer.arrivals.size();
+  const auto give_up = clock_type::now() + 60s;
+  auto finished = [&] {
+    std::lock_guard lock(m);
+    return frames_at.size() == 100;
+  };
+  while (!finished() && clock_type::now() < give_up) viewer.next(100ms);
+  ASSERT_TRUE(finished());
   EXPECT_EQ(failed, 0);
-  // Frames kept coming: the longest gap is a frame period (20 ms) plus at most one
-  // command (5 ms) plus an encode; 100 ms is a generous bound, against the 500 ms the
-  // burst would take if it ran uninterrupted.
-  EXPECT_LT(ms(longest), 100.0 * slack);
-  // And the burst was not starved either: about 4 commands per 20 ms slot.
-  EXPECT_LT(ms(clock_type::now() - start), 2000.0 * slack);
+  // A frame slot is 20 ms and a command at least 5 ms: commands start while the frame
+  // is not yet due (at most 4 of them) plus one after it fell due, then the frame goes
+  // first. Six in a row with no frame between them would mean the burst held the
+  // camera; 100 in a row is what running the queue to the end would look like.
+  std::size_t run = 1, longest = 1;
+  for (std::size_t i = 1; i < frames_at.size(); ++i) {
+    run = frames_at[i] == frames_at[i - 1] ? run + 1 : 1;
+    longest = std::max(longest, run);
+  }
+  EXPECT_LE(longest, 5u);
+  // And the frames made during the burst reached the viewer.
+  EXPECT_GE(viewer.arrivals.size() - received_before, 3u);
 }
 
 TEST(CameraService, ContinuousLiveViewDoesNotStarveCommands) {
@@ -231,15 +242,26 @@ TEST(CameraService, ContinuousLiveViewDoesNotStarveCommands) {
   fx.cam->simulate_preview_time(10ms);
   consumer viewer(*fx.service);
   ASSERT_TRUE(viewer.next());
-  double worst = 0;
+  std::uint64_t most_frames_waited = 0;
   for (int i = 0; i < 20; ++i) {
-    const auto r = fx.run(commands::set_property{"aperture", i % 2 ? "f/8" : "f/4"});
+    const auto before = fx.service->stats().frames;
+    // Shared, so a command answered after a failed wait finds its promise alive.
+    auto done = std::make_shared<std::promise<std::pair<command_outcome, std::uint64_t>>>();
+    auto answer = done->get_future();
+    fx.service->submit(commands::set_property{"aperture", i % 2 ? "f/8" : "f/4"},
+                       [done, service = fx.service.get()](command_outcome r) {
+                         done->set_value({std::move(r), service->stats().frames});
+                       });
+    ASSERT_EQ(answer.wait_for(10s), std::future_status::ready) << "the command starved";
+    const auto [r, after] = answer.get();
     ASSERT_FALSE(r.error);
-    worst = std::max(worst, ms(r.latency));
+    most_frames_waited = std::max(most_frames_waited, after - before);
     viewer.sub->take();
   }
-  // At most one frame (10 ms) runs before a queued command.
-  EXPECT_LT(worst, 40.0 * slack);
+  // A queued command waits for the frame in progress and no more: one frame, or two if
+  // one finished between reading the count and submitting. Without the fairness rule
+  // it would wait forever, a frame being always due.
+  EXPECT_LE(most_frames_waited, 2u);
   EXPECT_GT(fx.service->stats().frames, 20u);
 }
 

@@ -259,9 +259,29 @@ TEST_F(PtpResponder, LiveViewServesEachFrameOnceAtTheCameraRate) {
   EXPECT_EQ(late.ready_at, t0 + 1s);
   EXPECT_EQ(late.data->payload[386], std::byte{31});
   EXPECT_EQ(cam.live_view_frames_served(), 3u);
+  EXPECT_EQ(cam.live_view_frames_skipped(), 28u);  // frames 3 to 30
 
   EXPECT_EQ(run(op::nikon_end_live_view).response.code, rc::ok);
   EXPECT_EQ(run(op::nikon_get_live_view_image).response.code, rc::nikon_not_live_view);
+}
+
+TEST_F(PtpResponder, LiveViewRateChangesFromNowAndTheNumberingGoesOn) {
+  open();
+  run(op::nikon_start_live_view);
+  EXPECT_EQ(run(op::nikon_get_live_view_image, {}, {}, t0 + 100ms).data->payload[386],
+            std::byte{4});  // 1/30 s frames: the fourth is the newest at 100 ms
+  cam.set_live_view_fps(100, t0 + 100ms);
+  EXPECT_EQ(cam.live_view_fps(), 100);
+  // Frame 5 at once, then one every 10 ms: no jump back, none skipped in between.
+  const answer fifth = run(op::nikon_get_live_view_image, {}, {}, t0 + 100ms);
+  EXPECT_EQ(fifth.ready_at, t0 + 100ms);
+  EXPECT_EQ(fifth.data->payload[386], std::byte{5});
+  const answer sixth = run(op::nikon_get_live_view_image, {}, {}, t0 + 100ms);
+  EXPECT_EQ(sixth.ready_at, t0 + 110ms);
+  EXPECT_EQ(sixth.data->payload[386], std::byte{6});
+  EXPECT_EQ(run(op::nikon_get_live_view_image, {}, {}, t0 + 200ms).data->payload[386],
+            std::byte{15});                            // 100 ms at 100 fps after frame 5
+  EXPECT_EQ(cam.live_view_frames_skipped(), 3u + 8u);  // 1 to 3, then 7 to 14
 }
 
 TEST_F(PtpResponder, ResetEndsTheSessionAndDropsHalfACommand) {

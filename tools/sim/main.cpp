@@ -74,6 +74,7 @@ const char* const usage =
     "                      that libgphoto2 drives as the real body; control commands:\n"
     "                        camera plug | camera unplug | camera replug\n"
     "                        camera busy N   the next N captures/settings get DeviceBusy\n"
+    "                        camera fps N    live view at N frames a second from now on\n"
     "                        camera status\n"
     "  --camera-fps N      the camera's live-view frame rate (default 30)\n"
     "  -v, --verbose       log every plug, unplug and command\n"
@@ -151,7 +152,7 @@ options parse(int argc, char** argv) {
       o.camera = value("--camera");
       if (o.camera != "nikon") bad_usage("--camera knows 'nikon' (a D750), not '" + o.camera + "'");
     } else if (a == "--camera-fps")
-      o.camera_fps = static_cast<double>(number("--camera-fps", 1, 120));
+      o.camera_fps = static_cast<double>(number("--camera-fps", 1, 1000));
     else if (a == "--app") {
       const std::string v = value("--app");
       const auto eq = v.find('=');
@@ -248,6 +249,12 @@ std::unique_ptr<camera_slot> make_camera(UMockdevTestbed* testbed, usb_bus& bus,
   return slot;
 }
 
+std::string format_fps(double fps) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%g", fps);
+  return text;
+}
+
 std::string camera_command(std::istringstream& in, camera_slot* cam) {
   if (cam == nullptr) return "error: no camera here: start tether-sim with --camera nikon\n";
   std::string verb;
@@ -263,18 +270,29 @@ std::string camera_command(std::istringstream& in, camera_slot* cam) {
     if (!(in >> n) || n < 0) return "error: 'camera busy N' takes a count, e.g. 'camera busy 3'\n";
     cam->device->with_function(
         [n](usb_function& f) { static_cast<virtual_ptp_camera&>(f).responder().set_busy(n); });
+  } else if (verb == "fps") {
+    double fps = 0;
+    if (!(in >> fps) || !(fps > 0 && fps <= 1000))
+      return "error: 'camera fps N' takes a frame rate from 1 to 1000, e.g. 'camera fps 30'\n";
+    cam->device->with_function([fps](usb_function& f) {
+      static_cast<virtual_ptp_camera&>(f).responder().set_live_view_fps(
+          fps, std::chrono::steady_clock::now());
+    });
   } else if (verb == "status") {
     std::string out = cam->device->plugged() ? "plugged" : "unplugged";
     cam->device->with_function([&out](usb_function& f) {
       auto& r = static_cast<virtual_ptp_camera&>(f).responder();
       out += std::string(" session=") + (r.session_open() ? "open" : "closed") +
              " shots=" + std::to_string(r.shots()) +
-             " live_view_frames=" + std::to_string(r.live_view_frames_served()) + "\n";
+             " live_view_frames=" + std::to_string(r.live_view_frames_served()) +
+             " live_view_skipped=" + std::to_string(r.live_view_frames_skipped()) +
+             " live_view_fps=" + format_fps(r.live_view_fps()) + "\n";
     });
     return out + "ok\n";
   } else {
     return "error: unknown camera command '" + verb +
-           "' (camera plug, camera unplug, camera replug, camera busy N, camera status)\n";
+           "' (camera plug, camera unplug, camera replug, camera busy N, camera fps N, "
+           "camera status)\n";
   }
   if (verbose) log_line("info", "camera: " + verb);
   return "ok\n";

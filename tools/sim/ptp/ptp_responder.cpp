@@ -197,6 +197,7 @@ ptp_responder::reply ptp_responder::dispatch(const container& c, const bytes* da
         not_ready_ = 1;  // the mirror goes up: one "busy" from DeviceReady
         live_view_start_ = now;
         last_frame_ = 0;
+        frame_base_ = 0;
         if (auto* p = property(prop::nikon_live_view_status)) p->current = 1;
       }
       return {};
@@ -234,19 +235,29 @@ ptp_responder::reply ptp_responder::capture(bool to_sdram) {
   return {};
 }
 
+void ptp_responder::set_live_view_fps(double fps, clock::time_point now) {
+  // The numbering goes on from the last frame served, at the new pace from now.
+  d_.live_view_fps = fps;
+  live_view_start_ = now;
+  frame_base_ = last_frame_;
+}
+
 ptp_responder::reply ptp_responder::live_view_image(clock::time_point now) {
   // Frames appear at the camera's rate; each is served once. A request before the next
   // frame exists is answered when it does, as the sensor readout paces a real body.
   const auto interval = std::chrono::duration_cast<clock::duration>(
       std::chrono::duration<double>(1.0 / (d_.live_view_fps > 0 ? d_.live_view_fps : 30)));
-  const auto newest = static_cast<std::uint64_t>((now - live_view_start_) / interval) + 1;
+  const auto newest =
+      frame_base_ + static_cast<std::uint64_t>((now - live_view_start_) / interval) + 1;
   reply r;
   if (newest > last_frame_) {
+    frames_skipped_ += newest - last_frame_ - 1;  // made while nobody asked
     last_frame_ = newest;
     r.ready_at = now;
   } else {
     ++last_frame_;
-    r.ready_at = live_view_start_ + interval * static_cast<std::int64_t>(last_frame_ - 1);
+    r.ready_at =
+        live_view_start_ + interval * static_cast<std::int64_t>(last_frame_ - frame_base_ - 1);
   }
   ++frames_served_;
   bytes b(nikon_live_view_header);

@@ -89,6 +89,10 @@ class ptp_responder {
   // writing the last picture does. (libgphoto2 retries Nikon's capture command itself,
   // up to about 100 times, before it reports the camera busy.)
   void set_busy(int n) { busy_ = n; }
+  // A new live-view frame rate, from `now` on (tests measure what a host can fetch
+  // from a camera that is never the bottleneck, then at a camera's real pace).
+  void set_live_view_fps(double fps, clock::time_point now);
+  double live_view_fps() const { return d_.live_view_fps; }
   bool session_open() const { return session_ != 0; }
 
   // Called with each capture's file name and bytes as the camera stores it.
@@ -96,6 +100,8 @@ class ptp_responder {
 
   // For tests and status lines.
   std::uint64_t live_view_frames_served() const { return frames_served_; }
+  // Frames the sensor made that no GetLiveViewImage came for in time.
+  std::uint64_t live_view_frames_skipped() const { return frames_skipped_; }
   std::uint64_t shots() const { return shots_; }
   const property_desc* find_property(std::uint16_t code) const;
 
@@ -145,8 +151,10 @@ class ptp_responder {
   bool live_view_ = false;
   int not_ready_ = 0;  // DeviceReady answers Busy this many more times (mirror, shutter)
   clock::time_point live_view_start_{};
+  std::uint64_t frame_base_ = 0;  // frames numbered before live_view_start_
   std::uint64_t last_frame_ = 0;  // index of the frame served last (0: none yet)
   std::uint64_t frames_served_ = 0;
+  std::uint64_t frames_skipped_ = 0;
 };
 
 }  // namespace tether::sim::ptp
