@@ -1,37 +1,28 @@
 #include "tools/camera/mux_connection.hpp"
 
-#include <cstdlib>
-
 namespace tether::camera {
-
-std::string daemon_address(const std::string& from_option) {
-  if (!from_option.empty()) return from_option;
-  if (const char* env = std::getenv("USBMUXD_SOCKET_ADDRESS"); env != nullptr && env[0] != '\0')
-    return env;
-  return "/var/run/usbmuxd";
-}
 
 mux_connection::mux_connection(asio::io_context& io, std::string address)
     : address_(std::move(address)), socket_(io) {}
 
 void mux_connection::connect(std::function<void(const std::string&)> done) {
-  std::string where = address_;
-  if (where.rfind("UNIX:", 0) == 0) where = where.substr(5);
+  const auto where = proto::usbmuxd::parse_daemon_address(address_);
+  if (const auto* why = std::get_if<std::string>(&where)) {
+    done(*why);
+    return;
+  }
+  const auto& e = std::get<proto::usbmuxd::daemon_endpoint>(where);
   asio::generic::stream_protocol::endpoint ep;
-  if (where.find('/') != std::string::npos) {
-    ep = asio::local::stream_protocol::endpoint(where);
-  } else if (const auto colon = where.rfind(':'); colon != std::string::npos) {
+  if (!e.unix_path.empty()) {
+    ep = asio::local::stream_protocol::endpoint(e.unix_path);
+  } else {
     std::error_code ec;
-    const auto ip = asio::ip::make_address(where.substr(0, colon), ec);
-    const long port = std::strtol(where.c_str() + colon + 1, nullptr, 10);
-    if (ec || port <= 0 || port > 65535) {
-      done("the usbmuxd address " + address_ + " is not a path or IP:PORT");
+    const auto ip = asio::ip::make_address(e.host, ec);
+    if (ec) {
+      done("the usbmuxd address " + address_ + " names no IP address (a name is not looked up)");
       return;
     }
-    ep = asio::ip::tcp::endpoint(ip, static_cast<std::uint16_t>(port));
-  } else {
-    done("the usbmuxd address " + address_ + " is not a path or IP:PORT");
-    return;
+    ep = asio::ip::tcp::endpoint(ip, e.port);
   }
   socket_.async_connect(ep, [self = shared_from_this(), done](std::error_code ec) {
     if (ec)
@@ -43,12 +34,8 @@ void mux_connection::connect(std::function<void(const std::string&)> done) {
 }
 
 void mux_connection::send(plist_t dict) {
-  plist_dict_set_item(dict, "ProgName", plist_new_string("tether-camera"));
-  plist_dict_set_item(dict, "ClientVersionString",
-                      plist_new_string("tether-camera " TETHER_VERSION));
-  plist_dict_set_item(dict, "kLibUSBMuxVersion", plist_new_uint(3));
-  auto message =
-      std::make_shared<std::vector<std::byte>>(proto::usbmuxd::encode_plist(++tag_, dict));
+  auto message = std::make_shared<std::vector<std::byte>>(
+      proto::usbmuxd::encode_client_request(++tag_, dict, "tether-camera"));
   asio::async_write(socket_, asio::buffer(*message),
                     [self = shared_from_this(), message](std::error_code, std::size_t) {});
 }
@@ -66,16 +53,12 @@ void mux_connection::read_message(
                                                   : "lost the daemon: " + ec.message());
           return;
         }
-        std::uint32_t length = 0;
-        for (int i = 3; i >= 0; --i)
-          length = (length << 8) |
-                   std::to_integer<std::uint32_t>(self->header_[static_cast<std::size_t>(i)]);
-        if (length < proto::usbmuxd::header_size || length > proto::usbmuxd::max_message) {
-          handler(nullptr, "the daemon sent a message of " + std::to_string(length) +
-                               " bytes, which is not the usbmuxd protocol");
+        const auto length = proto::usbmuxd::message_length(self->header_);
+        if (const auto* why = std::get_if<std::string>(&length)) {
+          handler(nullptr, *why);
           return;
         }
-        self->body_.resize(length - proto::usbmuxd::header_size);
+        self->body_.resize(std::get<std::uint32_t>(length) - proto::usbmuxd::header_size);
         asio::async_read(
             self->socket_, asio::buffer(self->body_),
             [self, handler = std::move(handler)](std::error_code ec2, std::size_t) mutable {
@@ -83,15 +66,11 @@ void mux_connection::read_message(
                 handler(nullptr, "lost the daemon: " + ec2.message());
                 return;
               }
-              plist_t root = nullptr;
-              plist_from_memory(reinterpret_cast<const char*>(self->body_.data()),
-                                static_cast<std::uint32_t>(self->body_.size()), &root);
-              if (root == nullptr || plist_get_node_type(root) != PLIST_DICT) {
-                if (root != nullptr) plist_free(root);
-                handler(nullptr, "the daemon sent a message that is not a plist dictionary");
-                return;
-              }
-              handler(proto::plist_ptr(root), "");
+              auto message = proto::usbmuxd::decode_daemon_message(self->body_);
+              if (auto* why = std::get_if<std::string>(&message))
+                handler(nullptr, *why);
+              else
+                handler(std::move(std::get<proto::plist_ptr>(message)), "");
             });
       });
 }

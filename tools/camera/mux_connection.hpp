@@ -4,8 +4,8 @@
 // Listen events; each phone connection starts as one, and after a Connect with result
 // 0 its socket is the phone's port.
 //
-// The tether CLI has a blocking client of its own (tools/cli/mux_client); this one is
-// asynchronous because the camera service's I/O thread must never block on a phone.
+// Asio around proto/usbmuxd/client, which the CLI's blocking client shares: the camera
+// service's I/O thread must never block on a phone.
 #include <asio.hpp>
 #include <functional>
 #include <memory>
@@ -13,15 +13,14 @@
 #include <system_error>
 
 #include "proto/plist_util.hpp"
-#include "proto/usbmuxd/wire.hpp"
+#include "proto/usbmuxd/client.hpp"
 
 namespace tether::camera {
 
 using stream_socket = asio::generic::stream_protocol::socket;
 
-// Where the daemon is: `from_option`, else $USBMUXD_SOCKET_ADDRESS ("UNIX:/path",
-// "/path" or "HOST:PORT", as libusbmuxd reads it), else /var/run/usbmuxd.
-std::string daemon_address(const std::string& from_option);
+// Where the daemon is: --usbmuxd, else $USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd.
+using proto::usbmuxd::daemon_address;
 
 class mux_connection : public std::enable_shared_from_this<mux_connection> {
  public:

@@ -9,19 +9,11 @@
 
 #include <array>
 #include <cerrno>
-#include <cstdlib>
 #include <cstring>
 
 #include "tools/cli/cli_error.hpp"
 
 namespace tether::cli {
-
-std::string daemon_address(const std::string& from_option) {
-  if (!from_option.empty()) return from_option;
-  if (const char* env = std::getenv("USBMUXD_SOCKET_ADDRESS"); env != nullptr && env[0] != '\0')
-    return env;
-  return "/var/run/usbmuxd";
-}
 
 namespace {
 
@@ -80,14 +72,12 @@ bool write_all(int fd, const std::byte* p, std::size_t n) {
 
 mux_client::mux_client(const std::string& address) : address_(address) {
   std::string error;
-  std::string where = address;
-  if (where.rfind("UNIX:", 0) == 0) where = where.substr(5);
-  if (where.find('/') != std::string::npos) {
-    fd_ = connect_unix(where, error);
-  } else if (const auto colon = where.rfind(':'); colon != std::string::npos) {
-    fd_ = connect_tcp(where.substr(0, colon), where.substr(colon + 1), error);
+  const auto where = proto::usbmuxd::parse_daemon_address(address);
+  if (const auto* e = std::get_if<proto::usbmuxd::daemon_endpoint>(&where)) {
+    fd_ = e->unix_path.empty() ? connect_tcp(e->host, std::to_string(e->port), error)
+                               : connect_unix(e->unix_path, error);
   } else {
-    error = "not a path or HOST:PORT";
+    error = std::get<std::string>(where);
   }
   if (fd_ < 0)
     throw cli_error(no_daemon, "cannot reach the usbmuxd socket " + address + ": " + error +
@@ -105,12 +95,9 @@ int mux_client::release() {
   return fd;
 }
 
-// Frees `dict` (encode_plist owns what it frames).
+// Frees `dict`.
 void mux_client::send(plist_t dict) {
-  plist_dict_set_item(dict, "ProgName", plist_new_string("tether"));
-  plist_dict_set_item(dict, "ClientVersionString", plist_new_string("tether " TETHER_VERSION));
-  plist_dict_set_item(dict, "kLibUSBMuxVersion", plist_new_uint(3));
-  const auto message = proto::usbmuxd::encode_plist(++tag_, dict);
+  const auto message = proto::usbmuxd::encode_client_request(++tag_, dict, "tether");
   if (!write_all(fd_, message.data(), message.size()))
     throw cli_error(no_daemon, "lost the connection to " + address_ + ": " + std::strerror(errno));
 }
@@ -132,34 +119,19 @@ bool read_exact(int fd, std::byte* out, std::size_t n) {
 }  // namespace
 
 proto::plist_ptr mux_client::next_message() {
-  for (;;) {
-    if (auto m = reader_.next()) {
-      plist_t root = nullptr;
-      plist_from_memory(reinterpret_cast<const char*>(m->body.data()),
-                        static_cast<std::uint32_t>(m->body.size()), &root);
-      if (root == nullptr || plist_get_node_type(root) != PLIST_DICT) {
-        if (root != nullptr) plist_free(root);
-        throw cli_error(failed, "the daemon sent a message that is not a plist dictionary");
-      }
-      return proto::plist_ptr(root);
-    }
-    // Exactly one message, header then body: after a Connect succeeds, the phone's first
-    // bytes may follow the reply at once, and they must stay in the socket.
-    std::array<std::byte, proto::usbmuxd::header_size> header;
-    if (!read_exact(fd_, header.data(), header.size())) return nullptr;
-    if (auto ec = reader_.feed(header))
-      throw cli_error(failed, "the daemon's reply cannot be read: " + ec.message());
-    const std::uint32_t length =
-        static_cast<std::uint32_t>(header[0]) | static_cast<std::uint32_t>(header[1]) << 8 |
-        static_cast<std::uint32_t>(header[2]) << 16 | static_cast<std::uint32_t>(header[3]) << 24;
-    if (length < header.size() || length > proto::usbmuxd::max_message)
-      throw cli_error(failed, "the daemon's reply cannot be read: a message of " +
-                                  std::to_string(length) + " bytes");
-    std::vector<std::byte> body(length - header.size());
-    if (!read_exact(fd_, body.data(), body.size())) return nullptr;
-    if (auto ec = reader_.feed(body))
-      throw cli_error(failed, "the daemon's reply cannot be read: " + ec.message());
-  }
+  // Exactly one message, header then body: after a Connect succeeds, the phone's first
+  // bytes may follow the reply at once, and they must stay in the socket.
+  std::array<std::byte, proto::usbmuxd::header_size> header;
+  if (!read_exact(fd_, header.data(), header.size())) return nullptr;
+  const auto length = proto::usbmuxd::message_length(header);
+  if (const auto* why = std::get_if<std::string>(&length))
+    throw cli_error(failed, "the daemon's reply cannot be read: " + *why);
+  std::vector<std::byte> body(std::get<std::uint32_t>(length) - header.size());
+  if (!read_exact(fd_, body.data(), body.size())) return nullptr;
+  auto message = proto::usbmuxd::decode_daemon_message(body);
+  if (const auto* why = std::get_if<std::string>(&message))
+    throw cli_error(failed, "the daemon's reply cannot be read: " + *why);
+  return std::move(std::get<proto::plist_ptr>(message));
 }
 
 proto::plist_ptr mux_client::request(plist_t dict) {

@@ -1,20 +1,19 @@
 #pragma once
-// A blocking client of the usbmuxd protocol (plist version), for the CLI. It talks to
-// tetherd or the reference usbmuxd alike; tetherd's own requests (MessageType
-// Tether*) get BADCOMMAND from the reference, which the caller turns into a clear
-// "not tetherd" error.
+// A blocking client of the usbmuxd protocol (plist version) for the CLI: sockets around
+// proto/usbmuxd/client. It talks to tetherd or the reference usbmuxd alike; tetherd's
+// own requests (MessageType Tether*) get BADCOMMAND from the reference, which the
+// caller turns into a clear "not tetherd" error.
 #include <plist/plist.h>
 
 #include <string>
 
 #include "proto/plist_util.hpp"
-#include "proto/usbmuxd/wire.hpp"
+#include "proto/usbmuxd/client.hpp"
 
 namespace tether::cli {
 
-// Where the daemon is: --socket, else $USBMUXD_SOCKET_ADDRESS ("UNIX:/path",
-// "/path" or "HOST:PORT", as libusbmuxd reads it), else /var/run/usbmuxd.
-std::string daemon_address(const std::string& from_option);
+// Where the daemon is: --socket, else $USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd.
+using proto::usbmuxd::daemon_address;
 
 class mux_client {
  public:
@@ -39,7 +38,6 @@ class mux_client {
   std::string address_;
   int fd_ = -1;
   std::uint32_t tag_ = 0;
-  proto::usbmuxd::message_reader reader_;
 };
 
 // The Result number of a reply; throws if the reply is not a Result.

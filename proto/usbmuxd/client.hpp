@@ -1,0 +1,49 @@
+#pragma once
+// The client side of the usbmuxd protocol, without I/O: where the daemon is, the
+// requests a client sends, and the checks on what the daemon sends back. tether's two
+// clients are thin adapters on it: the CLI's blocking one (tools/cli/mux_client) and
+// tether-camera's Asio one (tools/camera/mux_connection).
+#include <plist/plist.h>
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "proto/plist_util.hpp"
+#include "proto/usbmuxd/wire.hpp"
+
+namespace tether::proto::usbmuxd {
+
+// `from_option` if set, else $USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd: the order
+// libusbmuxd uses, so tether's tools find the daemon that iproxy would.
+std::string daemon_address(const std::string& from_option);
+
+// A daemon address as libusbmuxd reads USBMUXD_SOCKET_ADDRESS: "UNIX:/path", a path
+// (anything with a '/'), or "HOST:PORT".
+struct daemon_endpoint {
+  std::string unix_path;  // set for a unix socket; empty for TCP
+  std::string host;
+  std::uint16_t port = 0;
+};
+// The endpoint, or a sentence saying why the address is not one.
+std::variant<daemon_endpoint, std::string> parse_daemon_address(const std::string& address);
+
+// A plist request from the program `program` (ProgName, with its version as
+// ClientVersionString and libusbmuxd's protocol version added, as the reference
+// clients send them). Frees `dict`.
+std::vector<std::byte> encode_client_request(std::uint32_t tag, plist_t dict,
+                                             const std::string& program);
+
+// The length of the message this header starts (header included), or a sentence
+// saying why it is not a usbmuxd message. Read the header, then exactly this much
+// more: after a Connect reply the phone's bytes follow on the same socket.
+std::variant<std::uint32_t, std::string> message_length(
+    std::span<const std::byte, header_size> header);
+
+// A message's body as the dictionary every plist message is, or why it is not one.
+std::variant<plist_ptr, std::string> decode_daemon_message(std::span<const std::byte> body);
+
+}  // namespace tether::proto::usbmuxd
