@@ -15,9 +15,13 @@ import signal
 import socket
 import struct
 import subprocess
+import sys
 import tempfile
 import threading
 import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
+from daemons import sim_control  # noqa: E402
 
 HEADER = struct.Struct("<IIII")  # length, version, message type, tag
 PLIST = 8
@@ -264,15 +268,7 @@ class Tetherd:
         return int(kids[0]) if kids else None
 
     def control(self, command):
-        s = socket.socket(socket.AF_UNIX)
-        s.settimeout(30)
-        s.connect(self.ctl)
-        s.sendall((command + "\n").encode())
-        out = b""
-        while chunk := s.recv(4096):
-            out += chunk
-        s.close()
-        text = out.decode()
+        text = sim_control(command, self.ctl, check=False)
         check(text.rstrip().endswith("ok"), f"sim control '{command}' answered {text!r}")
         return text
 

@@ -46,16 +46,21 @@ def free_port():
     return port
 
 
-def sim_control(line):
-    """A command to the tether-sim this test runs inside ($TETHER_SIM_CONTROL); its
-    reply, which must end in ok."""
+def sim_control(line, path=None, check=True):
+    """A command to a tether-sim's control socket: `path`, else the sim this test runs
+    inside ($TETHER_SIM_CONTROL). Returns the whole reply (the sim closes after it);
+    with `check`, the reply must end in ok."""
     s = socket.socket(socket.AF_UNIX)
-    s.connect(os.environ["TETHER_SIM_CONTROL"])
+    s.settimeout(30)
+    s.connect(path or os.environ["TETHER_SIM_CONTROL"])
     s.sendall(line.encode() + b"\n")
-    reply = s.recv(4096).decode()
+    reply = b""
+    while chunk := s.recv(4096):
+        reply += chunk
     s.close()
-    assert reply.endswith("ok\n"), f"{line}: {reply}"
-    return reply
+    text = reply.decode()
+    assert not check or text.endswith("ok\n"), f"{line}: {text}"
+    return text
 
 
 def live_view_at_camera_rate(camera_fps, measure):
@@ -140,12 +145,7 @@ class Daemon:
                     if d["Properties"]["SerialNumber"] == udid)
 
     def sim(self, command):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.ctl)
-        s.sendall((command + "\n").encode())
-        reply = s.recv(4096).decode().strip()
-        s.close()
-        return reply
+        return sim_control(command, self.ctl, check=False).strip()
 
     def ask(self, msg):
         return mc.request(self.sock, msg)

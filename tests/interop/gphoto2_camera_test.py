@@ -9,7 +9,6 @@ It runs itself again inside tether-sim (--inside), so every gphoto2 it starts sh
 the testbed. Exit 77 (skipped) without gphoto2."""
 import os
 import shutil
-import socket
 import subprocess
 import sys
 import tempfile

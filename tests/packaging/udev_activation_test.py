@@ -29,6 +29,7 @@ import time
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "interop"))
 import muxclient as mc  # noqa: E402
+from daemons import sim_control, wait_for  # noqa: E402
 
 SIM, TETHERD, INIT = sys.argv[1:4]
 TMP = tempfile.mkdtemp(prefix="tetherd-udev-")
@@ -46,16 +47,6 @@ def check(name, fn):
     except Exception as e:  # noqa: BLE001 - report every failure and go on
         print(f"FAILED: {name}: {type(e).__name__}: {e}", flush=True)
         failed += 1
-
-
-def wait_for(cond, timeout=10.0, what="condition"):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.05)
-    raise TimeoutError(f"timed out waiting for {what}")
 
 
 def alive(pid):
@@ -115,12 +106,7 @@ class Testbed:
         return self.run("-x", "-P", self.pidfile)
 
     def sim(self, command):
-        s = socket.socket(socket.AF_UNIX)
-        s.connect(self.ctl)
-        s.sendall((command + "\n").encode())
-        reply = s.recv(4096).decode().strip()
-        s.close()
-        return reply
+        return sim_control(command, self.ctl, check=False).strip()
 
     def plug(self, n):
         self.sim(f"plug {n}")
