@@ -209,6 +209,34 @@ def inside(tetherd, camera):
               f"service: camera {stats.get('CameraFps', 0):.1f} fps, "
               f"frame age {stats.get('MeanAgeMs', 0):.1f} ms")
 
+    def t_focus():
+        def lens():
+            fields = dict(f.split("=") for f in status().split() if "=" in f)
+            return int(fields["focus"]), int(fields["af_drives"])
+
+        focus, drives = lens()
+        ftype, _, m = request(cp.AUTOFOCUS)
+        assert ftype == cp.OK, (ftype, m)
+        assert lens() == (focus, drives + 1), lens()
+        # A D750 drives manual focus in live view only: said in words.
+        ftype, _, m = request(cp.FOCUS_STEP, {"Direction": "near", "Size": "small"})
+        assert ftype == cp.ERROR and "live view" in m["Message"], m
+        print(f"  outside live view: {m['Message']}")
+        assert lens()[0] == focus
+        ftype, _, _ = request(cp.START_LIVE_VIEW)
+        assert ftype == cp.OK
+        try:
+            moves = []
+            for direction, size in [("near", "medium"), ("far", "large"), ("far", "small")]:
+                ftype, _, m = request(cp.FOCUS_STEP, {"Direction": direction, "Size": size})
+                assert ftype == cp.OK, (ftype, m)
+                moves.append(lens()[0])
+            # libgphoto2's motor steps: 100 per size, toward near or far
+            assert moves == [focus - 200, focus + 100, focus + 200], (focus, moves)
+            print(f"  lens at {focus}, then {moves} (near 2, far 3, far 1)")
+        finally:
+            request(cp.STOP_LIVE_VIEW)
+
     def t_busy_setting():
         control("camera busy 3")  # libgphoto2 does not retry settings: the service does
         started = time.monotonic()
@@ -254,6 +282,7 @@ def inside(tetherd, camera):
         ("a value the camera does not take is refused in words", t_refused),
         ("captures downloaded to the phone byte for byte", t_capture),
         ("live view at the camera's rate", t_live_view),
+        ("autofocus, and manual focus in live view (refused in words outside it)", t_focus),
         ("a busy camera: settings retried by the service", t_busy_setting),
         ("a busy camera: capture recovered", t_busy_capture),
         ("the camera unplugged and replugged", t_unplug_replug),

@@ -103,6 +103,20 @@ def inside():
         data = downloaded("capture_preview.jpg")
         assert data[:2] == b"\xff\xd8" and data[-2:] == b"\xff\xd9", data[:4]
 
+    def focus():
+        def lens():
+            fields = dict(f.split("=") for f in control("camera status").split() if "=" in f)
+            return int(fields["focus"]), int(fields["af_drives"])
+
+        position, drives = lens()
+        gphoto("--set-config", "autofocusdrive=1")
+        assert lens() == (position, drives + 1), lens()
+        r = gphoto("--set-config", "manualfocusdrive=-300", check=False)
+        assert r.returncode != 0 and lens()[0] == position, (r.returncode, lens())
+        # In one session: live view up (the mirror), then the lens moves 300 steps near.
+        gphoto("--capture-preview", "--set-config", "manualfocusdrive=-300")
+        assert lens()[0] == position - 300, (position, lens())
+
     def live_view_rate():
         def movie_fps(seconds=2):
             # gphoto2 writes movie.mjpg whatever --filename says, and never over a file
@@ -152,6 +166,7 @@ def inside():
                      ("aperture and shutter speed", set_aperture_and_shutter),
                      ("capture to SDRAM, byte for byte", capture_bytes),
                      ("capture to the card", capture_to_card), ("preview", preview),
+                     ("autofocus; manual focus in live view only", focus),
                      ("live view rate", live_view_rate),
                      ("busy capture retried by libgphoto2", busy_recovered_by_libgphoto2),
                      ("busy capture reported, then recovered", busy_reported),

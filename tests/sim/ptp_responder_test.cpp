@@ -284,6 +284,39 @@ TEST_F(PtpResponder, LiveViewRateChangesFromNowAndTheNumberingGoesOn) {
   EXPECT_EQ(cam.live_view_frames_skipped(), 3u + 8u);  // 1 to 3, then 7 to 14
 }
 
+TEST_F(PtpResponder, AutofocusHuntsThenReportsReady) {
+  open();
+  EXPECT_EQ(run(op::nikon_af_drive).response.code, rc::ok);
+  EXPECT_EQ(run(op::nikon_device_ready).response.code, rc::device_busy);
+  EXPECT_EQ(run(op::nikon_device_ready).response.code, rc::device_busy);
+  EXPECT_EQ(run(op::nikon_device_ready).response.code, rc::ok);
+  EXPECT_EQ(cam.af_drives(), 1u);
+}
+
+TEST_F(PtpResponder, ManualFocusMovesTheLensInLiveViewAndStopsAtTheEnds) {
+  open();
+  const auto middle = ptp_responder::focus_steps / 2;
+  EXPECT_EQ(run(op::nikon_mf_drive, {1, 100}).response.code, rc::nikon_not_live_view);
+  EXPECT_EQ(cam.focus_position(), middle);
+  run(op::nikon_start_live_view);
+  run(op::nikon_device_ready);
+  EXPECT_EQ(run(op::nikon_mf_drive, {1, 300}).response.code, rc::ok);  // toward near
+  EXPECT_EQ(run(op::nikon_device_ready).response.code, rc::device_busy);
+  EXPECT_EQ(run(op::nikon_device_ready).response.code, rc::ok);
+  EXPECT_EQ(cam.focus_position(), middle - 300);
+  EXPECT_EQ(run(op::nikon_mf_drive, {2, 500}).response.code, rc::ok);  // toward infinity
+  run(op::nikon_device_ready);
+  EXPECT_EQ(cam.focus_position(), middle + 200);
+  // Past the end the lens stops there, and DeviceReady says so once.
+  EXPECT_EQ(run(op::nikon_mf_drive, {2, 1u << 20}).response.code, rc::ok);
+  EXPECT_EQ(run(op::nikon_device_ready).response.code, rc::device_busy);
+  EXPECT_EQ(run(op::nikon_device_ready).response.code, rc::nikon_mf_drive_step_end);
+  EXPECT_EQ(run(op::nikon_device_ready).response.code, rc::ok);
+  EXPECT_EQ(cam.focus_position(), ptp_responder::focus_steps);
+  EXPECT_EQ(run(op::nikon_mf_drive, {3, 10}).response.code, rc::invalid_parameter);
+  EXPECT_EQ(run(op::nikon_mf_drive, {1, 0}).response.code, rc::invalid_parameter);
+}
+
 TEST_F(PtpResponder, ResetEndsTheSessionAndDropsHalfACommand) {
   open();
   const bytes wire = encode({container_type::command, op::get_storage_ids, 9, {}, {}});

@@ -435,8 +435,17 @@ void gphoto_camera::focus_step(focus_direction d, int steps) {
         std::string(d == focus_direction::near ? "Near " : "Far ") + std::to_string(size);
     check(gp_widget_set_value(w, choice.c_str()), "moving focus");
   }
-  check(gp_camera_set_single_config(s_->camera, "manualfocusdrive", w, s_->context),
-        "moving focus");
+  const int result = gp_camera_set_single_config(s_->camera, "manualfocusdrive", w, s_->context);
+  if (result == GP_ERROR && !previewing_) {
+    // Nikon and Canon bodies drive the lens only with the mirror up; say what to do
+    // rather than pass on the driver's words alone.
+    throw camera_error(camera_error::kind::unsupported,
+                       "manual focus needs live view on this camera: start live view, then "
+                       "step focus (the camera said: " +
+                           std::string(gp_result_as_string(result)) +
+                           (s_->last_error.empty() ? "" : ", " + s_->last_error) + ")");
+  }
+  check(result, "moving focus");
 }
 
 preview_frame gphoto_camera::capture_preview() {

@@ -286,7 +286,9 @@ std::string camera_command(std::istringstream& in, camera_slot* cam) {
              " shots=" + std::to_string(r.shots()) +
              " live_view_frames=" + std::to_string(r.live_view_frames_served()) +
              " live_view_skipped=" + std::to_string(r.live_view_frames_skipped()) +
-             " live_view_fps=" + format_fps(r.live_view_fps()) + "\n";
+             " live_view_fps=" + format_fps(r.live_view_fps()) +
+             " focus=" + std::to_string(r.focus_position()) +
+             " af_drives=" + std::to_string(r.af_drives()) + "\n";
     });
     return out + "ok\n";
   } else {

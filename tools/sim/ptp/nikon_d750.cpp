@@ -58,12 +58,14 @@ camera_description nikon_d750(double live_view_fps) {
                   op::get_device_prop_value,
                   op::set_device_prop_value,
                   op::get_partial_object,
+                  op::nikon_af_drive,
                   op::nikon_check_event,
                   op::nikon_device_ready,
                   op::nikon_get_vendor_prop_codes,
                   op::nikon_start_live_view,
                   op::nikon_end_live_view,
                   op::nikon_get_live_view_image,
+                  op::nikon_mf_drive,
                   op::nikon_initiate_capture_rec_in_media};
   d.events = {event::object_added, event::device_prop_changed, event::capture_complete,
               event::nikon_object_added_in_sdram, event::nikon_capture_complete_rec_in_sdram};

@@ -29,12 +29,15 @@ inline constexpr std::uint16_t get_device_prop_value = 0x1015;
 inline constexpr std::uint16_t set_device_prop_value = 0x1016;
 inline constexpr std::uint16_t get_partial_object = 0x101b;
 // Nikon
+inline constexpr std::uint16_t nikon_af_drive = 0x90c1;  // no params; DeviceReady tells the end
 inline constexpr std::uint16_t nikon_check_event = 0x90c7;
 inline constexpr std::uint16_t nikon_device_ready = 0x90c8;
 inline constexpr std::uint16_t nikon_get_vendor_prop_codes = 0x90ca;
 inline constexpr std::uint16_t nikon_start_live_view = 0x9201;
 inline constexpr std::uint16_t nikon_end_live_view = 0x9202;
 inline constexpr std::uint16_t nikon_get_live_view_image = 0x9203;
+// params: 1 toward near / 2 toward infinity, then the amount in drive steps
+inline constexpr std::uint16_t nikon_mf_drive = 0x9204;
 // params: 0xfffffffe autofocus first / 0xffffffff not; 1 to SDRAM / 0 to the card
 inline constexpr std::uint16_t nikon_initiate_capture_rec_in_media = 0x9207;
 }  // namespace op
@@ -56,7 +59,9 @@ inline constexpr std::uint16_t invalid_device_prop_value = 0x201c;
 inline constexpr std::uint16_t invalid_parameter = 0x201d;
 inline constexpr std::uint16_t session_already_open = 0x201e;
 inline constexpr std::uint16_t access_denied = 0x200f;
+inline constexpr std::uint16_t nikon_out_of_focus = 0xa002;
 inline constexpr std::uint16_t nikon_not_live_view = 0xa00b;
+inline constexpr std::uint16_t nikon_mf_drive_step_end = 0xa00c;  // the lens hit its limit
 }  // namespace rc
 
 namespace event {

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <utility>
 
 namespace tether::sim::ptp {
 namespace {
@@ -190,7 +191,27 @@ ptp_responder::reply ptp_responder::dispatch(const container& c, const bytes* da
         --not_ready_;
         return fail(rc::device_busy);
       }
+      if (ready_result_ != rc::ok) return fail(std::exchange(ready_result_, rc::ok));
       return {};
+    case op::nikon_af_drive:
+      // The lens hunts for two DeviceReady polls, then reports focus found.
+      ++af_drives_;
+      not_ready_ = 2;
+      return {};
+    case op::nikon_mf_drive: {
+      // Manual focus moves the lens by drive steps, in live view only; at either end it
+      // stops there and DeviceReady says so, as a D750 does.
+      if (!live_view_) return fail(rc::nikon_not_live_view);
+      const std::uint32_t direction = param(0), amount = param(1);
+      if ((direction != 1 && direction != 2) || amount == 0) return fail(rc::invalid_parameter);
+      const std::int64_t target = static_cast<std::int64_t>(focus_position_) +
+                                  (direction == 1 ? -1 : 1) * static_cast<std::int64_t>(amount);
+      focus_position_ =
+          static_cast<std::uint32_t>(std::clamp<std::int64_t>(target, 0, focus_steps));
+      if (target != focus_position_) ready_result_ = rc::nikon_mf_drive_step_end;
+      not_ready_ = 1;
+      return {};
+    }
     case op::nikon_start_live_view:
       if (!live_view_) {
         live_view_ = true;
@@ -229,7 +250,8 @@ ptp_responder::reply ptp_responder::capture(bool to_sdram) {
     queue_event(event::object_added, handle);
     queue_event(event::capture_complete, 0);
   }
-  not_ready_ = 1;      // the shutter and the write take a moment
+  not_ready_ = 1;  // the shutter and the write take a moment
+  ready_result_ = rc::ok;
   live_view_ = false;  // the shutter ends live view on a DSLR; the host restarts it
   if (auto* p = property(prop::nikon_live_view_status)) p->current = 0;
   return {};
@@ -332,6 +354,8 @@ void ptp_responder::reset() {
   in_.clear();
   session_ = 0;
   live_view_ = false;
+  not_ready_ = 0;
+  ready_result_ = rc::ok;
 }
 
 const property_desc* ptp_responder::find_property(std::uint16_t code) const {

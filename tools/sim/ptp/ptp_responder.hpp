@@ -103,6 +103,11 @@ class ptp_responder {
   // Frames the sensor made that no GetLiveViewImage came for in time.
   std::uint64_t live_view_frames_skipped() const { return frames_skipped_; }
   std::uint64_t shots() const { return shots_; }
+  // The lens: a manual-focus position from 0 (nearest) to focus_steps (infinity), and
+  // how many autofocus drives ran.
+  static constexpr std::uint32_t focus_steps = 10000;
+  std::uint32_t focus_position() const { return focus_position_; }
+  std::uint64_t af_drives() const { return af_drives_; }
   const property_desc* find_property(std::uint16_t code) const;
 
  private:
@@ -150,6 +155,9 @@ class ptp_responder {
   int busy_ = 0;
   bool live_view_ = false;
   int not_ready_ = 0;  // DeviceReady answers Busy this many more times (mirror, shutter)
+  std::uint16_t ready_result_ = rc::ok;  // what DeviceReady answers once it is ready
+  std::uint32_t focus_position_ = focus_steps / 2;
+  std::uint64_t af_drives_ = 0;
   clock::time_point live_view_start_{};
   std::uint64_t frame_base_ = 0;  // frames numbered before live_view_start_
   std::uint64_t last_frame_ = 0;  // index of the frame served last (0: none yet)
