@@ -7,11 +7,11 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
-#include <fstream>
 #include <map>
 #include <set>
 
 #include "daemon/log.hpp"
+#include "daemon/read_file.hpp"
 
 namespace tether::daemon {
 namespace {
@@ -152,14 +152,11 @@ std::variant<config, std::string> parse_config(const std::string& text) {
 }
 
 std::variant<config, std::string> load_config(const std::string& path, bool optional) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    if (optional && errno == ENOENT) return config{};
-    return "cannot read " + path + ": " + std::strerror(errno);
+  std::string text;  // never more than the limit and a byte, whatever the file
+  if (const int e = read_file(path, max_config_bytes + 1, text)) {
+    if (optional && e == ENOENT) return config{};
+    return "cannot read " + path + ": " + std::strerror(e);
   }
-  std::string text(max_config_bytes + 1, '\0');  // never more than that, whatever the file
-  in.read(text.data(), static_cast<std::streamsize>(text.size()));
-  text.resize(static_cast<std::size_t>(in.gcount()));
   auto parsed = parse_config(text);
   if (auto* e = std::get_if<std::string>(&parsed)) return path + ": " + *e;
   return parsed;

@@ -1,5 +1,6 @@
 #include "daemon/pair_records.hpp"
 
+#include "daemon/read_file.hpp"
 #include "proto/plist_util.hpp"
 
 #include <fcntl.h>
@@ -10,13 +11,14 @@
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
-#include <fstream>
-#include <iterator>
 #include <memory>
 #include <random>
 
 namespace tether::daemon {
 namespace {
+
+// A pair record is a few KB; it travels in one usbmuxd message, which is at most 64 KiB.
+constexpr std::size_t max_record_bytes = 64 * 1024;
 
 using proto::plist_ptr;
 using proto::to_xml;
@@ -47,9 +49,10 @@ bool pair_records::valid_id(std::string_view id) {
 
 std::variant<std::vector<std::byte>, int> pair_records::read(std::string_view id) const {
   if (!valid_id(id)) return ENOENT;
-  std::ifstream in(dir_ / (std::string(id) + ".plist"), std::ios::binary);
-  if (!in) return ENOENT;
-  std::vector<char> raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::string raw;
+  if (const int e = read_file(dir_ / (std::string(id) + ".plist"), max_record_bytes + 1, raw))
+    return e;
+  if (raw.size() > max_record_bytes) return EFBIG;
   const auto bytes = std::as_bytes(std::span(raw));
   return std::vector<std::byte>(bytes.begin(), bytes.end());
 }
@@ -71,9 +74,8 @@ int pair_records::remove(std::string_view id) const {
 
 std::string pair_records::system_buid(std::string& error) const {
   const auto file = dir_ / "SystemConfiguration.plist";
-  std::ifstream in(file, std::ios::binary);
-  if (in) {
-    std::string raw((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  if (std::string raw;
+      read_file(file, max_record_bytes + 1, raw) == 0 && raw.size() <= max_record_bytes) {
     plist_t root = nullptr;
     plist_from_memory(raw.data(), static_cast<std::uint32_t>(raw.size()), &root);
     plist_ptr config(root);

@@ -59,6 +59,17 @@ TEST_F(PairRecords, RefusesTraversalAndNonDictionaries) {
   EXPECT_EQ(store.save("abc", bytes("garbage!")), EINVAL);
 }
 
+TEST_F(PairRecords, ARecordTooLargeForOneMessageIsRefusedNotRead) {
+  pair_records store(dir);
+  ASSERT_EQ(store.save("abc", bytes(record)), 0);  // makes the folder
+  {
+    std::ofstream big(dir / "big.plist", std::ios::binary);
+    big << std::string(64 * 1024 + 1, 'x');
+  }
+  EXPECT_EQ(std::get<int>(store.read("big")), EFBIG);
+  ASSERT_TRUE(std::holds_alternative<std::vector<std::byte>>(store.read("abc")));
+}
+
 TEST_F(PairRecords, SystemBuidIsAUuidAndStaysTheSame) {
   std::string error;
   const std::string first = pair_records(dir).system_buid(error);
