@@ -177,6 +177,11 @@ struct stop_live_view {
 struct live_view_ack {
   std::uint32_t sequence = 0;  // every frame up to this one is handled
   bool operator==(const live_view_ack&) const = default;
+  // Whether this ack covers frame `frame`: sequences wrap at 2^32, so they compare as
+  // serial numbers (PROTOCOL.md §6.2), within half the range.
+  bool covers(std::uint32_t frame) const {
+    return static_cast<std::int32_t>(sequence - frame) >= 0;
+  }
 };
 struct download {
   std::uint32_t transfer_id = 0;  // from capture_done; not 0

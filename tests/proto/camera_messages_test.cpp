@@ -560,6 +560,19 @@ TEST(CameraMessages, LiveViewPacingAndStatsAreChecked) {
                   "live_view_stats: Fps must be a number");
 }
 
+TEST(CameraMessages, AnAckCoversEarlierFramesAcrossTheWrap) {
+  const messages::live_view_ack ack{42};
+  EXPECT_TRUE(ack.covers(42));
+  EXPECT_TRUE(ack.covers(1));
+  EXPECT_FALSE(ack.covers(43));
+  // Frame 4294967295 came just before frame 0; an ack of 1 covers both.
+  const messages::live_view_ack after_wrap{1};
+  EXPECT_TRUE(after_wrap.covers(0xffffffffu));
+  EXPECT_TRUE(after_wrap.covers(0xfffffff0u));
+  EXPECT_FALSE((messages::live_view_ack{0xffffffffu}.covers(0)));
+  EXPECT_FALSE((messages::live_view_ack{0xffffffffu}.covers(5)));
+}
+
 TEST(CameraMessages, KnownProperties) {
   EXPECT_EQ(std::size(known_properties), 9u);
   for (auto p : known_properties) EXPECT_TRUE(is_known_property(p));

@@ -243,10 +243,12 @@ void controller_session::stop_live_view() {
 }
 
 void controller_session::acknowledged(std::uint32_t sequence) {
-  // An ack covers every earlier frame; one for a frame not sent matches nothing.
+  // An ack covers every earlier frame, across the 32-bit wrap; one for a frame not sent
+  // matches nothing.
+  const msg::live_view_ack ack{sequence};
   const auto now = std::chrono::steady_clock::now();
   bool freed = false;
-  while (!in_flight_.empty() && in_flight_.front().sequence <= sequence) {
+  while (!in_flight_.empty() && ack.covers(in_flight_.front().sequence)) {
     meter_.delivered(in_flight_.front().captured, now);
     in_flight_.pop_front();
     freed = true;
