@@ -9,7 +9,8 @@ and over plain sockets:
 - /stream.mjpg: valid JPEG parts, two clients at once, and a client that never reads
   does not slow the other one (its parts are replaced, not queued);
 - bad requests get 4xx answers; clear errors for a missing camera socket, a port in
-  use and a non-loopback address; SIGTERM ends it cleanly.
+  use and a non-loopback address; SIGTERM ends it cleanly;
+- a camera that never answers a capture: Ctrl-C still ends the viewer within a second.
 
     viewer_test.py PATH/TO/tether-camera PATH/TO/tether [OUTPUT_DIR]
 
@@ -29,6 +30,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import camproto as cp  # noqa: E402
 from headless_chromium import Chromium, find_chromium  # noqa: E402
 
 CAMERA, TETHER = sys.argv[1], sys.argv[2]
@@ -380,6 +382,56 @@ def error_checks(url):
           "--listen" in r.stderr, r.stderr)
 
 
+def stuck_camera_checks():
+    """A camera (a stand-in on its own socket) that takes a capture and never answers:
+    Ctrl-C must not wait for it."""
+    path = os.path.join(tmp, "stuck.sock")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen()
+    asked = threading.Event()
+
+    def serve():
+        c, _ = srv.accept()
+        ch = cp.Channel(c)
+        ch.recv_frame()  # the viewer's hello
+        ch.send(cp.HELLO, {"Version": 1, "Role": "camera", "Name": "stuck camera",
+                           "Capabilities": ["live_view", "live_view_ack", "capture"]})
+        while (f := ch.recv_frame()) is not None:
+            if f[0] == cp.START_LIVE_VIEW:
+                ch.send(cp.OK, {}, f[1])
+            elif f[0] == cp.CAPTURE:
+                asked.set()  # and no answer, ever
+
+    threading.Thread(target=serve, daemon=True).start()
+    p = subprocess.Popen([TETHER, "cam", "--camera", path, "view", "--listen", "127.0.0.1:0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    procs.append(p)
+    url = re.search(r"http://[^ ]+/", p.stdout.readline()).group(0)
+
+    def capture():
+        try:
+            http(url, "/api/capture", "POST", "{}", {"Content-Type": "application/json"},
+                 timeout=30)
+        except OSError:
+            pass  # the viewer went away mid-request: that is the point
+
+    threading.Thread(target=capture, daemon=True).start()
+    taken = asked.wait(10 * SLACK)
+    started = time.monotonic()
+    p.send_signal(signal.SIGINT)
+    try:
+        rc = p.wait(timeout=10 * SLACK)
+    except subprocess.TimeoutExpired:
+        rc = "still running after 10 s"
+    waited = time.monotonic() - started
+    check("a camera that never answers a capture: Ctrl-C ends the viewer within a second, "
+          "exit 0", taken and rc == 0 and waited < 1.5 * SLACK,
+          f"capture asked: {taken}, exit {rc}, {waited:.2f} s")
+    print(f"  Ctrl-C with a capture unanswered: exit {rc} after {waited:.2f} s", flush=True)
+    srv.close()
+
+
 try:
     cam = subprocess.Popen([CAMERA, "--backend", "test-pattern", "--size", "640x360",
                             "--no-phones", "--listen", sock],
@@ -395,6 +447,7 @@ try:
     request_checks(url)
     stream_checks(url)
     chromium_checks(url)
+    stuck_camera_checks()
     viewer.send_signal(signal.SIGTERM)
     try:
         rc = viewer.wait(timeout=10 * SLACK)

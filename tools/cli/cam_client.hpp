@@ -3,6 +3,8 @@
 // tether-camera's local unix socket, or over a phone port whose app plays the camera:
 // hello both ways, then requests that wait for their reply while events and live-view
 // frames are handed to a callback.
+#include <sys/socket.h>
+
 #include <functional>
 #include <optional>
 #include <string>
@@ -38,6 +40,9 @@ class cam_client {
   // in between (a frame half received stays buffered for the next call).
   std::optional<std::pair<proto::camera::message, std::uint32_t>> next_unless(int wake_fd);
   const std::string& camera_name() const { return camera_name_; }
+  // From another thread: ends the connection, so a request waiting for its reply fails
+  // at once (the owner still destroys the client).
+  void interrupt() { ::shutdown(fd_, SHUT_RDWR); }
 
  private:
   void send(const proto::camera::message& m, std::uint32_t tag);

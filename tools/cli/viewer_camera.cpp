@@ -35,14 +35,20 @@ void viewer_camera::post(job j) {
   [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
 }
 
-void viewer_camera::stop() {
-  {
-    std::lock_guard lock(m_);
-    stopping_ = true;
-  }
+void viewer_camera::stop(std::chrono::milliseconds grace) {
+  std::unique_lock lock(m_);
+  stopping_ = true;
   const std::uint64_t one = 1;
   [[maybe_unused]] const auto n = ::write(wake_fd_, &one, sizeof one);
+  if (!finished_cv_.wait_for(lock, grace, [this] { return finished_; }) && connected_ != nullptr)
+    connected_->interrupt();
+  lock.unlock();
   if (thread_.joinable()) thread_.join();
+}
+
+void viewer_camera::connected(cam_client* c) {
+  std::lock_guard lock(m_);
+  connected_ = c;
 }
 
 bool viewer_camera::stopping() {
@@ -103,6 +109,7 @@ void viewer_camera::run(std::unique_ptr<cam_client> client) {
   while (!stopping()) {
     try {
       if (!client) client = std::make_unique<cam_client>(socket_);
+      connected(client.get());
       acking_ = client.get();
       if (!live) {
         // Two frames in flight: the link stays busy while this thread hands one on.
@@ -118,6 +125,7 @@ void viewer_camera::run(std::unique_ptr<cam_client> client) {
         wait_wake(0);
     } catch (const cli_error& e) {
       acking_ = nullptr;
+      connected(nullptr);
       client.reset();
       live = false;
       cb_.status(false, e.what());
@@ -132,7 +140,12 @@ void viewer_camera::run(std::unique_ptr<cam_client> client) {
     } catch (const cli_error&) {
     }
   }
+  connected(nullptr);
+  client.reset();
   run_jobs(nullptr);
+  std::lock_guard lock(m_);
+  finished_ = true;
+  finished_cv_.notify_all();
 }
 
 }  // namespace tether::cli

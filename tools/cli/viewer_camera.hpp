@@ -7,6 +7,8 @@
 // again every second, and jobs meanwhile get no connection.
 #include <sys/types.h>
 
+#include <chrono>
+#include <condition_variable>
 #include <cstddef>
 #include <cstdint>
 #include <deque>
@@ -47,11 +49,14 @@ class viewer_camera {
   viewer_camera& operator=(const viewer_camera&) = delete;
 
   void post(job j);  // any thread
-  // Stops live view and the thread; jobs not run yet run without a connection.
-  void stop();
+  // Stops live view and the thread; jobs not run yet run without a connection. A camera
+  // request still waiting for its reply (an autofocus, a capture) gets `grace` to finish,
+  // then the connection is cut, so Ctrl-C never waits on the camera.
+  void stop(std::chrono::milliseconds grace = std::chrono::milliseconds(500));
 
  private:
   void run(std::unique_ptr<cam_client> first);
+  void connected(cam_client* c);  // under m_, for stop()
   void run_jobs(cam_client* client);
   void pass_on(const proto::camera::message& m, std::uint32_t tag);
   // The live connection, for acknowledging frames as they are handed on (camera
@@ -64,8 +69,11 @@ class viewer_camera {
   callbacks cb_;
   int wake_fd_ = -1;  // eventfd: a job was posted, or stop
   std::mutex m_;
+  std::condition_variable finished_cv_;
   std::deque<job> jobs_;
   bool stopping_ = false;
+  bool finished_ = false;
+  cam_client* connected_ = nullptr;  // the thread's connection, for stop() to cut
   std::thread thread_;
 };
 
