@@ -10,7 +10,7 @@ and over plain sockets:
   does not slow the other one (its parts are replaced, not queued);
 - bad requests get 4xx answers; clear errors for a missing camera socket, a port in
   use and a non-loopback address; SIGTERM ends it cleanly;
-- a camera that never answers a capture: Ctrl-C still ends the viewer within a second.
+- a camera that never answers a capture: Ctrl-C still ends the viewer (0.5 s of grace).
 
     viewer_test.py PATH/TO/tether-camera PATH/TO/tether [OUTPUT_DIR]
 
@@ -425,8 +425,8 @@ def stuck_camera_checks():
     except subprocess.TimeoutExpired:
         rc = "still running after 10 s"
     waited = time.monotonic() - started
-    check("a camera that never answers a capture: Ctrl-C ends the viewer within a second, "
-          "exit 0", taken and rc == 0 and waited < 1.5 * SLACK,
+    check("a camera that never answers a capture: Ctrl-C ends the viewer in seconds, "
+          "exit 0", taken and rc == 0 and waited < 3 * SLACK,
           f"capture asked: {taken}, exit {rc}, {waited:.2f} s")
     print(f"  Ctrl-C with a capture unanswered: exit {rc} after {waited:.2f} s", flush=True)
     srv.close()
