@@ -139,16 +139,21 @@ TEST(CameraService, FastConsumerGetsEveryFrameInOrder) {
   // Under TSan no consumer is fast enough to see every frame; the races are what the
   // TSan run looks for here, and the other tests exercise the same paths.
   if (under_tsan) GTEST_SKIP() << "a fast consumer is not fast under ThreadSanitizer";
-  fixture fx;
+  // 20 fps: "fast" is 50 ms to take each frame, which a loaded CI machine still gives a
+  // waiting thread; the rule under test (nothing dropped when the consumer keeps up) is
+  // the same at any rate.
+  auto o = fixture::fast_options();
+  o.max_fps = 20;
+  fixture fx(o);
   consumer fast(*fx.service);
-  fast.collect_until(clock_type::now() + 500ms);
+  fast.collect_until(clock_type::now() + 1000ms);
   ASSERT_GE(fast.arrivals.size(), 10u);
   for (std::size_t i = 1; i < fast.arrivals.size(); ++i)
     EXPECT_EQ(fast.arrivals[i].first, fast.arrivals[i - 1].first + 1);
   EXPECT_EQ(fast.sub->dropped(), 0u);
   const auto s = fx.service->stats();
-  EXPECT_GT(s.capture_fps, 20);
-  EXPECT_LT(s.capture_fps, 60);  // capped at max_fps = 50
+  EXPECT_GT(s.capture_fps, 10);
+  EXPECT_LT(s.capture_fps, 25);  // capped at max_fps
 }
 
 TEST(CameraService, BusyCameraIsRetriedWhileLiveViewGoesOn) {
