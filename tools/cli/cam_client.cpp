@@ -7,8 +7,11 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
+#include <optional>
 
 #include "tools/cli/cli_error.hpp"
+#include "tools/cli/fd_io.hpp"
 #include "tools/cli/phone_port.hpp"
 
 namespace tether::cli {
@@ -60,14 +63,8 @@ cam_client::~cam_client() {
 }
 
 void cam_client::send(const cam::message& m, std::uint32_t tag) {
-  const auto bytes = cam::encode(m, tag);
-  std::size_t sent = 0;
-  while (sent < bytes.size()) {
-    const ssize_t n = ::send(fd_, bytes.data() + sent, bytes.size() - sent, MSG_NOSIGNAL);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) throw cli_error(no_daemon, "lost the connection to " + peer_);
-    sent += static_cast<std::size_t>(n);
-  }
+  if (!send_all(fd_, cam::encode(m, tag)))
+    throw cli_error(no_daemon, "lost the connection to " + peer_);
 }
 
 std::optional<std::pair<cam::message, std::uint32_t>> cam_client::take_buffered() {
@@ -120,7 +117,7 @@ cam::message cam_client::request(const cam::message& m, const on_other& other) {
   for (;;) {
     auto [reply, t] = next();
     if (t != tag) {
-      if (other) other(reply, t);
+      if (other) other(std::move(reply), t);
       continue;
     }
     if (const auto* e = std::get_if<cam::messages::error>(&reply))
@@ -128,6 +125,47 @@ cam::message cam_client::request(const cam::message& m, const on_other& other) {
                       "the camera refused: " + e->message + " (" + cam::to_string(e->code) + ")");
     return reply;
   }
+}
+
+saved_capture capture_to(cam_client& cl, const std::filesystem::path& dir,
+                         const cam_client::on_other& other,
+                         const std::function<void(const saved_capture&, std::uint64_t)>& progress) {
+  namespace msg = cam::messages;
+  cl.request(msg::capture{}, other);
+  std::optional<msg::capture_done> done;
+  while (!done) {  // capture_done is an event, after the reply
+    auto [m, tag] = cl.next();
+    if (auto* d = std::get_if<msg::capture_done>(&m))
+      done = *d;
+    else if (other)
+      other(std::move(m), tag);
+  }
+  const std::string name = std::filesystem::path(done->file_name).filename().string();
+  if (name.empty() || name == "." || name == "..")
+    throw cli_error(failed, "the camera named its file oddly: " + done->file_name);
+  std::filesystem::create_directories(dir);
+  saved_capture out{dir / name, name, done->mime_type, 0};
+  std::ofstream file(out.path, std::ios::binary | std::ios::trunc);
+  if (!file) throw cli_error(failed, "cannot write " + out.path.string());
+  const std::uint32_t tag = cl.send_request(msg::download{done->transfer_id, 0});
+  while (out.size < done->size) {
+    auto [m, t] = cl.next();
+    if (t != tag) {
+      if (other) other(std::move(m), t);
+      continue;
+    }
+    if (const auto* e = std::get_if<msg::error>(&m))
+      throw cli_error(failed, "download of " + name + " failed: " + e->message);
+    const auto* chunk = std::get_if<msg::image_chunk>(&m);
+    if (chunk == nullptr || chunk->offset != out.size)
+      throw cli_error(failed, "download of " + name + " came out of order");
+    file.write(reinterpret_cast<const char*>(chunk->data.data()),
+               static_cast<std::streamsize>(chunk->data.size()));
+    out.size += chunk->data.size();
+    if (progress) progress(out, done->size);
+  }
+  if (!file.flush()) throw cli_error(failed, "cannot write " + out.path.string());
+  return out;
 }
 
 }  // namespace tether::cli

@@ -5,6 +5,7 @@
 // frames are handed to a callback.
 #include <sys/socket.h>
 
+#include <filesystem>
 #include <functional>
 #include <optional>
 #include <string>
@@ -25,7 +26,9 @@ class cam_client {
   cam_client(const cam_client&) = delete;
   cam_client& operator=(const cam_client&) = delete;
 
-  using on_other = std::function<void(const proto::camera::message&, std::uint32_t tag)>;
+  // Frames that are not what a call waits for, handed over (a live-view frame's JPEG can
+  // be moved on rather than copied).
+  using on_other = std::function<void(proto::camera::message&&, std::uint32_t tag)>;
   // Sends a request and returns its reply (an `error` reply is thrown as cli_error);
   // frames that are not the reply go to `other`.
   proto::camera::message request(const proto::camera::message& m, const on_other& other = {});
@@ -56,5 +59,18 @@ class cam_client {
   proto::peertalk::frame_reader reader_ =
       proto::peertalk::frame_reader(proto::peertalk::default_max_payload);
 };
+
+// A capture downloaded into a folder, under the camera's own file name.
+struct saved_capture {
+  std::filesystem::path path;
+  std::string file_name, mime_type;
+  std::uint64_t size = 0;
+};
+// Capture, wait for capture_done, download it in chunks to `dir`. Frames that are not
+// part of it go to `other`; `progress` is told the bytes so far of the total after
+// each chunk.
+saved_capture capture_to(
+    cam_client& cl, const std::filesystem::path& dir, const cam_client::on_other& other = {},
+    const std::function<void(const saved_capture& so_far, std::uint64_t total)>& progress = {});
 
 }  // namespace tether::cli

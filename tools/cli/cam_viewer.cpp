@@ -20,7 +20,6 @@
 #include <asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -45,51 +44,6 @@ http_response json_response(int status, const json& j) {
 }
 http_response json_error(int status, const std::string& text) {
   return json_response(status, {{"error", text}});
-}
-
-struct saved_capture {
-  std::filesystem::path path;
-  std::string file_name, mime_type;
-  std::uint64_t size = 0;
-};
-
-// The camera side of a capture: capture, wait for capture_done, download to `dir`.
-saved_capture capture_to(cam_client& cl, const cam_client::on_other& other,
-                         const std::filesystem::path& dir) {
-  cl.request(msg::capture{}, other);
-  std::optional<msg::capture_done> done;
-  while (!done) {
-    auto [m, tag] = cl.next();
-    if (auto* d = std::get_if<msg::capture_done>(&m))
-      done = *d;
-    else
-      other(m, tag);
-  }
-  const std::string name = std::filesystem::path(done->file_name).filename().string();
-  if (name.empty() || name == "." || name == "..")
-    throw cli_error(failed, "the camera named its file oddly: " + done->file_name);
-  std::filesystem::create_directories(dir);
-  saved_capture out{dir / name, name, done->mime_type, 0};
-  std::ofstream file(out.path, std::ios::binary | std::ios::trunc);
-  if (!file) throw cli_error(failed, "cannot write " + out.path.string());
-  const std::uint32_t tag = cl.send_request(msg::download{done->transfer_id, 0});
-  while (out.size < done->size) {
-    auto [m, t] = cl.next();
-    if (t != tag) {
-      other(m, t);
-      continue;
-    }
-    if (const auto* e = std::get_if<msg::error>(&m))
-      throw cli_error(failed, "download of " + name + " failed: " + e->message);
-    const auto* chunk = std::get_if<msg::image_chunk>(&m);
-    if (chunk == nullptr || chunk->offset != out.size)
-      throw cli_error(failed, "download of " + name + " came out of order");
-    file.write(reinterpret_cast<const char*>(chunk->data.data()),
-               static_cast<std::streamsize>(chunk->data.size()));
-    out.size += chunk->data.size();
-  }
-  if (!file.flush()) throw cli_error(failed, "cannot write " + out.path.string());
-  return out;
 }
 
 class viewer {
@@ -219,7 +173,7 @@ class viewer {
     camera_.post([this, reply](cam_client* cl, const cam_client::on_other& o) {
       if (cl == nullptr) return reply.send(json_error(503, "not connected to tether-camera"));
       try {
-        auto saved = capture_to(*cl, o, out_dir_);
+        auto saved = capture_to(*cl, out_dir_, o);
         asio::post(io_, [this, reply, saved = std::move(saved)] {
           latest_capture_ = saved;
           reply.send(json_response(200, capture_json()));

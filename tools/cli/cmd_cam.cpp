@@ -60,41 +60,18 @@ int run_cam_focus(const cam_options& c, const std::string& how, const std::strin
 
 int run_cam_capture(const cam_options& c, const std::string& out_dir) {
   cam_client cl(c);
-  cl.request(msg::capture{});
-  msg::capture_done done;
-  for (bool have = false; !have;) {  // capture_done is an event, after the reply
-    auto [m, tag] = cl.next();
-    if (auto* d = std::get_if<msg::capture_done>(&m)) {
-      done = *d;
-      have = true;
-    }
-  }
-  const std::uint32_t tag = cl.send_request(msg::download{done.transfer_id, 0});
-  std::filesystem::create_directories(out_dir);
-  const auto path =
-      std::filesystem::path(out_dir) / std::filesystem::path(done.file_name).filename();
-  std::ofstream file(path, std::ios::binary);
-  std::uint64_t got = 0;
   const bool live = stderr_is_terminal();
-  while (got < done.size) {
-    auto [m, t] = cl.next();
-    if (t != tag) continue;
-    if (const auto* e = std::get_if<msg::error>(&m))
-      throw cli_error(failed, "download of " + done.file_name + " failed: " + e->message);
-    const auto* chunk = std::get_if<msg::image_chunk>(&m);
-    if (chunk == nullptr || chunk->offset != got)
-      throw cli_error(failed, "download of " + done.file_name + " came out of order");
-    file.write(reinterpret_cast<const char*>(chunk->data.data()),
-               static_cast<std::streamsize>(chunk->data.size()));
-    got += chunk->data.size();
-    if (live)
-      std::fprintf(
-          stderr, "\r\033[K%s: %s of %s (%llu%%)", done.file_name.c_str(), bytes_text(got).c_str(),
-          bytes_text(done.size).c_str(),
-          static_cast<unsigned long long>(100 * got / std::max<std::uint64_t>(done.size, 1)));
-  }
+  const auto saved =
+      capture_to(cl, out_dir, {}, [live](const saved_capture& s, std::uint64_t total) {
+        if (live)
+          std::fprintf(
+              stderr, "\r\033[K%s: %s of %s (%llu%%)", s.file_name.c_str(),
+              bytes_text(s.size).c_str(), bytes_text(total).c_str(),
+              static_cast<unsigned long long>(100 * s.size / std::max<std::uint64_t>(total, 1)));
+      });
   if (live) std::fputs("\n", stderr);
-  std::printf("%s (%s, %s)\n", path.c_str(), done.mime_type.c_str(), bytes_text(got).c_str());
+  std::printf("%s (%s, %s)\n", saved.path.c_str(), saved.mime_type.c_str(),
+              bytes_text(saved.size).c_str());
   return ok;
 }
 

@@ -7,26 +7,14 @@
 
 #include <cerrno>
 #include <cstring>
+#include <span>
 
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/commands.hpp"
+#include "tools/cli/fd_io.hpp"
 #include "tools/cli/phone_port.hpp"
 
 namespace tether::cli {
-namespace {
-
-bool write_all(int fd, const char* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::write(fd, p, n);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
-}  // namespace
 
 int run_connect(const global_options& o, std::uint16_t port, std::chrono::milliseconds linger) {
   const int sock = open_phone_port(daemon_address(o.socket), o.udid, port);
@@ -42,7 +30,8 @@ int run_connect(const global_options& o, std::uint16_t port, std::chrono::millis
     if (fds[0].revents != 0) {
       const ssize_t n = ::recv(sock, buf, sizeof buf, 0);
       if (n <= 0) break;  // the phone (or the daemon) closed the connection
-      if (!write_all(STDOUT_FILENO, buf, static_cast<std::size_t>(n))) break;
+      if (!write_all(STDOUT_FILENO, std::as_bytes(std::span(buf, static_cast<std::size_t>(n)))))
+        break;
     }
     if (input_open && fds[1].revents != 0) {
       const ssize_t n = ::read(STDIN_FILENO, buf, sizeof buf);
@@ -50,14 +39,8 @@ int run_connect(const global_options& o, std::uint16_t port, std::chrono::millis
         input_open = false;
         continue;
       }
-      std::size_t sent = 0;
-      while (sent < static_cast<std::size_t>(n)) {
-        const ssize_t w =
-            ::send(sock, buf + sent, static_cast<std::size_t>(n) - sent, MSG_NOSIGNAL);
-        if (w < 0 && errno == EINTR) continue;
-        if (w <= 0) throw cli_error(failed, "the connection to the phone broke");
-        sent += static_cast<std::size_t>(w);
-      }
+      if (!send_all(sock, std::as_bytes(std::span(buf, static_cast<std::size_t>(n)))))
+        throw cli_error(failed, "the connection to the phone broke");
     }
   }
   ::close(sock);

@@ -12,6 +12,7 @@
 #include <cstring>
 
 #include "tools/cli/cli_error.hpp"
+#include "tools/cli/fd_io.hpp"
 
 namespace tether::cli {
 
@@ -57,17 +58,6 @@ int connect_tcp(const std::string& host, const std::string& port, std::string& e
   return fd;
 }
 
-bool write_all(int fd, const std::byte* p, std::size_t n) {
-  while (n > 0) {
-    const ssize_t w = ::send(fd, p, n, MSG_NOSIGNAL);
-    if (w < 0 && errno == EINTR) continue;
-    if (w <= 0) return false;
-    p += w;
-    n -= static_cast<std::size_t>(w);
-  }
-  return true;
-}
-
 }  // namespace
 
 mux_client::mux_client(const std::string& address) : address_(address) {
@@ -98,36 +88,20 @@ int mux_client::release() {
 // Frees `dict`.
 void mux_client::send(plist_t dict) {
   const auto message = proto::usbmuxd::encode_client_request(++tag_, dict, "tether");
-  if (!write_all(fd_, message.data(), message.size()))
+  if (!send_all(fd_, message))
     throw cli_error(no_daemon, "lost the connection to " + address_ + ": " + std::strerror(errno));
 }
-
-namespace {
-
-// Reads exactly n bytes; false at end of stream.
-bool read_exact(int fd, std::byte* out, std::size_t n) {
-  while (n > 0) {
-    const ssize_t got = ::recv(fd, out, n, 0);
-    if (got < 0 && errno == EINTR) continue;
-    if (got <= 0) return false;
-    out += got;
-    n -= static_cast<std::size_t>(got);
-  }
-  return true;
-}
-
-}  // namespace
 
 proto::plist_ptr mux_client::next_message() {
   // Exactly one message, header then body: after a Connect succeeds, the phone's first
   // bytes may follow the reply at once, and they must stay in the socket.
   std::array<std::byte, proto::usbmuxd::header_size> header;
-  if (!read_exact(fd_, header.data(), header.size())) return nullptr;
+  if (!read_exact(fd_, header)) return nullptr;
   const auto length = proto::usbmuxd::message_length(header);
   if (const auto* why = std::get_if<std::string>(&length))
     throw cli_error(failed, "the daemon's reply cannot be read: " + *why);
   std::vector<std::byte> body(std::get<std::uint32_t>(length) - header.size());
-  if (!read_exact(fd_, body.data(), body.size())) return nullptr;
+  if (!read_exact(fd_, body)) return nullptr;
   auto message = proto::usbmuxd::decode_daemon_message(body);
   if (const auto* why = std::get_if<std::string>(&message))
     throw cli_error(failed, "the daemon's reply cannot be read: " + *why);

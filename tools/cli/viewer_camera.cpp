@@ -65,8 +65,8 @@ void viewer_camera::wait_wake(int timeout_ms) {
 }
 
 void viewer_camera::run_jobs(cam_client* client) {
-  const cam_client::on_other other = [this](const proto::camera::message& m, std::uint32_t tag) {
-    pass_on(m, tag);
+  const cam_client::on_other other = [this](proto::camera::message&& m, std::uint32_t tag) {
+    pass_on(std::move(m), tag);
   };
   for (;;) {
     job j;
@@ -80,15 +80,15 @@ void viewer_camera::run_jobs(cam_client* client) {
   }
 }
 
-void viewer_camera::pass_on(const proto::camera::message& m, std::uint32_t) {
-  if (const auto* f = std::get_if<msg::live_view_frame>(&m)) {
+void viewer_camera::pass_on(proto::camera::message&& m, std::uint32_t) {
+  if (auto* f = std::get_if<msg::live_view_frame>(&m)) {
     // tether-camera is on this machine (a unix socket): its timestamps are this
     // machine's monotonic clock, as `tether cam liveview` assumes too.
     const auto now_us = std::chrono::duration_cast<std::chrono::microseconds>(
                             std::chrono::steady_clock::now().time_since_epoch())
                             .count();
-    cb_.frame({std::make_shared<const std::vector<std::byte>>(f->jpeg), f->sequence, f->width,
-               f->height,
+    cb_.frame({std::make_shared<const std::vector<std::byte>>(std::move(f->jpeg)), f->sequence,
+               f->width, f->height,
                static_cast<double>(now_us - static_cast<std::int64_t>(f->timestamp_us)) / 1000.0});
     // Handed on: the next frame may come (PROTOCOL.md §6.2). Browsers that fall behind
     // lose frames in the fan-out, not here.
@@ -114,13 +114,13 @@ void viewer_camera::run(std::unique_ptr<cam_client> client) {
       if (!live) {
         // Two frames in flight: the link stays busy while this thread hands one on.
         client->request(msg::start_live_view{2},
-                        [this](const auto& m, std::uint32_t tag) { pass_on(m, tag); });
+                        [this](auto&& m, std::uint32_t tag) { pass_on(std::move(m), tag); });
         live = true;
         cb_.status(true, "live view from " + client->camera_name());
       }
       run_jobs(client.get());
       if (auto m = client->next_unless(wake_fd_))
-        pass_on(m->first, m->second);
+        pass_on(std::move(m->first), m->second);
       else
         wait_wake(0);
     } catch (const cli_error& e) {

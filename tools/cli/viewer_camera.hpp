@@ -58,7 +58,7 @@ class viewer_camera {
   void run(std::unique_ptr<cam_client> first);
   void connected(cam_client* c);  // under m_, for stop()
   void run_jobs(cam_client* client);
-  void pass_on(const proto::camera::message& m, std::uint32_t tag);
+  void pass_on(proto::camera::message&& m, std::uint32_t tag);
   // The live connection, for acknowledging frames as they are handed on (camera
   // thread only; null while disconnected).
   cam_client* acking_ = nullptr;
