@@ -67,11 +67,14 @@ def live_view_at_camera_rate(camera_fps, measure):
     """Checks that live view keeps the virtual camera's pace. `measure()` returns the
     fps received with the camera at its current rate. The camera is first set
     unthrottled (1000 fps) to find what this machine carries, before and after the
-    run at `camera_fps`: the bound is 0.8 of the camera's rate, or of that ceiling when
-    the machine carries less. A quiet 2-core machine carries about 90 fps through
-    libgphoto2; a starved CI machine carried 3.7, and the sanitizers cut it too. A
-    path that loses or slows frames fails on any machine; one that carries under 1 fps
-    unthrottled is broken anywhere."""
+    run at `camera_fps`. Frames are fetched one at a time and each must come within the
+    camera's frame interval (a late fetch costs a frame), so keeping a camera's pace
+    takes about twice its rate in headroom: the bound is 0.8 of the camera's rate, or of
+    half that ceiling when the machine carries less than twice it. A quiet 2-core
+    machine carries 127-143 fps through libgphoto2 (the bound stays 0.8 of the camera's
+    rate); a starved CI machine carried 3.7, a loaded one here 54, and the sanitizers
+    cut it too. A path that loses or slows frames fails on any machine; one that carries
+    under 1 fps unthrottled is broken anywhere."""
     sim_control("camera fps 1000")
     before = measure()
     sim_control(f"camera fps {camera_fps}")
@@ -80,7 +83,7 @@ def live_view_at_camera_rate(camera_fps, measure):
     after = measure()
     sim_control(f"camera fps {camera_fps}")
     ceiling = min(before, after)
-    need = 0.8 * min(camera_fps, ceiling)
+    need = 0.8 * min(camera_fps, ceiling / 2)
     print(f"  camera unthrottled: {before:.1f} and {after:.1f} fps (this machine's ceiling); "
           f"at {camera_fps} fps: {fps:.1f} fps, {need:.1f} needed")
     assert ceiling >= 1, f"live view carried {ceiling:.1f} fps with the camera unthrottled"
