@@ -15,14 +15,22 @@ import time
 CAMERA, TETHER = sys.argv[1], sys.argv[2]
 tmp = tempfile.mkdtemp(prefix="tether-cam-cli-")
 sock = os.path.join(tmp, "camera.sock")
+camlog = os.path.join(tmp, "camera.log")
 cam = subprocess.Popen([CAMERA, "--backend", "test-pattern", "--size", "640x360", "--no-phones",
-                        "--listen", sock], stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                        "--listen", sock], stdout=open(camlog, "w"), stderr=subprocess.STDOUT)
 failed = 0
+cli_stderr = []  # every tether run's stderr, searched for sanitizer reports at the end
+
+
+def sanitizer_report(text):
+    return "Sanitizer" in text or "runtime error" in text
 
 
 def tether(*args):
-    return subprocess.run([TETHER, "cam", "--camera", sock, *args], capture_output=True, text=True,
-                          timeout=60)
+    r = subprocess.run([TETHER, "cam", "--camera", sock, *args], capture_output=True, text=True,
+                       timeout=60)
+    cli_stderr.append(r.stderr)
+    return r
 
 
 def check(name, cond, detail=""):
@@ -67,9 +75,16 @@ try:
                        capture_output=True, text=True, timeout=20)
     check("no tether-camera: exit 3 with the path", r.returncode == 3 and "none.sock" in r.stderr,
           r.stderr)
-finally:
+    bad = [e for e in cli_stderr if sanitizer_report(e)]
+    check("no sanitizer report from any tether run", not bad, "\n".join(bad)[-3000:])
     cam.terminate()
-    cam.wait(timeout=10)
+    rc = cam.wait(timeout=10)
+    log = open(camlog).read()
+    check("tether-camera stops on SIGTERM with exit 0 and no sanitizer report",
+          rc == 0 and not sanitizer_report(log), f"exit {rc}: {log[-3000:]}")
+finally:
+    if cam.poll() is None:
+        cam.kill()
     shutil.rmtree(tmp, ignore_errors=True)
 print(f"tether cam: {'all passed' if not failed else f'{failed} failed'}")
 sys.exit(1 if failed else 0)

@@ -291,13 +291,23 @@ def inside(tetherd, camera):
         for name, fn in tests:
             check(name, fn)
     finally:
-        cam.terminate()
-        rc = cam.wait(timeout=15)
-        if rc != 0:
-            print(f"FAILED: tether-camera exit status {rc}")
-            check.failed += 1
-        daemon.terminate()
-        daemon.wait(timeout=15)
+        # Both programs must stop on SIGTERM with exit 0 and no sanitizer report in their
+        # logs (UBSan reports and goes on, so the exit status alone would not show it).
+        for name, proc, log in (("tether-camera", cam, camlog_path),
+                                ("tetherd", daemon, os.path.join(work, "tetherd.log"))):
+            proc.terminate()
+            try:
+                rc = proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                rc = "still running 15 s after SIGTERM"
+            with open(log) as f:
+                text = f.read()
+            if rc != 0 or "Sanitizer" in text or "runtime error" in text:
+                print(f"FAILED: {name}: exit status {rc}; its log ends:\n{text[-3000:]}")
+                check.failed += 1
+            else:
+                print(f"ok: {name} stops on SIGTERM with exit 0 and no sanitizer report")
         srv.close()
         if check.failed:
             print(camlog()[-5000:])

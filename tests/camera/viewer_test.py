@@ -433,9 +433,10 @@ def stuck_camera_checks():
 
 
 try:
+    camlog = os.path.join(tmp, "camera.log")
     cam = subprocess.Popen([CAMERA, "--backend", "test-pattern", "--size", "640x360",
                             "--no-phones", "--listen", sock],
-                           stdout=subprocess.DEVNULL, stderr=subprocess.STDOUT)
+                           stdout=open(camlog, "w"), stderr=subprocess.STDOUT)
     procs.append(cam)
     deadline = time.monotonic() + 10 * SLACK
     while not os.path.exists(sock) and time.monotonic() < deadline:
@@ -456,6 +457,14 @@ try:
     err = viewer.stderr.read()
     check("SIGTERM: the viewer exits 0 with nothing on stderr", rc == 0 and not err,
           f"{rc} {err[-2000:]}")
+    cam.send_signal(signal.SIGTERM)
+    try:
+        rc = cam.wait(timeout=10 * SLACK)
+    except subprocess.TimeoutExpired:
+        rc = "still running"
+    log = open(camlog).read()
+    check("SIGTERM: tether-camera exits 0 with no sanitizer report",
+          rc == 0 and "Sanitizer" not in log and "runtime error" not in log, f"{rc} {log[-3000:]}")
     print(f"({time.monotonic() - started:.1f} s; screenshots in {OUT})")
 finally:
     for p in reversed(procs):

@@ -13,9 +13,9 @@ give exit status 0 with no sanitizer report (LeakSanitizer checks for leaks then
 
 Phone 2 carries the long-lived echo connection; phones 1 and 3 are the ones replugged.
 
-Cases marked KNOWN_BUGS are tetherd bugs found by this test and not fixed yet: they
-still run and print "KNOWN BUG", but do not fail the test unless
-TETHER_STRICT_KNOWN_BUGS=1. Remove a mark once the bug is fixed.
+Every case that does not pass fails the test. Bugs this test found and that were fixed:
+bytes sent with a Connect were lost, a refused Connect closed the socket, and SIGTERM
+with clients connected used the device registry after it was gone.
 """
 
 import fcntl
@@ -35,12 +35,6 @@ from tetherd_harness import (HEADER, PLIST, Client, Listener, Tetherd, TestFailu
                              connect, echo_round_trip, is_closed, list_devices, plist_frame,
                              read_message, recv_exact, swap16, wait_until)
 
-KNOWN_BUGS = {
-    # None open. Fixed since this test found them: bytes sent with a Connect were lost,
-    # a refused Connect closed the socket, and SIGTERM with clients connected used the
-    # device registry after it was gone.
-}
-STRICT = os.environ.get("TETHER_STRICT_KNOWN_BUGS") == "1"
 RSS_BOUND_KB = 8 * 1024
 rng = random.Random(4)
 
@@ -249,8 +243,9 @@ class Abuse:
             c.close()
 
     def early_data(self, data, phone, before=None):
-        """Connect to echo and send `data` before the Result: tetherd must close the
-        socket (usbmuxd's answer) or, at least, not lose the bytes."""
+        """Connect to echo and send `data` before the Result. usbmuxd closes such a
+        socket; tetherd answers Result 0 and relays the bytes, every one of them: a
+        close before the echo app has sent them all back is a loss, not a pass."""
         c = Client(self.path)
         if before is None:  # one write: tetherd reads the request and the data together
             tag = 1
@@ -263,9 +258,9 @@ class Abuse:
             c.sock.sendall(data)
         try:
             version, message, rtag, body = read_message(c.sock)
-        except ConnectionError:
+        except ConnectionError as e:
             c.close()
-            return "closed (as usbmuxd)"
+            raise TestFailure(f"tetherd closed the socket instead of answering ({e})")
         check(rtag == tag and body == {"MessageType": "Result", "Number": 0}, f"Result {body}")
         c.sock.settimeout(5)
         got = b""
@@ -273,15 +268,14 @@ class Abuse:
             while len(got) < len(data):
                 chunk = c.sock.recv(65536)
                 if not chunk:
-                    c.close()
-                    return "Result 0, then closed"
+                    break  # closed early: the check below names the loss
                 got += chunk
         except socket.timeout:
-            pass
+            pass  # 5 s without the rest: the check below names the loss
         c.close()
         check(got == data, f"Result 0, then the echo app got {len(got)} of the {len(data)} "
               "bytes sent early: the rest was lost")
-        return "Result 0, then the early bytes were relayed (usbmuxd closes instead)"
+        return f"Result 0, then all {len(data)} early bytes were relayed (usbmuxd closes instead)"
 
     def early_data_delayed(self):
         # Phone 3 answers slowly, so data sent after the request reliably arrives while
@@ -432,7 +426,6 @@ def main():
     begin = time.monotonic()
     a = Abuse(sim, tetherd)
     failed = 0
-    known = 0
     cases = [
         ("garbage bytes close that socket", a.garbage),
         ("garbage inside a valid frame, message type 7", a.garbage_in_a_valid_frame),
@@ -472,11 +465,6 @@ def main():
             took = f"({time.monotonic() - start:.1f} s)"
             if verdict == "ok":
                 print(f"ok: {name} {took}{' - ' + note if note else ''}")
-                if name in KNOWN_BUGS:
-                    print(f"   (marked KNOWN BUG '{KNOWN_BUGS[name]}' but passed: remove the mark)")
-            elif name in KNOWN_BUGS and not STRICT:
-                known += 1
-                print(f"KNOWN BUG: {name} {took}: {KNOWN_BUGS[name]}\n   {verdict}")
             else:
                 failed += 1
                 print(f"FAILED: {name} {took}: {verdict}")
@@ -494,14 +482,10 @@ def main():
         stop_with_clients_open(sim, tetherd)
         print(f"ok: {name}")
     except TestFailure as e:
-        if STRICT:
-            failed += 1
-            print(f"FAILED: {name}: {e}")
-        else:
-            known += 1
-            print(f"KNOWN BUG: {name}: {KNOWN_BUGS[name]}\n   {str(e)[:3000]}")
-    print(f"client abuse: {len(cases) + 2 - failed - known} passed, {failed} failed, "
-          f"{known} known tetherd bugs, {time.monotonic() - begin:.1f} s")
+        failed += 1
+        print(f"FAILED: {name}: {str(e)[:3000]}")
+    print(f"client abuse: {len(cases) + 2 - failed} passed, {failed} failed "
+          f"({time.monotonic() - begin:.1f} s)")
     sys.exit(1 if failed else 0)
 
 

@@ -78,13 +78,17 @@ class Worker(threading.Thread):
                     self.cut += 1
                 finally:
                     s.close()
-        except (TestFailure, OSError) as e:
+        except Exception as e:  # noqa: BLE001 - any error, not only the expected kinds,
+            # must reach the main thread: a thread that dies silently is a lost check.
             self.error = f"{type(e).__name__}: {e} (after {self.done} cycles)"
 
     def result(self, timeout=120):
         self.join(timeout)
         check(not self.is_alive(), "an echo worker hung")
         check(self.error is None, f"echo worker: {self.error}")
+        # A worker with a count and no stop must have done every cycle it was given.
+        check(self.stop_event is not None or self.done == self.count,
+              f"an echo worker did {self.done} of its {self.count} cycles")
         return self.done
 
 
@@ -154,6 +158,8 @@ def main():
             wait_for = time.monotonic() + 30
             while chaos.done + chaos.cut < 2 and time.monotonic() < wait_for:
                 time.sleep(0.01)  # the chaos worker is mid-cycle when the phone goes
+            check(chaos.done + chaos.cut >= 2 or chaos.error,
+                  f"round {r + 1}: the cycling thread on phone 1 made no progress in 30 s")
             unplugged = time.monotonic()
             d.control("unplug 1")
             for what, s in held:
@@ -166,7 +172,9 @@ def main():
             d.device_id(1)
             stop.set()
             chaos.result()
-            cycles += chaos.done + steady.result()
+            steady_done = steady.result()
+            check(steady_done > 0, f"round {r + 1}: no echo cycle on phone 2 during the replug")
+            cycles += chaos.done + steady_done
             cut += chaos.cut
             transferred += chaos.bytes + steady.bytes
             replug_time += time.monotonic() - start
@@ -177,6 +185,8 @@ def main():
                       f"{time.monotonic() - begin:.1f} s")
                 sys.stdout.flush()
 
+        wanted = rounds * (per_round // args.streams) * args.streams
+        check(cycles >= wanted, f"{cycles} echo cycles ran, {wanted} were asked for")
         check(len(list_devices(d.path)) == 2, "both phones listed at the end")
         deadline = time.monotonic() + 30
         while listener.view() != list_devices(d.path):

@@ -16,26 +16,35 @@ os.environ["ASAN_OPTIONS"] = ":".join(
     filter(None, [os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
 
 
+class Skip(Exception):
+    """Raised by a check that cannot run here (no root, a tool missing): it is reported
+    as skipped, never as ok."""
+
+
 class Checks:
     """Named checks that report every failure and go on; finish() prints the tally and
-    exits 1 if any failed."""
+    exits 1 if any failed, else 77 (ctest's skip) if any was skipped."""
 
     def __init__(self):
         self.passed = 0
         self.failed = 0
+        self.skipped = 0
 
     def __call__(self, name, fn):
         try:
             fn()
             print(f"ok: {name}", flush=True)
             self.passed += 1
+        except Skip as e:
+            print(f"skipped: {name}: {e}", flush=True)
+            self.skipped += 1
         except Exception as e:  # noqa: BLE001 - report every failure and go on
             print(f"FAILED: {name}: {type(e).__name__}: {e}", flush=True)
             self.failed += 1
 
     def finish(self, what):
-        print(f"{what}: {self.passed} passed, {self.failed} failed")
-        sys.exit(1 if self.failed else 0)
+        print(f"{what}: {self.passed} passed, {self.failed} failed, {self.skipped} skipped")
+        sys.exit(1 if self.failed else 77 if self.skipped else 0)
 
 
 def free_port():

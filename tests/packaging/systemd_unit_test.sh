@@ -49,7 +49,9 @@ if [ "$name" = tetherd.service ]; then
   for key in Type=notify 'RestrictAddressFamilies=AF_UNIX AF_INET AF_INET6 AF_NETLINK'; do
     grep -qx "$key" "$unit" || { echo "FAILED: the unit lacks $key"; exit 1; }
   done
-  grep -q -- '--systemd' "$unit" && grep -q -- '--user ' "$unit"
+  for opt in --systemd '--user '; do
+    grep -q -- "$opt" "$unit" || { echo "FAILED: ExecStart lacks $opt"; exit 1; }
+  done
   echo "ok: Type=notify, tetherd --systemd --user, and the hardening keys are there"
 else
   # The camera service never needs the network or root: its sockets are unix ones.
