@@ -112,6 +112,8 @@ ok "/usr/sbin/tetherd --version: $v"
 getent passwd tether | grep -q ':/usr/sbin/nologin$' || fail "no tether user with nologin"
 [ "$(id -gn tether 2>/dev/null)" = tether ] || fail "tether's group is not tether"
 ok "system user and group tether"
+# The page itself, whether or not man-db is here to look it up.
+compgen -G '/usr/share/man/man8/tetherd.8*' >/dev/null || fail "no tetherd.8 in /usr/share/man/man8"
 if command -v man >/dev/null; then
   man -w tetherd >/dev/null 2>&1 || fail "man tetherd finds no page"
 fi
