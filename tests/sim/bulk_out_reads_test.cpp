@@ -116,8 +116,8 @@ class PhoneReads : public ::testing::Test {
     for (int guard = 0; guard < 10000; ++guard) {
       bool moved = false;
       while (std::size_t n = host.pull_packet(out)) {
-        ASSERT_TRUE(phone.bulk_out(usbmux_out_endpoint, std::span(out).first(n),
-                                   zlp && n % 512 == 0));
+        ASSERT_TRUE(
+            phone.bulk_out(usbmux_out_endpoint, std::span(out).first(n), zlp && n % 512 == 0));
         moved = true;
       }
       while (auto n = phone.bulk_in(usbmux_in_endpoint, in)) {

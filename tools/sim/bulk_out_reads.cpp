@@ -34,8 +34,8 @@ mux_read_verdict judge_mux_read(std::span<const std::byte> read) {
   // (libimobiledevice/usbmuxd#247, dorssel/usbipd-win#867).
   if (read.size() > phone_max_message)
     return {kind::too_large, "asyncReadComplete, message was too large (" +
-                                 std::to_string(read.size()) + " bytes, max = " +
-                                 std::to_string(phone_max_message) + ")"};
+                                 std::to_string(read.size()) +
+                                 " bytes, max = " + std::to_string(phone_max_message) + ")"};
   // The mux header's length (bytes 4-7, big-endian, same place in v1 and v2 headers)
   // must be the read's size. What a real phone does with a smaller read that holds a
   // packet plus the start of the next is not documented beyond "misparses" (netmuxd

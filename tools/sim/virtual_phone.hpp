@@ -20,9 +20,9 @@ namespace tether::sim {
 
 // What the phone's mux made of the host's bulk OUT reads (see bulk_out_reads.hpp).
 struct read_stats {
-  std::uint64_t packets = 0;            // reads that were exactly one mux packet
-  std::uint64_t packets_on_boundary = 0;  // of those, a multiple of wMaxPacketSize long:
-                                          // they reached the phone only through a ZLP
+  std::uint64_t packets = 0;  // reads that were exactly one mux packet
+  // Of those, the ones a multiple of wMaxPacketSize long: they got through only by a ZLP.
+  std::uint64_t packets_on_boundary = 0;
   std::uint64_t largest_packet = 0;
   std::uint64_t too_large = 0;   // reads over 65535 bytes: CONTROL error sent, dropped
   std::uint64_t mismatched = 0;  // reads that were not one whole packet: dropped
@@ -101,7 +101,8 @@ class virtual_phone : public usb_function {
   bool zlp_owed_ = false;
   bool version_muted_ = false;
   std::vector<std::byte> injected_;
-  std::deque<std::vector<std::byte>> own_packets_;  // CONTROL and stale packets, sent between packets
+  // CONTROL and stale packets, sent between the session's packets.
+  std::deque<std::vector<std::byte>> own_packets_;
   bulk_out_reads reads_;
   read_stats read_stats_;
   void take_read(std::span<const std::byte> read);
