@@ -13,7 +13,7 @@
 // The phone's mux takes one mux packet per completed read (usbmux v1.0.0 README:
 // "the phone still wants the ZLPs or else it breaks"; netmuxd's comment "the device
 // parses one packet per transfer"). See mux_read_verdict for what it does with a read
-// that is not exactly one packet.
+// that is not exactly one packet, and docs/usbmux-wire.md 1.3-1.4 for the sources.
 #include <cstddef>
 #include <cstdint>
 #include <span>
