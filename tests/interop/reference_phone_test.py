@@ -138,6 +138,7 @@ def full_packets_arrive_whole(daemon, label):
     expect(after["largest_packet"] == 49152, f"largest packet {after['largest_packet']}")
     expect(after["too_large"] == before["too_large"], f"reads refused as too large: {after}")
     expect(after["mismatched"] == before["mismatched"], f"reads that were not one packet: {after}")
+    expect(after["window_violations"] == 0, f"usbmuxd overran the phone's window: {after}")
 
 
 # --- one phone at 512-byte bulk packets, with a local app server -------------------------
@@ -194,9 +195,10 @@ def window_both_ways():
     expect(len(got) == SOURCE_BYTES, f"source: {len(got)} bytes, expected {SOURCE_BYTES}")
     expect(bytes(got) == pattern(0, SOURCE_BYTES), "source: the bytes are not the pattern")
     st = stats(d)
-    # Had usbmuxd overrun the phone's window, the phone would have reset the stream
-    # (window violation) and the echo above would have come back short.
+    # Had usbmuxd overrun the phone's 131072-byte window, the phone would have reset the
+    # stream (and counted it) and the echo above would have come back short.
     expect(st["mismatched"] == 0 and st["too_large"] == 0, f"stats: {st}")
+    expect(st["window_violations"] == 0, f"usbmuxd overran the phone's window: {st}")
 
 
 check(f"flow control: the source app's {SOURCE_BYTES} bytes arrive in order through usbmuxd",

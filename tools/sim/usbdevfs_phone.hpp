@@ -49,7 +49,8 @@ class usbdevfs_phone : private app_host {
             " packets_on_boundary=" + std::to_string(r.packets_on_boundary) +
             " largest_packet=" + std::to_string(r.largest_packet) +
             " too_large=" + std::to_string(r.too_large) +
-            " mismatched=" + std::to_string(r.mismatched);
+            " mismatched=" + std::to_string(r.mismatched) +
+            " window_violations=" + std::to_string(r.window_violations);
       if (usbmux::device_session* s = phone_.session()) {
         const usbmux::session_stats& st = s->stats();
         out += " anonymous_resets_sent=" + std::to_string(st.anonymous_resets_sent) +

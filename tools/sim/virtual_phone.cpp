@@ -81,7 +81,7 @@ bool virtual_phone::bulk_out(std::uint8_t endpoint, std::span<const std::byte> d
                              bool zero_packet) {
   if (!session_ || endpoint != usbmux_out_endpoint) return false;
   for (const auto& read : reads_.transfer(data, zero_packet)) {
-    if (!session_) break;  // a read before this one restarted nothing, but be safe
+    if (!session_) break;  // no mux function left to take the rest
     take_read(read);
   }
   return true;
@@ -168,6 +168,7 @@ void virtual_phone::run_apps() {
       if (auto it = conn_apps_.find(w->id); it != conn_apps_.end())
         it->second->on_ready(*session_, w->id);
     } else if (auto* c = std::get_if<usbmux::events::closed>(&*e)) {
+      if (c->reason == usbmux::close_reason::window_violation) ++read_stats_.window_violations;
       if (auto it = conn_apps_.find(c->id); it != conn_apps_.end()) {
         it->second->on_closed(c->id);
         conn_apps_.erase(it);

@@ -24,8 +24,9 @@ struct read_stats {
   // Of those, the ones a multiple of wMaxPacketSize long: they got through only by a ZLP.
   std::uint64_t packets_on_boundary = 0;
   std::uint64_t largest_packet = 0;
-  std::uint64_t too_large = 0;   // reads over 65535 bytes: CONTROL error sent, dropped
-  std::uint64_t mismatched = 0;  // reads that were not one whole packet: dropped
+  std::uint64_t too_large = 0;          // reads over 65535 bytes: CONTROL error sent, dropped
+  std::uint64_t mismatched = 0;         // reads that were not one whole packet: dropped
+  std::uint64_t window_violations = 0;  // connections reset: the host overran our window
 };
 
 class virtual_phone : public usb_function {
