@@ -28,16 +28,16 @@ import sys
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import muxclient as mc  # noqa: E402
-from daemons import Checks, Daemon, free_port, wait_for  # noqa: E402
-
 if os.geteuid() != 0:
     print("skipped: the reference usbmuxd needs root for a private mount namespace")
     sys.exit(77)
 if shutil.which("usbmuxd") is None:
     print("skipped: usbmuxd (Debian's reference daemon) is not installed")
     sys.exit(77)
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import muxclient as mc  # noqa: E402
+from daemons import Checks, Daemon, free_port, wait_for  # noqa: E402
 
 SIM = sys.argv[1]
 SOURCE_BYTES = 3_000_000
