@@ -4,6 +4,13 @@
 
 #include <string>
 
+// The vectors here are the reference daemon's client protocol as docs/usbmux-wire.md
+// section 4 sets it out, each fact with its independent source: usbmuxd 1.1.1
+// src/usbmuxd-proto.h (header, message and result numbers, binary records) and
+// src/client.c (client_command(): versions, results, the 64 KiB command buffer),
+// libusbmuxd 2.0.2 (plist keys, the htons() port), and bytes observed on Debian 12
+// between idevice_id / inetcat and usbmuxd 1.1.1. The interop suites check the same
+// behaviour against the unmodified daemon and clients.
 namespace tether::proto::usbmuxd {
 namespace {
 
@@ -45,7 +52,8 @@ request decode(const std::vector<std::byte>& m) {
 }
 
 TEST(UsbmuxdWire, ReadsTheObservedIdeviceIdRequest) {
-  // idevice_id's request began "ab 01 00 00 01 00 00 00 08 00 00 00 01 00 00 00".
+  // idevice_id's request began "ab 01 00 00 01 00 00 00 08 00 00 00 01 00 00 00"
+  // (observed on Debian 12; docs/usbmux-wire.md 4.1).
   const auto m = message(1, 8, 1, plist_request("ListDevices"));
   message_reader r;
   ASSERT_FALSE(r.feed(m));
@@ -63,7 +71,8 @@ TEST(UsbmuxdWire, ReadsTheObservedIdeviceIdRequest) {
 }
 
 TEST(UsbmuxdWire, PlistConnectPortIsByteSwapped) {
-  // Clients send htons(port): 62078 travels as 32498, 22 as 5632.
+  // Clients send htons(port): 62078 travels as 32498, 22 as 5632 (docs/usbmux-wire.md 4.5:
+  // libusbmuxd usbmuxd_connect(), usbmuxd src/client.c ntohs()).
   for (auto [wire, port] : {std::pair{32498, 62078}, std::pair{5632, 22}}) {
     const auto req = decode(message(
         1, 8, 2,
@@ -145,7 +154,8 @@ INSTANTIATE_TEST_SUITE_P(Offsets, UsbmuxdWireSplit,
                          ::testing::Values(0, 1, 15, 16, 17, 100, 300, 500, 600));
 
 TEST(UsbmuxdWire, BinaryResultMatchesTheObservedBytes) {
-  // "14 00 00 00 | 00 00 00 00 | 01 00 00 00 | tag | 02 00 00 00" for BADDEV.
+  // "14 00 00 00 | 00 00 00 00 | 01 00 00 00 | tag | 02 00 00 00" for BADDEV, as Debian's
+  // usbmuxd 1.1.1 answered (docs/usbmux-wire.md 4.3).
   const auto r = encode_result(9, result_code::bad_device, false);
   const std::vector<std::byte> want = {std::byte{0x14}, {}, {}, {}, {},           {}, {}, {},
                                        std::byte{1},    {}, {}, {}, std::byte{9}, {}, {}, {},

@@ -29,7 +29,8 @@ class VirtualPhone : public ::testing::Test {
     for (int guard = 0; guard < 100000; ++guard) {
       bool moved = false;
       while (std::size_t n = h.pull_packet(out)) {
-        ASSERT_TRUE(phone.bulk_out(usbmux_out_endpoint, std::span(out).first(n)));
+        // As tether's device_link does: a ZLP after a transfer of whole packets.
+        ASSERT_TRUE(phone.bulk_out(usbmux_out_endpoint, std::span(out).first(n), n % 512 == 0));
         moved = true;
       }
       while (auto n = phone.bulk_in(usbmux_in_endpoint, in)) {
@@ -74,7 +75,7 @@ class VirtualPhone : public ::testing::Test {
 
 TEST_F(VirtualPhone, StartsInPtpConfigurationWithoutMux) {
   EXPECT_EQ(phone.configuration(), 1);
-  EXPECT_FALSE(phone.bulk_out(usbmux_out_endpoint, {}));
+  EXPECT_FALSE(phone.bulk_out(usbmux_out_endpoint, {}, false));
   const auto cfg = phone.control({0x80, 8, 0, 0, 1}, {});
   ASSERT_TRUE(cfg);
   EXPECT_EQ((*cfg)[0], 1);

@@ -55,6 +55,16 @@ std::string sim_udid(int n) {
   return {};
 }
 
+// Phone N's `stats` line from the sim, as numbers by name.
+std::map<std::string, std::uint64_t> sim_stats(int n) {
+  std::istringstream in(sim_command("stats " + std::to_string(n)));
+  std::map<std::string, std::uint64_t> v;
+  for (std::string pair; in >> pair;)
+    if (const auto eq = pair.find('='); eq != std::string::npos)
+      v[pair.substr(0, eq)] = std::stoull(pair.substr(eq + 1));
+  return v;
+}
+
 std::uint64_t env_number(const char* name, std::uint64_t fallback) {
   const char* v = std::getenv(name);
   return v ? std::stoull(v) : fallback;
@@ -250,6 +260,24 @@ TEST_F(Transport, SinkTakesEverything) {
         return sent >= 8'000'000 && info->unsent == 0 && info->in_flight == 0;
       },
       20s));
+}
+
+// Full 49152-byte packets are a multiple of every bulk packet size (512, 1024): the
+// phone's read ends only at the ZLP the transport asks libusb for. Without it the phone
+// glues the next packet on (the sim's phone then refuses or drops the read, as a real
+// one does), and the echo comes back short.
+TEST_F(Transport, FullSizePacketsReachThePhoneWholeThroughTheirZlp) {
+  const std::string udid = wait_ready();
+  const auto before = sim_stats(1);
+  ASSERT_TRUE(before.count("packets_on_boundary")) << sim_command("stats 1");
+  EXPECT_TRUE(echo(udid, 2'000'000));
+  const auto after = sim_stats(1);
+  // 2 MB in packets of at most 49116 payload bytes: at least 41 full ones on a busy link.
+  EXPECT_GE(after.at("packets_on_boundary") - before.at("packets_on_boundary"), 10u)
+      << sim_command("stats 1");
+  EXPECT_EQ(after.at("largest_packet"), 49152u);
+  EXPECT_EQ(after.at("too_large"), 0u);
+  EXPECT_EQ(after.at("mismatched"), 0u);
 }
 
 TEST_F(Transport, ClosedPortIsRefusedWithThePhonesReason) {

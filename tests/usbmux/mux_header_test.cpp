@@ -9,10 +9,12 @@
 namespace tether::usbmux::test {
 namespace {
 
-// The host's VERSION offer, byte for byte as usbmux-protocol.md 2.3 documents it.
+// The host's VERSION offer, byte for byte (docs/usbmux-wire.md 2.2: usbmuxd 1.1.1
+// src/device.c, device_add(), struct version_header: major 2, minor 0, padding 0, v1 header).
 const char* const reference_version =
     "00 00 00 00 | 00 00 00 14 | 00 00 00 02 | 00 00 00 00 | 00 00 00 00";
-// The SETUP packet that follows in a 16-byte header (2.3).
+// The SETUP packet that follows in a 16-byte header (docs/usbmux-wire.md 2.3: usbmuxd
+// src/device.c, device_version_input(): counters reset to tx 0 / rx 0xFFFF, payload 0x07).
 const char* const reference_setup = "00 00 00 02 | 00 00 00 11 | FE ED FA CE | 00 00 | FF FF | 07";
 
 TEST(MuxHeader, VersionOfferMatchesReferenceBytes) {

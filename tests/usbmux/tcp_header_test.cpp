@@ -7,7 +7,9 @@
 namespace tether::usbmux::test {
 namespace {
 
-// First row of the sample handshake (usbmux-protocol.md 2.8, from usbmuxd#96):
+// First row of the sample handshake in a usbmuxd debug log posted in
+// libimobiledevice/usbmuxd#96 (docs/usbmux-wire.md 3.2; the window is scaled by 256 as in
+// usbmuxd's send_tcp()):
 // OUT 2->62078 seq 0 ack 0 flags 0x02 window 131072 (wire 512).
 TEST(TcpHeader, EncodesReferenceSyn) {
   bytes out(20);
@@ -16,7 +18,7 @@ TEST(TcpHeader, EncodesReferenceSyn) {
 }
 
 TEST(TcpHeader, DecodesReferenceSynAck) {
-  // IN 62078->2 seq 0 ack 1 flags 0x12 window wire 512.
+  // IN 62078->2 seq 0 ack 1 flags 0x12 window wire 512 (the same log, usbmuxd#96).
   const bytes in = hex("f2 7e 00 02 00 00 00 00 00 00 00 01 50 12 02 00 00 00 00 00");
   const tcp_header h = decode_tcp_header(std::span<const std::byte>(in).first<20>());
   EXPECT_EQ(h.source_port, 62078);

@@ -2,7 +2,7 @@
 // What a real iPhone looks like on the USB bus, as the Linux kernel presents it:
 // the raw descriptors (device + every configuration, as in sysfs `descriptors`),
 // the string table, and the sysfs/udev description umockdev needs. Layout from
-// usbmux-protocol.md 1.2: 4 configurations; 3 and 4 carry the usbmux interface
+// docs/usbmux-wire.md 0.2: 4 configurations; 3 and 4 carry the usbmux interface
 // (255/254/2, bulk OUT 0x04 / IN 0x85) beside PTP, and 4 adds Apple USB Ethernet.
 #include <cstdint>
 #include <string>

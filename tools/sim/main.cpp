@@ -58,6 +58,13 @@ const char* const usage =
     "                        drop N           fail what is in flight (EPROTO), then vanish\n"
     "                        garbage N        send a malformed mux packet\n"
     "                        mute N | unmute N  stop / resume answering VERSION\n"
+    "                        reset N          every app resets its connections (RST)\n"
+    "                        stale N          data for a connection the host does not have\n"
+    "                      and a look inside:\n"
+    "                        stats N          what the phone made of the host's transfers\n"
+    "                                         (packets, packets_on_boundary: those that\n"
+    "                                         needed a ZLP, too_large, mismatched: reads\n"
+    "                                         that were not one packet) and its session\n"
     "                      (default: one in the testbed; COMMAND finds it in\n"
     "                      TETHER_SIM_CONTROL)\n"
     "  --app PORT=WHAT     what listens on PORT of every phone: echo, sink, source,\n"
@@ -336,6 +343,12 @@ std::string run_command(const std::string& line,
     p.device().drop_link();
   } else if (verb == "garbage") {
     p.inject_garbage();
+  } else if (verb == "reset") {
+    p.reset_connections();
+  } else if (verb == "stale") {
+    p.inject_stale_packet(2345, 0xfefe);  // a host port no daemon has handed out yet
+  } else if (verb == "stats") {
+    return p.stats() + "\nok\n";
   } else if (verb == "mute" || verb == "unmute") {
     p.set_version_muted(verb == "mute");
   } else if (verb == "plug" || verb == "replug") {
@@ -344,8 +357,7 @@ std::string run_command(const std::string& line,
   } else {
     return "error: unknown command '" + verb +
            "' (list, plug N, unplug N, replug N, stall N in|out, delay N MS, drop N, garbage N, "
-           "mute N, "
-           "unmute N)\n";
+           "mute N, unmute N, reset N, stale N, stats N)\n";
   }
   if (verbose) log_line("info", "phone " + std::to_string(n) + " " + p.udid() + ": " + verb);
   return "ok\n";

@@ -45,8 +45,13 @@ class usb_function {
   virtual void reset() { set_configuration(configuration()); }
 
   // Bulk OUT transfer payload to `endpoint`. False if the endpoint is not active (the
-  // adapter stalls the transfer).
-  virtual bool bulk_out(std::uint8_t endpoint, std::span<const std::byte> data) = 0;
+  // adapter stalls the transfer). `zero_packet`: the host asked for a zero-length packet
+  // after it (USBDEVFS_URB_ZERO_PACKET). The wire carries the transfer as full packets
+  // and, unless its length is a multiple of wMaxPacketSize, one short packet at the end;
+  // a device that reads into large buffers sees a transfer without either run on into
+  // the next one (bulk_out_reads.hpp).
+  virtual bool bulk_out(std::uint8_t endpoint, std::span<const std::byte> data,
+                        bool zero_packet) = 0;
   // Is `endpoint` an active IN endpoint (bulk or interrupt) now?
   virtual bool in_endpoint(std::uint8_t endpoint) const = 0;
   // Fills one IN transfer from `endpoint`: its length (0 is a zero-length packet), or

@@ -409,7 +409,9 @@ void usbdevfs_device::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg
   } else if (urb->type == USBDEVFS_URB_TYPE_BULK && !(urb->endpoint & 0x80)) {
     const auto data = std::span(static_cast<const std::byte*>(urb->buffer),
                                 static_cast<std::size_t>(urb->buffer_length));
-    if (fn_.bulk_out(urb->endpoint, data)) {
+    // The host's ZLP request travels with the URB (libusb's ADD_ZERO_PACKET); the
+    // function decides what a transfer without one means to its reads.
+    if (fn_.bulk_out(urb->endpoint, data, (urb->flags & USBDEVFS_URB_ZERO_PACKET) != 0)) {
       complete_on_bus(urbd, urb->buffer_length);
     } else {
       complete(urbd, -EPIPE, 0);  // no such endpoint in this configuration: stall

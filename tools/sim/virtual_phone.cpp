@@ -2,11 +2,15 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 
 namespace tether::sim {
 
 virtual_phone::virtual_phone(iphone_identity id, usbmux::device_options opts)
-    : id_(std::move(id)), opts_(std::move(opts)), configuration_(id_.initial_configuration) {
+    : id_(std::move(id)),
+      opts_(std::move(opts)),
+      configuration_(id_.initial_configuration),
+      reads_(bulk_packet_size(id_.speed), phone_read_size) {
   set_configuration(configuration_);
 }
 
@@ -33,6 +37,8 @@ bool virtual_phone::set_configuration(std::uint8_t value) {
   out_packet_.clear();
   out_offset_ = 0;
   zlp_owed_ = false;
+  own_packets_.clear();
+  reads_.reset();
   if (has_usbmux(value)) {
     session_ = std::make_unique<usbmux::device_session>(opts_);
     for (const auto& [port, app] : apps_) session_->listen(port);
@@ -71,18 +77,81 @@ std::optional<std::vector<std::uint8_t>> virtual_phone::control(const setup_pack
   return std::nullopt;  // vendor requests (mode switching) and the rest: stall
 }
 
-bool virtual_phone::bulk_out(std::uint8_t endpoint, std::span<const std::byte> data) {
+bool virtual_phone::bulk_out(std::uint8_t endpoint, std::span<const std::byte> data,
+                             bool zero_packet) {
   if (!session_ || endpoint != usbmux_out_endpoint) return false;
+  for (const auto& read : reads_.transfer(data, zero_packet)) {
+    if (!session_) break;  // no mux function left to take the rest
+    take_read(read);
+  }
+  return true;
+}
+
+void virtual_phone::take_read(std::span<const std::byte> data) {
+  const mux_read_verdict verdict = judge_mux_read(data);
+  switch (verdict.what) {
+    case mux_read_verdict::kind::empty: return;
+    case mux_read_verdict::kind::mismatch: ++read_stats_.mismatched; return;
+    case mux_read_verdict::kind::too_large: {
+      ++read_stats_.too_large;
+      std::vector<std::byte> body{std::byte{3}};  // CONTROL type 3: error
+      for (const char c : verdict.control_text) body.push_back(static_cast<std::byte>(c));
+      queue_own_packet(1, body);
+      return;
+    }
+    case mux_read_verdict::kind::packet: break;
+  }
+  ++read_stats_.packets;
+  if (data.size() % bulk_packet_size(id_.speed) == 0) ++read_stats_.packets_on_boundary;
+  read_stats_.largest_packet = std::max<std::uint64_t>(read_stats_.largest_packet, data.size());
   // A host that starts over (a restarted usbmuxd, a new tetherd) sends VERSION to a
   // phone that is already talking mux; a real phone answers it afresh, so its mux
   // function restarts and every old connection is gone.
   const bool is_version = data.size() >= 4 && data[0] == std::byte{0} && data[1] == std::byte{0} &&
                           data[2] == std::byte{0} && data[3] == std::byte{0};
-  if (is_version && version_muted_) return true;  // taken off the wire, never answered
+  if (is_version && version_muted_) return;  // taken off the wire, never answered
   if (is_version && session_->ready()) set_configuration(configuration_);
-  if (!data.empty() && session_->receive(data)) return true;  // failure stays in the session
+  if (session_->receive(data)) return;  // failure stays in the session
   run_apps();
-  return true;
+}
+
+void virtual_phone::queue_own_packet(std::uint32_t protocol, std::span<const std::byte> body) {
+  if (!session_) return;
+  const usbmux::header_format f = session_->format();
+  const std::size_t head = usbmux::header_size(f);
+  std::vector<std::byte> packet(head + body.size());
+  usbmux::mux_header h;
+  h.proto = static_cast<usbmux::protocol>(protocol);
+  h.length = static_cast<std::uint32_t>(packet.size());
+  usbmux::encode(h, f, packet);
+  std::copy(body.begin(), body.end(), packet.begin() + static_cast<std::ptrdiff_t>(head));
+  own_packets_.push_back(std::move(packet));
+}
+
+void virtual_phone::inject_stale_packet(std::uint16_t port, std::uint16_t host_port) {
+  if (!session_ || !session_->ready()) return;
+  usbmux::tcp_header th;
+  th.source_port = port;
+  th.dest_port = host_port;
+  th.seq = 1;
+  th.ack = 1;
+  th.flags = usbmux::tcp_flag::ack;
+  th.window_wire = usbmux::window_to_wire(opts_.receive_window);
+  std::vector<std::byte> body(usbmux::tcp_header_size);
+  usbmux::encode(th, std::span<std::byte, usbmux::tcp_header_size>(body.data(), body.size()));
+  for (const char c : std::string("stale")) body.push_back(static_cast<std::byte>(c));
+  queue_own_packet(static_cast<std::uint32_t>(usbmux::protocol::tcp), body);
+}
+
+void virtual_phone::reset_connections() {
+  if (!session_) return;
+  std::vector<usbmux::conn_id> ids;
+  for (const auto& [id, app] : conn_apps_) ids.push_back(id);
+  for (const auto id : ids) {
+    conn_apps_[id]->on_closed(id);
+    conn_apps_.erase(id);
+    (void)session_->abort(id);
+  }
 }
 
 void virtual_phone::run_apps() {
@@ -99,6 +168,7 @@ void virtual_phone::run_apps() {
       if (auto it = conn_apps_.find(w->id); it != conn_apps_.end())
         it->second->on_ready(*session_, w->id);
     } else if (auto* c = std::get_if<usbmux::events::closed>(&*e)) {
+      if (c->reason == usbmux::close_reason::window_violation) ++read_stats_.window_violations;
       if (auto it = conn_apps_.find(c->id); it != conn_apps_.end()) {
         it->second->on_closed(c->id);
         conn_apps_.erase(it);
@@ -110,7 +180,7 @@ void virtual_phone::run_apps() {
 
 bool virtual_phone::in_data_due() const {
   return session_ && (!injected_.empty() || zlp_owed_ || out_offset_ < out_packet_.size() ||
-                      session_->want_write());
+                      !own_packets_.empty() || session_->want_write());
 }
 
 std::optional<std::size_t> virtual_phone::bulk_in(std::uint8_t endpoint,
@@ -126,7 +196,11 @@ std::optional<std::size_t> virtual_phone::bulk_in(std::uint8_t endpoint,
     zlp_owed_ = false;
     return 0;
   }
-  if (out_offset_ == out_packet_.size()) {
+  if (out_offset_ == out_packet_.size() && !own_packets_.empty()) {
+    out_packet_ = std::move(own_packets_.front());  // between two of the session's packets
+    own_packets_.pop_front();
+    out_offset_ = 0;
+  } else if (out_offset_ == out_packet_.size()) {
     run_apps();
     out_packet_.resize(std::max<std::size_t>(opts_.max_packet_size, usbmux::min_packet_buffer));
     const std::size_t n = session_->pull_packet(out_packet_);

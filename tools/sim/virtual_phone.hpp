@@ -3,18 +3,31 @@
 // (descriptors, configuration), bulk OUT into the mux engine and bulk IN out of it,
 // with the apps behind the ports. No umockdev, no threads: the adapter calls in.
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
 #include <span>
 #include <vector>
 
+#include "tools/sim/bulk_out_reads.hpp"
 #include "tools/sim/iphone_model.hpp"
 #include "tools/sim/phone_apps.hpp"
 #include "tools/sim/usb_function.hpp"
 #include "usbmux/core/device_session.hpp"
 
 namespace tether::sim {
+
+// What the phone's mux made of the host's bulk OUT reads (see bulk_out_reads.hpp).
+struct read_stats {
+  std::uint64_t packets = 0;  // reads that were exactly one mux packet
+  // Of those, the ones a multiple of wMaxPacketSize long: they got through only by a ZLP.
+  std::uint64_t packets_on_boundary = 0;
+  std::uint64_t largest_packet = 0;
+  std::uint64_t too_large = 0;          // reads over 65535 bytes: CONTROL error sent, dropped
+  std::uint64_t mismatched = 0;         // reads that were not one whole packet: dropped
+  std::uint64_t window_violations = 0;  // connections reset: the host overran our window
+};
 
 class virtual_phone : public usb_function {
  public:
@@ -48,8 +61,11 @@ class virtual_phone : public usb_function {
   // configuration restarts the mux function, as on a real phone.
   bool set_configuration(std::uint8_t value) override;
 
-  // Bulk OUT transfer payload to `endpoint`. False if the endpoint is not active.
-  bool bulk_out(std::uint8_t endpoint, std::span<const std::byte> data) override;
+  // A bulk OUT transfer to `endpoint`. False if the endpoint is not active. The phone's
+  // controller turns transfers into reads (bulk_out_reads) and its mux takes one
+  // packet per read, so a host that leaves a full-packet transfer unterminated
+  // (`zero_packet` false, no zero-length transfer after it) loses packets.
+  bool bulk_out(std::uint8_t endpoint, std::span<const std::byte> data, bool zero_packet) override;
 
   // Fills one bulk IN transfer from `endpoint`: returns the length, or nullopt when
   // nothing is due yet (the transfer stays pending). A transfer never holds bytes of
@@ -64,6 +80,14 @@ class virtual_phone : public usb_function {
   void set_version_muted(bool muted) { version_muted_ = muted; }
   // The next bulk IN transfer carries these bytes instead of a real packet.
   void inject_in_bytes(std::vector<std::byte> bytes) { injected_ = std::move(bytes); }
+  // A stale packet: 5 bytes of data on a connection the host does not have (phone port
+  // `port` to host port `host_port`), as a phone sends for a session it still thinks
+  // open. A host answers it with an RST (the session counts it in packets_ignored).
+  void inject_stale_packet(std::uint16_t port, std::uint16_t host_port);
+  // Every app drops its connections at once (RST each), as when the apps are killed.
+  void reset_connections();
+  const read_stats& reads() const { return read_stats_; }
+  void clear_read_stats() { read_stats_ = {}; }
 
  private:
   iphone_identity id_;
@@ -78,6 +102,12 @@ class virtual_phone : public usb_function {
   bool zlp_owed_ = false;
   bool version_muted_ = false;
   std::vector<std::byte> injected_;
+  // CONTROL and stale packets, sent between the session's packets.
+  std::deque<std::vector<std::byte>> own_packets_;
+  bulk_out_reads reads_;
+  read_stats read_stats_;
+  void take_read(std::span<const std::byte> read);
+  void queue_own_packet(std::uint32_t protocol, std::span<const std::byte> body);
 };
 
 }  // namespace tether::sim

@@ -161,8 +161,12 @@ std::optional<std::vector<std::uint8_t>> virtual_ptp_camera::control(
   return std::nullopt;
 }
 
-bool virtual_ptp_camera::bulk_out(std::uint8_t endpoint, std::span<const std::byte> data) {
+bool virtual_ptp_camera::bulk_out(std::uint8_t endpoint, std::span<const std::byte> data,
+                                  bool /*zero_packet*/) {
   if (configuration_ != 1 || endpoint != bulk_out_ep) return false;
+  // Transfer boundaries do not matter here: a PTP device reads a container by the length
+  // in its header, and a data phase may legitimately span many transfers. The responder
+  // reassembles containers from the byte stream, which is what such a device sees.
   responder_.receive(data, std::chrono::steady_clock::now());
   return true;
 }

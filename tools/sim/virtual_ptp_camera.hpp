@@ -42,7 +42,7 @@ class virtual_ptp_camera : public usb_function {
   std::optional<std::vector<std::uint8_t>> control(const setup_packet& setup,
                                                    std::span<const std::uint8_t> out_data) override;
   void reset() override;
-  bool bulk_out(std::uint8_t endpoint, std::span<const std::byte> data) override;
+  bool bulk_out(std::uint8_t endpoint, std::span<const std::byte> data, bool zero_packet) override;
   bool in_endpoint(std::uint8_t endpoint) const override;
   std::optional<std::size_t> bulk_in(std::uint8_t endpoint, std::span<std::byte> buffer) override;
   bool in_data_due() const override;

@@ -14,8 +14,9 @@ struct product_range {
   const char* what;
 };
 
-// From usbmux-protocol.md 1.1. Recovery (0x1280-0x1283), DFU (0x1227) and WTF (0x1222)
-// are libirecovery's business and deliberately absent.
+// From docs/usbmux-wire.md 0.1 (usbmuxd src/usb.h and its udev rule). Recovery
+// (0x1280-0x1283), DFU (0x1227) and WTF (0x1222) are libirecovery's business and
+// deliberately absent.
 inline constexpr product_range usbmux_products[] = {
     {0x1290, 0x12af, "iPhone, iPad, iPod, Watch or Apple TV in normal mode"},
     {0x8600, 0x8600, "T1/T2 coprocessor (iBridge) inside a Mac"},
