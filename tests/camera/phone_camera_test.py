@@ -6,13 +6,16 @@ read-back, focus, capture and download, acknowledged live view, and a port with 
 
     phone_camera_test.py PATH/TO/tether-sim PATH/TO/tetherd PATH/TO/tether
 """
+import json
 import os
+import signal
 import subprocess
 import sys
+import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from daemons import Checks, Daemon  # noqa: E402
+from daemons import Checks, Daemon, Skip  # noqa: E402
 
 SIM, TETHERD, TETHER = sys.argv[1:4]
 # Sanitizer builds (CMake passes TETHER_SANITIZE) run the sim's camera several times slower.
@@ -58,6 +61,54 @@ def t_live_view():
     print("  " + r.stdout.strip())
 
 
+def as_a_user(*args, env=None, timeout=60):
+    """tether as a user runs it: no --socket, the daemon found by the environment."""
+    return subprocess.run([TETHER, *args], capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def t_daemon_found_without_socket_option():
+    env = dict(os.environ, USBMUXD_SOCKET_ADDRESS=f"UNIX:{d.sock}")
+    r = as_a_user("cam", "--phone", "2351", "props", "iso", env=env)
+    assert r.returncode == 0 and r.stdout.split("\n")[1].startswith("iso "), \
+        f"$USBMUXD_SOCKET_ADDRESS: exit {r.returncode}: {r.stdout} {r.stderr}"
+    # And the default, /var/run/usbmuxd: the daemon's folder is mounted on /run in a
+    # private mount namespace (which needs root), and neither option nor variable is set.
+    if os.getuid() != 0:
+        raise Skip("the default path needs root for a private /run")
+    env = {k: v for k, v in os.environ.items() if k != "USBMUXD_SOCKET_ADDRESS"}
+    r = subprocess.run(["unshare", "-m", "sh", "-c",
+                        f"mount --bind '{d.dir}' /run && exec '{TETHER}' cam --phone 2351 props iso"],
+                       capture_output=True, text=True, timeout=60, env=env)
+    assert r.returncode == 0 and r.stdout.split("\n")[1].startswith("iso "), \
+        f"/var/run/usbmuxd: exit {r.returncode}: {r.stdout} {r.stderr}"
+
+
+def t_viewer_shows_the_phone():
+    # No tether-camera runs on this machine at all: whatever the viewer shows comes from
+    # the phone's camera app, or --phone was ignored.
+    env = dict(os.environ, USBMUXD_SOCKET_ADDRESS=f"UNIX:{d.sock}")
+    p = subprocess.Popen([TETHER, "cam", "--phone", "2351", "view", "--listen", "127.0.0.1:0",
+                          "--out", os.path.join(d.dir, "view-captures")],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env)
+    try:
+        line = p.stdout.readline()
+        assert line.startswith("tether cam view: http://"), f"{line} {p.stderr.read() if p.poll() is not None else ''}"
+        assert "phone's port 2351" in line, line
+        url = line.split()[3]
+        props = json.load(urllib.request.urlopen(url + "api/properties", timeout=30))
+        sizes = [x for x in json.dumps(props).split('"') if "x720" in x]
+        assert sizes, f"the phone camera's 1280x720 live view is not among {props}"
+        with urllib.request.urlopen(url + "stream.mjpg", timeout=30) as stream:
+            head = stream.read(4096)
+        assert b"\xff\xd8" in head, "no JPEG in the first bytes of the MJPEG stream"
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=30)
+    err = p.stderr.read()
+    assert rc == 0 and "Sanitizer" not in err and "runtime error" not in err, f"exit {rc}: {err}"
+
+
 def t_no_app():
     r = cam("props", port="2399")
     assert r.returncode == 5 and "is the app running" in r.stderr, (r.returncode, r.stderr)
@@ -68,6 +119,10 @@ try:
     check("focus, then a capture downloaded as a complete JPEG", t_focus_and_capture)
     check("acknowledged live view from the phone", t_live_view)
     check("a port with no app: exit 5, 'is the app running?'", t_no_app)
+    check("`cam --phone` finds the daemon as other subcommands do: $USBMUXD_SOCKET_ADDRESS, "
+          "else /var/run/usbmuxd", t_daemon_found_without_socket_option)
+    check("`cam --phone 2351 view` shows the phone's camera (no tether-camera on the board)",
+          t_viewer_shows_the_phone)
 finally:
     d.stop()
 check.finish("phone as camera")

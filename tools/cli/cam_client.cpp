@@ -38,8 +38,6 @@ int connect_local(const std::string& path) {
 
 }  // namespace
 
-cam_client::cam_client(const std::string& path) : fd_(connect_local(path)) { say_hello(); }
-
 cam_client::cam_client(const cam_options& o) {
   if (o.phone_port == 0) {
     fd_ = connect_local(o.socket);

@@ -18,9 +18,9 @@ namespace tether::cli {
 
 class cam_client {
  public:
-  // Connects and exchanges hello; throws cli_error with the reason.
-  explicit cam_client(const std::string& path);
-  // The same, to wherever `o` points: the local socket, or the phone port (--phone).
+  // Connects to wherever `o` points, tether-camera's local socket or the phone port
+  // (--phone), and exchanges hello; throws cli_error with the reason. One constructor,
+  // so no caller can forget --phone.
   explicit cam_client(const cam_options& o);
   ~cam_client();
   cam_client(const cam_client&) = delete;

@@ -48,13 +48,13 @@ http_response json_error(int status, const std::string& text) {
 
 class viewer {
  public:
-  viewer(asio::io_context& io, const std::string& socket, std::unique_ptr<cam_client> first,
+  viewer(asio::io_context& io, const cam_options& where, std::unique_ptr<cam_client> first,
          std::filesystem::path out_dir)
       : io_(io),
         out_dir_(std::move(out_dir)),
         camera_name_(first->camera_name()),
         fanout_(max_streams),
-        camera_(socket, std::move(first),
+        camera_(where, std::move(first),
                 {[this](viewer_camera::live_frame f) {
                    if (frames_.put(std::move(f))) asio::post(io_, [this] { deliver_frame(); });
                  },
@@ -259,11 +259,11 @@ int run_cam_view(const cam_options& c, const view_options& v) {
                                ": the viewer has no login, so anyone who can reach that "
                                "address could control the camera. Add --allow-remote if "
                                "that is what you want");
-  auto first = std::make_unique<cam_client>(c.socket);
+  auto first = std::make_unique<cam_client>(c);
   const std::string name = first->camera_name();
 
   asio::io_context io;
-  viewer view(io, c.socket, std::move(first), v.out_dir);
+  viewer view(io, c, std::move(first), v.out_dir);
   std::optional<http_server> server;
   try {
     server.emplace(io, at,
@@ -278,10 +278,13 @@ int run_cam_view(const cam_options& c, const view_options& v) {
     throw cli_error(failed, "cannot serve on " + v.listen + ": " + e.code().message());
   }
   const auto here = server->local_endpoint();
+  const std::string where = c.phone_port != 0
+                                ? "the phone's port " + std::to_string(c.phone_port)
+                                : c.socket;
   const std::string host =
       here.address().is_v6() ? "[" + here.address().to_string() + "]" : here.address().to_string();
   std::printf("tether cam view: http://%s:%u/ (camera %s at %s; captures go to %s; Ctrl-C stops)\n",
-              host.c_str(), here.port(), name.c_str(), c.socket.c_str(),
+              host.c_str(), here.port(), name.c_str(), where.c_str(),
               std::filesystem::absolute(v.out_dir).c_str());
   std::fflush(stdout);
 

@@ -17,7 +17,7 @@
 namespace tether::cli {
 
 int run_connect(const global_options& o, std::uint16_t port, std::chrono::milliseconds linger) {
-  const int sock = open_phone_port(daemon_address(o.socket), o.udid, port);
+  const int sock = open_phone_port(o.socket, o.udid, port);
   char buf[65536];
   bool input_open = true;
   for (;;) {

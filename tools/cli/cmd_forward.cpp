@@ -31,7 +31,7 @@ nlohmann::json forward_json(plist_t f) {
 }  // namespace
 
 int run_forward_add(const global_options& o, const forward_args& f) {
-  mux_client c(daemon_address(o.socket));
+  mux_client c(o.socket);
   plist_t req = plist_new_dict();
   plist_dict_set_item(req, "MessageType", plist_new_string("TetherForwardAdd"));
   plist_dict_set_item(req, "LocalAddress", plist_new_string(f.address.c_str()));
@@ -55,7 +55,7 @@ int run_forward_add(const global_options& o, const forward_args& f) {
 }
 
 int run_forward_list(const global_options& o) {
-  mux_client c(daemon_address(o.socket));
+  mux_client c(o.socket);
   plist_t req = plist_new_dict();
   plist_dict_set_item(req, "MessageType", plist_new_string("TetherForwardList"));
   const auto reply = tetherd_request(c, req, "list port forwards");
@@ -88,7 +88,7 @@ int run_forward_list(const global_options& o) {
 }
 
 int run_forward_remove(const global_options& o, const std::string& name) {
-  mux_client c(daemon_address(o.socket));
+  mux_client c(o.socket);
   plist_t req = plist_new_dict();
   plist_dict_set_item(req, "MessageType", plist_new_string("TetherForwardRemove"));
   plist_dict_set_item(req, "Name", plist_new_string(name.c_str()));

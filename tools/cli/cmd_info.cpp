@@ -13,7 +13,7 @@
 namespace tether::cli {
 
 int run_info(const global_options& o) {
-  const std::string address = daemon_address(o.socket);
+  const std::string address = o.socket;
   phone p;
   {
     mux_client c(address);
@@ -116,7 +116,7 @@ int run_info(const global_options& o) {
 }
 
 int run_log_level(const global_options& o, const std::string& level) {
-  mux_client c(daemon_address(o.socket));
+  mux_client c(o.socket);
   plist_t req = plist_new_dict();
   plist_dict_set_item(req, "MessageType", plist_new_string("TetherSetLogLevel"));
   plist_dict_set_item(req, "Level", plist_new_string(level.c_str()));

@@ -11,7 +11,7 @@
 namespace tether::cli {
 
 int run_list(const global_options& o) {
-  mux_client c(daemon_address(o.socket));
+  mux_client c(o.socket);
   const auto phones = list_phones(c);
   if (o.json) {
     auto out = nlohmann::json::array();

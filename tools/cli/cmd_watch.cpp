@@ -14,7 +14,7 @@
 namespace tether::cli {
 
 int run_watch(const global_options& o) {
-  mux_client c(daemon_address(o.socket));
+  mux_client c(o.socket);
   plist_t req = plist_new_dict();
   plist_dict_set_item(req, "MessageType", plist_new_string("Listen"));
   if (result_number(c.request(req).get()) != 0)

@@ -7,7 +7,9 @@
 namespace tether::cli {
 
 struct global_options {
-  std::string socket;  // --socket (else USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd)
+  // The daemon: --socket, else $USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd (main()
+  // resolves it before any subcommand runs).
+  std::string socket;
   std::string udid;    // --udid
   bool json = false;   // --json where a subcommand prints data
 };

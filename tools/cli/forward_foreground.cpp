@@ -106,7 +106,7 @@ int run_forward_foreground(const global_options& o, const forward_args& f) {
     throw cli_error(failed, "cannot listen on " + f.address + ":" + std::to_string(f.local_port) +
                                 ": " + ec.message());
   const auto port = acceptor.local_endpoint().port();
-  const std::string daemon = daemon_address(o.socket);
+  const std::string daemon = o.socket;
   std::printf("forwarding %s:%u -> phone port %u on %s\n", f.address.c_str(), port, f.phone_port,
               o.udid.empty() ? "the only phone attached" : o.udid.c_str());
   std::fflush(stdout);

@@ -7,6 +7,7 @@
 
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/commands.hpp"
+#include "tools/cli/mux_client.hpp"
 
 namespace {
 
@@ -137,6 +138,10 @@ int main(int argc, char** argv) {
     return rc == 0 ? 0 : usage;
   }
 
+  // The daemon's address is settled once, here, for every subcommand: --socket, else
+  // $USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd. (Each used to do it itself, and
+  // `cam --phone` forgot to.)
+  g.socket = daemon_address(g.socket);
   co.daemon = g;
   try {
     if (*list) return run_list(g);

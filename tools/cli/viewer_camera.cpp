@@ -14,8 +14,8 @@ namespace tether::cli {
 
 namespace msg = proto::camera::messages;
 
-viewer_camera::viewer_camera(std::string socket, std::unique_ptr<cam_client> first, callbacks cb)
-    : socket_(std::move(socket)), cb_(std::move(cb)) {
+viewer_camera::viewer_camera(cam_options where, std::unique_ptr<cam_client> first, callbacks cb)
+    : where_(std::move(where)), cb_(std::move(cb)) {
   wake_fd_ = ::eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
   if (wake_fd_ < 0) throw cli_error(failed, std::string("eventfd: ") + std::strerror(errno));
   thread_ = std::thread([this, c = std::move(first)]() mutable { run(std::move(c)); });
@@ -108,7 +108,7 @@ void viewer_camera::run(std::unique_ptr<cam_client> client) {
   bool live = false;
   while (!stopping()) {
     try {
-      if (!client) client = std::make_unique<cam_client>(socket_);
+      if (!client) client = std::make_unique<cam_client>(where_);
       connected(client.get());
       acking_ = client.get();
       if (!live) {

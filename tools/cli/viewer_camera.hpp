@@ -43,7 +43,7 @@ class viewer_camera {
 
   // `first` is the connection made before (so that failing to reach tether-camera is
   // reported to the user at once); the thread starts live view on it.
-  viewer_camera(std::string socket, std::unique_ptr<cam_client> first, callbacks cb);
+  viewer_camera(cam_options where, std::unique_ptr<cam_client> first, callbacks cb);
   ~viewer_camera();
   viewer_camera(const viewer_camera&) = delete;
   viewer_camera& operator=(const viewer_camera&) = delete;
@@ -65,7 +65,7 @@ class viewer_camera {
   bool stopping();
   void wait_wake(int timeout_ms);
 
-  std::string socket_;
+  cam_options where_;  // tether-camera's socket, or the phone app (--phone), to reconnect
   callbacks cb_;
   int wake_fd_ = -1;  // eventfd: a job was posted, or stop
   std::mutex m_;
