@@ -278,9 +278,8 @@ int run_cam_view(const cam_options& c, const view_options& v) {
     throw cli_error(failed, "cannot serve on " + v.listen + ": " + e.code().message());
   }
   const auto here = server->local_endpoint();
-  const std::string where = c.phone_port != 0
-                                ? "the phone's port " + std::to_string(c.phone_port)
-                                : c.socket;
+  const std::string where =
+      c.phone_port != 0 ? "the phone's port " + std::to_string(c.phone_port) : c.socket;
   const std::string host =
       here.address().is_v6() ? "[" + here.address().to_string() + "]" : here.address().to_string();
   std::printf("tether cam view: http://%s:%u/ (camera %s at %s; captures go to %s; Ctrl-C stops)\n",

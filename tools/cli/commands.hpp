@@ -10,8 +10,8 @@ struct global_options {
   // The daemon: --socket, else $USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd (main()
   // resolves it before any subcommand runs).
   std::string socket;
-  std::string udid;    // --udid
-  bool json = false;   // --json where a subcommand prints data
+  std::string udid;   // --udid
+  bool json = false;  // --json where a subcommand prints data
 };
 
 int run_list(const global_options& o);
