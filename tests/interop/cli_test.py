@@ -215,7 +215,29 @@ def t_not_tetherd():
     assert tether("info", "--udid", udid1).returncode == 6
 
 
+def t_mistakes_in_words():
+    # What people type, and what they must read: exit 2 and the likely intent, never
+    # CLI11's own text ("A subcommand is required", "Could not convert").
+    cases = [(["lsit"], "unknown command 'lsit': did you mean 'list'?"),
+             ([], "tether needs a command: list, watch, connect"),
+             (["cam", "prop"], "did you mean 'props'?"),
+             (["connect", "70000"], "a port is a number from 1 to 65535, not '70000'"),
+             (["forward", "add", "1"], "tether forward add: PHONE is required"),
+             (["cam", "liveview", "--frames", "many"], "--frames takes a number, not 'many'"),
+             (["cam", "focus", "sideways"], "one of auto, near, far, not 'sideways'")]
+    for args, said in cases:
+        r = tether(*args)
+        err = r.stderr.decode()
+        assert r.returncode == 2 and said in err, f"tether {' '.join(args)}: {r.returncode} {err}"
+        assert "subcommand is required" not in err and "Could not convert" not in err, err
+    # A camera option after the command is taken as typed (it used to be refused).
+    r = tether("cam", "props", "iso", "--camera", os.path.join(TMP, "none.sock"))
+    assert r.returncode == 3 and b"none.sock" in r.stderr, r
+
+
 if TETHERD:
+    check("command-line mistakes: exit 2 with what was wrong and the likely intent",
+          t_mistakes_in_words)
     check("forward add (port 0, --udid, --name), list with counters, remove", t_forward_daemon)
     check("info shows configuration, counters and the open connection", t_info)
     check("log-level changes tetherd's level", t_log_level)

@@ -8,6 +8,7 @@
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/mux_client.hpp"
+#include "tools/cli/usage_errors.hpp"
 
 namespace {
 
@@ -21,7 +22,7 @@ const char* const exit_codes =
 
 int main(int argc, char** argv) {
   using namespace tether::cli;
-  CLI::App app{"Phones on USB: list them, watch them, reach their ports."};
+  CLI::App app{"Phones on USB: list them, watch them, reach their ports.", "tether"};
   app.footer(exit_codes);
   app.require_subcommand(1);
   app.set_version_flag("--version", "tether " TETHER_VERSION);
@@ -40,7 +41,7 @@ int main(int argc, char** argv) {
   int linger_ms = 500;
   auto* connect =
       app.add_subcommand("connect", "standard input and output to a phone port")->fallthrough();
-  connect->add_option("PORT", port, "the port on the phone")->required();
+  connect->add_option("PORT", port, "the port on the phone")->required()->check(port_number());
   connect
       ->add_option("--linger", linger_ms,
                    "after input ends, how long (ms) to wait for the phone's last bytes")
@@ -54,7 +55,7 @@ int main(int argc, char** argv) {
         ->required();
     c->add_option("PHONE", fa.phone_port, "port the phone app listens on")
         ->required()
-        ->check(CLI::Range(1, 65535));
+        ->check(port_number());
     c->add_option("--address", fa.address, "local address to listen on (default 127.0.0.1)");
     c->fallthrough();
   };
@@ -84,7 +85,7 @@ int main(int argc, char** argv) {
   auto* log_level = app.add_subcommand("log-level", "change tetherd's log level")->fallthrough();
   log_level->add_option("LEVEL", level, "error, warn, info or debug")
       ->required()
-      ->check(CLI::IsMember({"error", "warn", "info", "debug"}));
+      ->check(one_of({"error", "warn", "info", "debug"}));
 
   cam_options co;
   std::string cam_value, focus_how, focus_size = "small", out_dir = ".", mjpeg;
@@ -94,7 +95,8 @@ int main(int argc, char** argv) {
                                  "focus, live view");
   cam->add_option("--camera", co.socket, "tether-camera's local socket")->capture_default_str();
   cam->add_option("--phone", co.phone_port,
-                  "the camera is an app on the phone listening on PORT (a phone as camera)");
+                  "the camera is an app on the phone listening on PORT (a phone as camera)")
+      ->check(port_number());
   cam->require_subcommand(1);
   auto* cprops = cam->add_subcommand("props", "properties with their values and allowed values");
   cprops->add_option("NAME", co.name, "just this one");
@@ -104,9 +106,9 @@ int main(int argc, char** argv) {
   auto* cfocus = cam->add_subcommand("focus", "autofocus, or a manual step");
   cfocus->add_option("HOW", focus_how, "auto, near or far")
       ->required()
-      ->check(CLI::IsMember({"auto", "near", "far"}));
+      ->check(one_of({"auto", "near", "far"}));
   cfocus->add_option("--size", focus_size, "step size: small, medium or large")
-      ->check(CLI::IsMember({"small", "medium", "large"}));
+      ->check(one_of({"small", "medium", "large"}));
   auto* ccapture = cam->add_subcommand("capture", "take a picture and download it");
   ccapture->add_option("--out", out_dir, "folder for the file")->capture_default_str();
   auto* clive = cam->add_subcommand("liveview", "receive live view; prints fps and frame age");
@@ -131,11 +133,20 @@ int main(int argc, char** argv) {
       "size}, /api/capture {}. The viewer is one more controller of tether-camera, next\n"
       "to phones and other `tether cam` commands.");
 
+  // cam's options may come after its command, as people type them
+  // (`tether cam props iso --camera X`).
+  for (auto* sub : cam->get_subcommands([](CLI::App*) { return true; })) sub->fallthrough();
+
+  if (const auto mistake = command_mistake(app, argc, argv)) {
+    std::fprintf(stderr, "tether: %s\n", mistake->c_str());
+    return usage;
+  }
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app.exit(e);
-    return rc == 0 ? 0 : usage;
+    if (e.get_exit_code() == static_cast<int>(CLI::ExitCodes::Success)) return app.exit(e);
+    std::fprintf(stderr, "%s\n", explain(app, argc, argv, e).c_str());
+    return usage;
   }
 
   // The daemon's address is settled once, here, for every subcommand: --socket, else
