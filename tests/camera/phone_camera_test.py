@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -109,6 +110,24 @@ def t_viewer_shows_the_phone():
     assert rc == 0 and "Sanitizer" not in err and "runtime error" not in err, f"exit {rc}: {err}"
 
 
+def t_other_apps_and_silent_apps():
+    # tether-sim's other apps: sink (2347) accepts and never answers, as a suspended or
+    # foreign app would; source (2346) streams bytes that are no PeerTalk; echo (2345)
+    # hands our own hello back. Each wait ends within its bound, in words.
+    start = time.monotonic()
+    r = cam("props", port="2347")
+    took = time.monotonic() - start
+    assert r.returncode == 1 and "did not say hello within 5 s" in r.stderr and \
+        "foreground" in r.stderr, (r.returncode, r.stderr)
+    assert 4.5 < took < 15, f"gave up after {took:.1f} s"
+    r = cam("props", port="2346")
+    assert r.returncode == 1 and "does not speak tether's camera protocol" in r.stderr, r.stderr
+    r = cam("props", port="2345")
+    assert r.returncode == 1 and "is not a camera" in r.stderr, r.stderr
+    assert "tether-camera" not in r.stderr, f"no tether-camera is involved: {r.stderr}"
+    print(f"  silent app: gave up after {took:.1f} s")
+
+
 def t_no_app():
     r = cam("props", port="2399")
     assert r.returncode == 5 and "is the app running" in r.stderr, (r.returncode, r.stderr)
@@ -119,6 +138,8 @@ try:
     check("focus, then a capture downloaded as a complete JPEG", t_focus_and_capture)
     check("acknowledged live view from the phone", t_live_view)
     check("a port with no app: exit 5, 'is the app running?'", t_no_app)
+    check("an app that never answers, a non-PeerTalk app, an echo: bounded waits, in words",
+          t_other_apps_and_silent_apps)
     check("`cam --phone` finds the daemon as other subcommands do: $USBMUXD_SOCKET_ADDRESS, "
           "else /var/run/usbmuxd", t_daemon_found_without_socket_option)
     check("`cam --phone 2351 view` shows the phone's camera (no tether-camera on the board)",

@@ -42,7 +42,7 @@ cam_client::cam_client(const cam_options& o) {
   if (o.phone_port == 0) {
     fd_ = connect_local(o.socket);
   } else {
-    peer_ = "the camera app on the phone (port " + std::to_string(o.phone_port) + ")";
+    peer_ = "the app on port " + std::to_string(o.phone_port);
     fd_ = open_phone_port(o.daemon.socket, o.daemon.udid, o.phone_port);
   }
   say_hello();
@@ -50,9 +50,34 @@ cam_client::cam_client(const cam_options& o) {
 
 void cam_client::say_hello() {
   send(cam::messages::hello{cam::protocol_version, cam::role::controller, "tether cam", {}}, 0);
-  auto [m, tag] = next();
-  const auto* h = std::get_if<cam::messages::hello>(&m);
-  if (h == nullptr) throw cli_error(failed, peer_ + " did not say hello first");
+  const bool app = peer_ != "tether-camera";
+  const auto deadline = std::chrono::steady_clock::now() + hello_wait;
+  std::optional<std::pair<cam::message, std::uint32_t>> first;
+  while (!(first = take_buffered())) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    if (left.count() <= 0 || !readable(left)) {
+      const std::string bound = std::to_string(hello_wait.count()) + " s";
+      if (app)
+        throw cli_error(failed, peer_ + " accepted the connection but did not say hello within " +
+                                    bound + ": is it a tether camera app, and is it in the " +
+                                    "foreground?");
+      throw cli_error(failed, "tether-camera did not say hello within " + bound +
+                                  ": is it stuck? (its log says why)");
+    }
+    if (!receive())
+      throw cli_error(failed, peer_ + " does not speak tether's camera protocol (" +
+                                  reader_.error_text() + "): is this the camera" +
+                                  (app ? " app's port?" : "'s socket?"));
+  }
+  const auto* h = std::get_if<cam::messages::hello>(&first->first);
+  if (h == nullptr)
+    throw cli_error(
+        failed, peer_ + " did not begin with hello: is it a tether camera" + (app ? " app?" : "?"));
+  // An echo service hands our own hello back: that is no camera.
+  if (h->sender != cam::role::camera)
+    throw cli_error(failed, peer_ + " is not a camera: its hello says it is a controller" +
+                                (app ? " (is this the camera app's port?)" : ""));
   camera_name_ = h->name;
 }
 
@@ -74,20 +99,37 @@ std::optional<std::pair<cam::message, std::uint32_t>> cam_client::take_buffered(
   return std::pair{std::get<cam::message>(std::move(decoded)), f->tag};
 }
 
-void cam_client::receive() {
+bool cam_client::readable(std::chrono::milliseconds limit) {
+  pollfd p{fd_, POLLIN, 0};
+  int ready;
+  do ready = ::poll(&p, 1, static_cast<int>(limit.count()));
+  while (ready < 0 && errno == EINTR);
+  return ready != 0;  // an error shows in the read that follows
+}
+
+bool cam_client::receive() {
   std::byte buf[65536];
   ssize_t n;
   do n = ::recv(fd_, buf, sizeof buf, 0);
   while (n < 0 && errno == EINTR);
   if (n <= 0) throw cli_error(no_daemon, peer_ + " closed the connection");
-  if (auto ec = reader_.feed(std::span(buf, static_cast<std::size_t>(n))))
+  return !reader_.feed(std::span(buf, static_cast<std::size_t>(n)));
+}
+
+void cam_client::receive_within(std::chrono::milliseconds limit) {
+  if (!readable(limit))
+    throw cli_error(failed, peer_ + " sent nothing for " + std::to_string(limit.count() / 1000) +
+                                " s while an answer or a frame was due" +
+                                (peer_ == "tether-camera" ? ": is the camera stuck?"
+                                                          : ": is the app in the foreground?"));
+  if (!receive())
     throw cli_error(failed, peer_ + "'s stream cannot be read: " + reader_.error_text());
 }
 
 std::pair<cam::message, std::uint32_t> cam_client::next() {
   for (;;) {
     if (auto m = take_buffered()) return std::move(*m);
-    receive();
+    receive_within(silence_wait);
   }
 }
 
@@ -100,7 +142,7 @@ std::optional<std::pair<cam::message, std::uint32_t>> cam_client::next_unless(in
       throw cli_error(failed, std::string("poll: ") + std::strerror(errno));
     }
     if (fds[1].revents != 0) return std::nullopt;
-    receive();
+    receive_within(silence_wait);
   }
 }
 

@@ -4,6 +4,7 @@
 // hello both ways, then requests that wait for their reply while events and live-view
 // frames are handed to a callback.
 #include <sys/socket.h>
+#include <chrono>
 
 #include <filesystem>
 #include <functional>
@@ -36,6 +37,12 @@ class cam_client {
   std::uint32_t send_request(const proto::camera::message& m);
   // Sends a message that gets no reply (live_view_ack), with tag 0.
   void notify(const proto::camera::message& m) { send(m, proto::peertalk::no_tag); }
+  // Every wait on the camera has a bound: hello within hello_wait, then silence of at
+  // most silence_wait while an answer, a frame or a chunk is due (a DSLR capture or
+  // autofocus takes seconds, not half a minute). Past it, cli_error says what was
+  // awaited and what to check.
+  static constexpr std::chrono::seconds hello_wait{5};
+  static constexpr std::chrono::seconds silence_wait{30};
   // The next frame from the camera (events, live view, download chunks).
   std::pair<proto::camera::message, std::uint32_t> next();
   // Like next(), but returns nothing as soon as `wake_fd` is readable and no frame is
@@ -43,6 +50,8 @@ class cam_client {
   // in between (a frame half received stays buffered for the next call).
   std::optional<std::pair<proto::camera::message, std::uint32_t>> next_unless(int wake_fd);
   const std::string& camera_name() const { return camera_name_; }
+  // Who answers, for messages: "tether-camera" or "the app on port N".
+  const std::string& peer() const { return peer_; }
   // From another thread: ends the connection, so a request waiting for its reply fails
   // at once (the owner still destroys the client).
   void interrupt() { ::shutdown(fd_, SHUT_RDWR); }
@@ -51,7 +60,12 @@ class cam_client {
   void send(const proto::camera::message& m, std::uint32_t tag);
   void say_hello();
   std::optional<std::pair<proto::camera::message, std::uint32_t>> take_buffered();
-  void receive();  // one read from the socket into the frame reader
+  bool readable(std::chrono::milliseconds limit);  // false: nothing came within `limit`
+  // One read into the frame reader; false when the bytes cannot be framed (a closed
+  // connection throws).
+  bool receive();
+  // receive() after at most `limit` of silence, or cli_error saying what was due.
+  void receive_within(std::chrono::milliseconds limit);
   int fd_ = -1;
   std::string peer_ = "tether-camera";  // in errors
   std::uint32_t tag_ = 0;

@@ -22,7 +22,7 @@ int run_cam_props(const cam_options& c) {
   cam_client cl(c);
   const auto reply = cl.request(msg::get_properties{c.name});
   const auto* p = std::get_if<msg::properties>(&reply);
-  if (p == nullptr) throw cli_error(failed, "tether-camera answered get_properties oddly");
+  if (p == nullptr) throw cli_error(failed, cl.peer() + " answered get_properties oddly");
   std::vector<std::vector<std::string>> rows{{"PROPERTY", "VALUE", "ALLOWED"}};
   for (const auto& item : p->items) {
     std::string allowed;
@@ -37,7 +37,7 @@ int run_cam_set(const cam_options& c, const std::string& value) {
   cam_client cl(c);
   const auto reply = cl.request(msg::set_property{c.name, value});
   const auto* s = std::get_if<msg::property_set>(&reply);
-  if (s == nullptr) throw cli_error(failed, "tether-camera answered set_property oddly");
+  if (s == nullptr) throw cli_error(failed, cl.peer() + " answered set_property oddly");
   std::printf("%s: asked %s, camera applied %s\n", s->name.c_str(), s->requested.c_str(),
               s->applied.c_str());
   return s->applied == s->requested ? ok : failed;
