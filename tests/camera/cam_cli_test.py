@@ -71,6 +71,18 @@ try:
           r.returncode == 0 and len(frames) == 20 and "fps" in r.stdout and "frame age" in r.stdout
           and os.path.getsize(mjpeg) == sum(os.path.getsize(os.path.join(tmp, "lv", f))
                                             for f in frames), r.stdout + r.stderr)
+    # --mjpeg - is standard output, for a player (`| ffplay -f mjpeg -`); the summary
+    # goes to standard error then.
+    r = subprocess.run([TETHER, "cam", "--camera", sock, "liveview", "--frames", "10", "--mjpeg",
+                        "-"], capture_output=True, timeout=60)
+    cli_stderr.append(r.stderr.decode())
+    check("--mjpeg - writes the frames to standard output, the summary to standard error",
+          r.returncode == 0 and r.stdout.count(b"\xff\xd8\xff") == 10 and
+          r.stdout.startswith(b"\xff\xd8") and b"10 frames in" in r.stderr and
+          not os.path.exists("-"), r.stderr)
+    r = tether("liveview", "--frames", "3", "--mjpeg", os.path.join(tmp, "no", "such", "x.mjpeg"))
+    check("an MJPEG file that cannot be written: exit 1, the path named",
+          r.returncode == 1 and "cannot write" in r.stderr and "x.mjpeg" in r.stderr, r.stderr)
     r = subprocess.run([TETHER, "cam", "--camera", os.path.join(tmp, "none.sock"), "props"],
                        capture_output=True, text=True, timeout=20)
     check("no tether-camera: exit 3 with the path", r.returncode == 3 and "none.sock" in r.stderr,

@@ -2,8 +2,11 @@
 // same protocol a phone app speaks: properties, capture and download, focus, live view.
 #include <sys/stat.h>
 
+#include <cerrno>
 #include <chrono>
+#include <csignal>
 #include <cstdio>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <vector>
@@ -78,8 +81,19 @@ int run_cam_capture(const cam_options& c, const std::string& out_dir) {
 int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned frames,
                      const std::string& mjpeg) {
   cam_client cl(c);
-  std::ofstream mjpeg_file;
-  if (!mjpeg.empty()) mjpeg_file.open(mjpeg, std::ios::binary);
+  // --mjpeg -: the frames go to standard output (for a player: `| ffplay -f mjpeg -`),
+  // and the summary to standard error. A player that quits ends live view early.
+  const bool to_stdout = mjpeg == "-";
+  std::FILE* mjpeg_out = nullptr;
+  if (to_stdout) {
+    std::signal(SIGPIPE, SIG_IGN);  // a closed pipe is an EPIPE to report, not a death
+    mjpeg_out = stdout;
+  } else if (!mjpeg.empty()) {
+    mjpeg_out = std::fopen(mjpeg.c_str(), "wb");
+    if (mjpeg_out == nullptr)
+      throw cli_error(failed, "cannot write " + mjpeg + ": " + std::strerror(errno));
+  }
+  std::FILE* report = to_stdout ? stderr : stdout;
   if (!out_dir.empty()) std::filesystem::create_directories(out_dir);
   // Two frames in flight keep the link busy while this side writes files, and no more
   // can wait in buffers on the way (PROTOCOL.md §6.2).
@@ -109,9 +123,14 @@ int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned 
           .write(reinterpret_cast<const char*>(f->jpeg.data()),
                  static_cast<std::streamsize>(f->jpeg.size()));
     }
-    if (mjpeg_file.is_open())
-      mjpeg_file.write(reinterpret_cast<const char*>(f->jpeg.data()),
-                       static_cast<std::streamsize>(f->jpeg.size()));
+    if (mjpeg_out != nullptr &&
+        (std::fwrite(f->jpeg.data(), 1, f->jpeg.size(), mjpeg_out) != f->jpeg.size() ||
+         (to_stdout && std::fflush(mjpeg_out) != 0))) {
+      const int err = errno;
+      if (!to_stdout) throw cli_error(failed, "cannot write " + mjpeg + ": " + std::strerror(err));
+      std::fprintf(stderr, "standard output closed (%s): live view ends\n", std::strerror(err));
+      break;
+    }
     cl.notify(msg::live_view_ack{f->sequence});
     const double seconds =
         std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -124,8 +143,10 @@ int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned 
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   std::sort(ages_ms.begin(), ages_ms.end());
-  std::printf("%u frames in %.2f s: %.1f fps, %u skipped, frame age median %.1f ms\n", got, seconds,
-              got / seconds, gaps, ages_ms.empty() ? 0.0 : ages_ms[ages_ms.size() / 2]);
+  if (mjpeg_out != nullptr && !to_stdout && std::fclose(mjpeg_out) != 0)
+    throw cli_error(failed, "cannot write " + mjpeg + ": " + std::strerror(errno));
+  std::fprintf(report, "%u frames in %.2f s: %.1f fps, %u skipped, frame age median %.1f ms\n", got,
+               seconds, got / seconds, gaps, ages_ms.empty() ? 0.0 : ages_ms[ages_ms.size() / 2]);
   return ok;
 }
 
