@@ -12,7 +12,12 @@ namespace tether::daemon {
 using namespace proto::usbmuxd;
 
 namespace {
-constexpr std::size_t max_queued_messages = 1024;
+// Backpressure: a client's requests are not read while this many bytes of replies wait
+// for it (a device list is a few hundred bytes); reading resumes once they are written.
+constexpr std::size_t read_pause_bytes = 64 * 1024;
+// The last resort, for events (a Listen client's Attached, Detached, Paired), which
+// backpressure cannot hold back: past this many unwritten, the client is dropped.
+constexpr std::size_t max_queued_events = 1024;
 
 const char* request_name(const request_body& b) {
   constexpr const char* names[] = {
@@ -36,8 +41,11 @@ std::string client_session::who() const {
 void client_session::start() { read_commands(); }
 
 void client_session::read_commands() {
+  if (reading_) return;
+  reading_ = true;
   socket_.async_read_some(
       asio::buffer(in_buf_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
+        self->reading_ = false;
         if (self->state_ == state::closed) return;
         if (ec) return self->close();  // the client went away (or closed its Listen socket)
         if (self->state_ != state::command) {
@@ -45,33 +53,39 @@ void client_session::read_commands() {
           log::warn(self->who() + ": sent data on its Listen socket: closing it");
           return self->close();
         }
-        const auto framing = self->reader_.feed(std::span(self->in_buf_).first(n));
-        while (auto m = self->reader_.next()) {
-          auto decoded = decode_request(m->head, m->body);
-          if (auto* err = std::get_if<std::error_code>(&decoded)) {
-            if (*err == errc::bad_version) {
-              self->queue(encode_result(m->head.tag, result_code::bad_version, self->plist_));
-            } else {
-              log::warn(self->who() + ": ignored a request: " + err->message());
-            }
-            continue;
-          }
-          self->handle(std::get<request>(decoded));
-          if (self->state_ != state::command) break;
-        }
-        if (self->state_ == state::connecting) {
-          // Bytes that came with the Connect are the first ones for the phone; nothing
-          // more is read until the relay takes the socket over.
-          self->early_bytes_ = self->reader_.take_rest();
-          return;
-        }
-        if (framing) {
-          log::warn(self->who() + ": " + framing.message() + ": closing the socket");
-          return self->close();
-        }
-        if (self->state_ == state::command || self->state_ == state::listening)
-          self->read_commands();
+        if (auto e = self->reader_.feed(std::span(self->in_buf_).first(n))) self->framing_ = e;
+        self->handle_requests();
       });
+}
+
+// After a read, and again when replies drain, so a client held back resumes.
+void client_session::handle_requests() {
+  while (state_ == state::command && out_bytes_ < read_pause_bytes) {
+    auto m = reader_.next();
+    if (!m) break;
+    auto decoded = decode_request(m->head, m->body);
+    if (auto* err = std::get_if<std::error_code>(&decoded)) {
+      if (*err == errc::bad_version) {
+        queue(encode_result(m->head.tag, result_code::bad_version, plist_));
+      } else {
+        log::warn(who() + ": ignored a request: " + err->message());
+      }
+      continue;
+    }
+    handle(std::get<request>(decoded));
+  }
+  if (state_ == state::connecting) {
+    // Bytes that came with the Connect are the first ones for the phone; nothing
+    // more is read until the relay takes the socket over.
+    early_bytes_ = reader_.take_rest();
+    return;
+  }
+  if (state_ == state::command && out_bytes_ >= read_pause_bytes) return;  // held back
+  if (framing_) {  // every request before the bad header was handled
+    log::warn(who() + ": " + framing_.message() + ": closing the socket");
+    return close();
+  }
+  if (state_ == state::command || state_ == state::listening) read_commands();
 }
 
 void client_session::handle(const request& r) {
@@ -213,12 +227,14 @@ void client_session::hand_over() {
       ->start();
 }
 
-void client_session::queue(std::vector<std::byte> message) {
+void client_session::queue(std::vector<std::byte> message, bool event) {
   if (state_ == state::closed) return;
-  if (out_.size() >= max_queued_messages) {
-    log::warn(who() + ": does not read its socket: dropping it");
+  if (event && out_.size() >= max_queued_events) {
+    log::warn(who() + ": dropped: it left " + std::to_string(out_.size()) +
+              " device events unread (it must keep reading its Listen socket)");
     return close();
   }
+  out_bytes_ += message.size();
   out_.push_back(std::move(message));
   write_queued();
 }
@@ -231,7 +247,10 @@ void client_session::write_queued() {
                       self->writing_ = false;
                       if (self->state_ == state::closed) return;
                       if (ec) return self->close();
+                      self->out_bytes_ -= self->out_.front().size();
                       self->out_.pop_front();
+                      if (self->state_ == state::command && !self->reading_)
+                        self->handle_requests();  // below the bound again: read on
                       if (!self->out_.empty()) return self->write_queued();
                       if (self->state_ == state::handing_over) self->hand_over();
                     });
@@ -247,10 +266,12 @@ void client_session::close() {
   socket_.close(ignored);
 }
 
-void client_session::on_attached(const device& d) { queue(encode_attached(d, plist_)); }
+void client_session::on_attached(const device& d) { queue(encode_attached(d, plist_), true); }
 void client_session::on_detached(std::uint32_t device_id) {
-  queue(encode_detached(device_id, plist_));
+  queue(encode_detached(device_id, plist_), true);
 }
-void client_session::on_paired(std::uint32_t device_id) { queue(encode_paired(device_id, plist_)); }
+void client_session::on_paired(std::uint32_t device_id) {
+  queue(encode_paired(device_id, plist_), true);
+}
 
 }  // namespace tether::daemon

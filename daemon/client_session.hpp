@@ -29,12 +29,14 @@ class client_session : public std::enable_shared_from_this<client_session>,
   enum class state { command, listening, connecting, handing_over, closed };
 
   void read_commands();
+  void handle_requests();
   void handle(const proto::usbmuxd::request& r);
   void handle_control(std::uint32_t tag, const proto::tetherd::request& r);
   void start_connect(std::uint32_t tag, const proto::usbmuxd::requests::connect& c);
   void hand_over();
 
-  void queue(std::vector<std::byte> message);
+  // `event`: not a reply (Attached, Detached, Paired), so not held back by backpressure.
+  void queue(std::vector<std::byte> message, bool event = false);
   void write_queued();
 
   void on_attached(const proto::usbmuxd::device& d) override;
@@ -53,7 +55,13 @@ class client_session : public std::enable_shared_from_this<client_session>,
   proto::usbmuxd::message_reader reader_;
   std::array<std::byte, 4096> in_buf_;  // requests are small; the reader keeps partial ones
 
-  std::deque<std::vector<std::byte>> out_;  // bounded: a listener that never reads is dropped
+  std::error_code framing_;  // the stream cannot be framed past this point
+  bool reading_ = false;
+
+  // Bounded (client_session.cpp): requests are not read while replies wait, and a
+  // listener that never reads its events is dropped.
+  std::deque<std::vector<std::byte>> out_;
+  std::size_t out_bytes_ = 0;
   bool writing_ = false;
 
   std::shared_ptr<dialer> dialer_;      // while connecting and until the relay takes over

@@ -202,7 +202,9 @@ TEST(CameraService, BusyPreviewBacksOffAndLiveViewResumes) {
 // machine stretches every gap (a 215 ms one was seen), never the order. Each command's
 // callback runs on the service thread and notes how many frames had been made by then.
 TEST(CameraService, BurstOfCommandsDoesNotStopLiveView) {
-  fixture fx;
+  auto opts = fixture::fast_options();
+  opts.max_queued_commands = 100;  // the whole burst waits (the bound has its own test)
+  fixture fx(opts);
   fx.cam->simulate_command_time(5ms);  // 100 commands: half a second of camera time
   consumer viewer(*fx.service);
   ASSERT_TRUE(viewer.next());
@@ -329,6 +331,32 @@ TEST(CameraService, StopsWithCommandsQueuedAndAnswersThem) {
       fx.service->submit(commands::autofocus{}, [&](command_outcome) { ++answered; });
   }
   EXPECT_EQ(answered, 10);
+}
+
+TEST(CameraService, RefusesCommandsBeyondTheQueueBound) {
+  auto opts = fixture::fast_options();
+  opts.max_queued_commands = 4;
+  fixture fx(opts);
+  fx.cam->simulate_command_time(300ms);
+  std::atomic<int> refused{0}, done{0};
+  // One runs, four wait; the rest are refused at once, on this thread, with the reason.
+  for (int i = 0; i < 10; ++i)
+    fx.service->submit(commands::autofocus{}, [&](command_outcome out) {
+      if (out.error && out.error->which() == camera_error::kind::busy) {
+        ++refused;
+        EXPECT_NE(std::string(out.error->what()).find("already waiting"), std::string::npos);
+      } else {
+        ++done;
+      }
+    });
+  EXPECT_GE(refused, 5);  // 10 - 1 running - 4 waiting (fewer run if the first is slow)
+  EXPECT_LE(refused, 6);
+  // A command submitted once the queue drained runs again.
+  fx.cam->simulate_command_time(0ms);
+  const auto until = clock_type::now() + std::chrono::milliseconds(static_cast<int>(5000 * slack));
+  while (refused + done < 10 && clock_type::now() < until) std::this_thread::sleep_for(10ms);
+  EXPECT_EQ(refused + done, 10);
+  EXPECT_FALSE(fx.run(commands::list_properties{}).error);
 }
 
 }  // namespace

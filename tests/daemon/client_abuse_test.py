@@ -349,6 +349,42 @@ class Abuse:
         return (f"dropped after {replugs} replugs ({time.monotonic() - start:.1f} s); "
                 f"VmRSS {rss0} -> peak {peak} kB{self.rss_note}")
 
+    def requests_never_read(self):
+        """Floods ListDevices requests and never reads a reply. tetherd must stop reading
+        the requests (backpressure) rather than queue replies without end or drop the
+        client, serve everyone else meanwhile, and answer the flood once it is read."""
+        c = Client(self.path, prog="floods")
+        request = plist_frame({"MessageType": "ListDevices", "ProgName": "floods"}, 41)
+        rss0 = peak = self.d.rss_kb()
+        c.sock.setblocking(False)
+        pushed, blocked_since, burst = 0, None, request * 256
+        while True:
+            try:
+                pushed += c.sock.send(burst)
+                blocked_since = None
+            except BlockingIOError:
+                if blocked_since is None:
+                    blocked_since = time.monotonic()
+                elif time.monotonic() - blocked_since > 1:
+                    break  # tetherd stopped taking requests: backpressure reached the client
+                select.select([], [c.sock], [], 0.2)
+            peak = max(peak, self.d.rss_kb())
+            check(pushed < 64 << 20, f"tetherd took {pushed >> 20} MiB of requests from a client "
+                  f"that reads no replies; VmRSS {rss0} -> {self.d.rss_kb()} kB")
+        for _ in range(10):  # held back, not dropped, and everyone else is served
+            peak = max(peak, self.d.rss_kb())
+            self.everyone_else_fine()
+        self.rss_bounded(rss0, peak, "with a client flooding requests")
+        check("floods: dropped" not in self.d.log_tail(400) and
+              "floods: does not read" not in self.d.log_tail(400),
+              "tetherd dropped the client instead of holding it back")
+        c.sock.setblocking(True)
+        version, message, tag, body = read_message(c.sock)
+        check(tag == 41 and "DeviceList" in body, f"the flood's first reply: {tag} {body!r}")
+        c.close()
+        return (f"held back after {pushed >> 10} KiB of requests ({pushed // len(request)}); "
+                f"VmRSS {rss0} -> peak {peak} kB{self.rss_note}")
+
     def relay_that_never_reads(self):
         dev = self.d.device_id(2)  # the keeper's phone: its echo must keep working
         rss0 = self.d.rss_kb()
@@ -447,6 +483,7 @@ def main():
         ("data sent after the Connect request, before the Result", a.early_data_delayed),
         ("slow-loris clients (one byte a second)", a.slow_loris),
         ("a Listen client that never reads, phones replugged", a.listener_that_never_reads),
+        ("a client that floods requests and never reads the replies", a.requests_never_read),
         ("connected clients that never read (source app streaming, echo)",
          a.relay_that_never_reads),
     ]

@@ -59,7 +59,17 @@ camera_service::~camera_service() {
 
 void camera_service::submit(command c, std::function<void(command_outcome)> done) {
   {
-    std::lock_guard lock(m_);
+    std::unique_lock lock(m_);
+    if (queue_.size() >= options_.max_queued_commands) {
+      lock.unlock();
+      command_outcome o;
+      o.error = camera_error(camera_error::kind::busy,
+                             describe(c) + ": " + std::to_string(options_.max_queued_commands) +
+                                 " commands are already waiting for the camera; try again once "
+                                 "they are answered");
+      done(std::move(o));
+      return;
+    }
     const auto now = clock::now();
     queue_.push_back(pending{std::move(c), std::move(done), now, now, {}, 0});
   }

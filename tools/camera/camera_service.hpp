@@ -93,6 +93,10 @@ class camera_service {
     std::chrono::milliseconds busy_backoff_max{500};
     std::chrono::milliseconds busy_give_up{10000};
     std::chrono::milliseconds absent_retry{1000};
+    // Commands waiting, from every controller together; beyond, submit() fails at once.
+    // Each controller has at most 8 in flight (controller_session.cpp), so this is eight
+    // controllers all waiting on a slow camera; more waiting would only add latency.
+    std::size_t max_queued_commands = 64;
   };
 
   camera_service(std::unique_ptr<camera_backend> backend, options o);
@@ -102,7 +106,8 @@ class camera_service {
   camera_service(const camera_service&) = delete;
   camera_service& operator=(const camera_service&) = delete;
 
-  // Queues a command; `done` runs on the camera thread when it finished or failed.
+  // Queues a command; `done` runs on the camera thread when it finished or failed, or
+  // at once on this thread (an error, kind busy) when max_queued_commands wait already.
   void submit(command c, std::function<void(command_outcome)> done);
 
   // Live view runs while any subscription exists. wake() may still run once after

@@ -13,9 +13,23 @@ namespace wire = proto::camera;
 namespace msg = proto::camera::messages;
 
 namespace {
-// Image chunks of 256 KiB: a download interleaves with live view at that grain.
-constexpr std::size_t chunk_size = 256 * 1024;
 constexpr auto stats_period = std::chrono::seconds(1);
+
+// Backpressure: the controller's requests are not read while any of these is reached,
+// and reading resumes once it drains. 256 KiB of answers waiting is a hundred property
+// lists or thousands of small replies: a controller that reads at all stays far below.
+constexpr std::size_t read_pause_bytes = 256 * 1024;
+// Commands handed to the camera and not answered yet (the camera runs one at a time, so
+// more gain nothing); also what one controller can put in the camera service's queue.
+constexpr std::size_t max_commands_in_flight = 8;
+// Downloads queued behind each other: one running and one waiting keeps the link busy.
+constexpr std::size_t max_queued_downloads = 2;
+// The last resort. Events (tag 0: property changes, captures, the camera coming and
+// going) are not answers to requests, so backpressure cannot hold them back. An event
+// that finds this much unwritten disconnects the controller. Replies never do: reading
+// stops at read_pause_bytes with at most max_commands_in_flight answers still to come.
+constexpr std::size_t drop_bytes = 4 << 20;
+constexpr std::uint32_t max_logged_bad_frames = 3;  // per controller
 }  // namespace
 
 controller_session::controller_session(session_hub& hub, stream_socket s, std::string name,
@@ -34,14 +48,21 @@ void controller_session::start(std::vector<std::byte> first_bytes) {
   hello.capabilities = {"live_view", "live_view_ack", "capture",   "download",
                         "autofocus", "focus_step",    "properties"};
   send(hello, proto::peertalk::no_tag);
-  if (!first_bytes.empty()) feed(first_bytes);
-  read();
+  feed(first_bytes);  // and then reads
+}
+
+bool controller_session::held_back() const {
+  return control_out_.bytes() >= read_pause_bytes ||
+         commands_in_flight_ >= max_commands_in_flight ||
+         control_out_.downloads() >= max_queued_downloads;
 }
 
 void controller_session::read() {
-  if (closed_) return;
+  if (closed_ || reading_) return;
+  reading_ = true;
   socket_.async_read_some(
       asio::buffer(buf_), [self = shared_from_this()](std::error_code ec, std::size_t n) {
+        self->reading_ = false;
         if (self->closed_) return;
         if (ec) {
           self->close(ec == asio::error::eof ? "the controller closed the connection"
@@ -49,13 +70,27 @@ void controller_session::read() {
           return;
         }
         self->feed(std::span(self->buf_.data(), n));
-        self->read();
       });
 }
 
 void controller_session::feed(std::span<const std::byte> bytes) {
   reader_.feed(bytes);
-  while (auto f = reader_.next()) {
+  handle_frames();
+}
+
+// Runs after reading, and again whenever something drains (a write done, a command
+// answered), so a controller held back resumes where it stopped.
+void controller_session::handle_frames() {
+  while (!closed_ && !held_back()) {
+    auto f = reader_.next();
+    if (!f) {
+      // Every frame before a bad header is handled first.
+      if (reader_.error())
+        close("the controller's stream cannot be read: " + reader_.error_text());
+      else
+        read();
+      return;
+    }
     if (f->type == proto::peertalk::end_of_stream) {
       close("the controller ended the stream");
       return;
@@ -64,15 +99,15 @@ void controller_session::feed(std::span<const std::byte> bytes) {
     if (auto* e = std::get_if<wire::decode_error>(&decoded)) {
       // Unknown frames with tag 0 are a newer peer's events: ignored (PROTOCOL.md §3).
       if (e->code == wire::error_code::not_supported && f->tag == proto::peertalk::no_tag) continue;
-      log::warn(name_ + ": " + e->text);
+      // A peer sending nothing but bad frames would flood the log: the first few say it.
+      if (++bad_frames_ <= max_logged_bad_frames)
+        log::warn(
+            name_ + ": " + e->text +
+            (bad_frames_ == max_logged_bad_frames ? " (more such frames are not logged)" : ""));
       send(msg::error{e->code, e->text.substr(0, wire::max_message)}, f->tag);
       continue;
     }
     handle(std::move(std::get<wire::message>(decoded)), f->tag);
-    if (closed_) return;
-  }
-  if (reader_.error()) {
-    close("the controller's stream cannot be read: " + reader_.error_text());
   }
 }
 
@@ -82,6 +117,7 @@ void controller_session::run(
   std::weak_ptr<controller_session> weak = shared_from_this();
   auto& io = hub_.io();
   const std::string what = describe(c);
+  ++commands_in_flight_;
   hub_.service().submit(std::move(c), [weak, &io, tag, what, on_success = std::move(on_success)](
                                           command_outcome o) mutable {
     // On the camera thread: hand the outcome to the I/O thread.
@@ -89,15 +125,17 @@ void controller_session::run(
                [weak, tag, what, on_success = std::move(on_success), o = std::move(o)]() mutable {
                  auto self = weak.lock();
                  if (!self || self->closed_) return;
+                 --self->commands_in_flight_;
                  if (o.error) {
                    log::info(self->name_ + ": " + what + ": " + o.error->what());
                    self->send(to_wire(*o.error), tag);
-                   return;
+                 } else {
+                   if (o.busy_retries > 0)
+                     log::debug(self->name_ + ": " + what + ": done after " +
+                                std::to_string(o.busy_retries) + " busy retries");
+                   on_success(*self, o);
                  }
-                 if (o.busy_retries > 0)
-                   log::debug(self->name_ + ": " + what + ": done after " +
-                              std::to_string(o.busy_retries) + " busy retries");
-                 on_success(*self, o);
+                 self->handle_frames();
                });
   });
 }
@@ -196,15 +234,9 @@ void controller_session::download(const msg::download& d, std::uint32_t tag) {
          tag);
     return;
   }
-  // Chunks go out as control frames, alternating with live view (see pump()).
-  std::uint64_t at = d.offset;
-  do {
-    const std::size_t n = static_cast<std::size_t>(std::min<std::uint64_t>(chunk_size, total - at));
-    control_out_.push_back(
-        wire::encode_image_chunk(tag, d.transfer_id, at, total,
-                                 std::span(file->bytes).subspan(static_cast<std::size_t>(at), n)));
-    at += n;
-  } while (at < total);
+  // Chunks go out as control frames, alternating with live view (see pump()), each
+  // encoded when its turn comes.
+  control_out_.push_download(file, d.transfer_id, d.offset, tag);
   pump();
 }
 
@@ -266,9 +298,12 @@ void controller_session::stats_tick() {
     std::snprintf(line, sizeof line, "live view %.1f fps, age %.1f ms (max %.1f), %llu dropped",
                   s.fps, s.mean_age_ms, s.max_age_ms, static_cast<unsigned long long>(s.dropped));
     log::debug(self->name_ + ": " + line);
-    self->send(msg::live_view_stats{s.fps, self->hub_.service().stats().capture_fps, s.mean_age_ms,
-                                    s.max_age_ms, s.delivered, s.dropped},
-               proto::peertalk::no_tag);
+    // A controller that is not keeping up gets no figures this second; the next ones
+    // would supersede them anyway.
+    if (self->control_out_.bytes() < read_pause_bytes)
+      self->send(msg::live_view_stats{s.fps, self->hub_.service().stats().capture_fps,
+                                      s.mean_age_ms, s.max_age_ms, s.delivered, s.dropped},
+                 proto::peertalk::no_tag);
     self->stats_tick();
   });
 }
@@ -276,16 +311,30 @@ void controller_session::stats_tick() {
 void controller_session::send(const wire::message& m, std::uint32_t tag) {
   if (closed_) return;
   try {
-    control_out_.push_back(wire::encode(m, tag));
+    queue(wire::encode(m, tag), tag);
   } catch (const std::exception& e) {
     // A value from the camera that breaks a protocol bound: say so rather than vanish.
     log::warn(name_ + ": cannot send " +
               wire::type_name(static_cast<std::uint32_t>(wire::type_of(m))) + ": " + e.what());
-    control_out_.push_back(wire::encode(
-        msg::error{wire::error_code::internal,
-                   std::string("the camera's answer breaks the protocol: ") + e.what()},
-        tag));
+    queue(wire::encode(
+              msg::error{wire::error_code::internal,
+                         std::string("the camera's answer breaks the protocol: ") + e.what()},
+              tag),
+          tag);
   }
+}
+
+void controller_session::queue(std::vector<std::byte> frame, std::uint32_t tag) {
+  if (closed_) return;
+  if (tag == proto::peertalk::no_tag && control_out_.bytes() + frame.size() > drop_bytes) {
+    close("it left " + std::to_string(control_out_.bytes() >> 10) +
+              " KiB of the camera's messages unread, the limit is " +
+              std::to_string(drop_bytes >> 10) +
+              " KiB; a controller must keep reading its connection",
+          true);
+    return;
+  }
+  control_out_.push(std::move(frame));
   pump();
 }
 
@@ -308,9 +357,8 @@ void controller_session::pump() {
     else
       frame_out_ = std::move(frame);  // delivered once written
     live_turn_ = false;
-  } else if (!control_out_.empty()) {
-    out_ = std::move(control_out_.front());
-    control_out_.pop_front();
+  } else if (auto next = control_out_.next()) {
+    out_ = std::move(*next);
     live_turn_ = true;
   } else {
     return;
@@ -327,13 +375,14 @@ void controller_session::pump() {
                       if (self->frame_out_) self->meter_.delivered(self->frame_out_->captured);
                       self->frame_out_.reset();
                       self->pump();
+                      self->handle_frames();  // maybe below the bounds again: read on
                     });
 }
 
-void controller_session::close(const std::string& why) {
+void controller_session::close(const std::string& why, bool warn) {
   if (closed_) return;
   closed_ = true;
-  log::info(name_ + ": closed (" + why + ")");
+  (warn ? log::warn : log::info)(name_ + ": closed (" + why + ")");
   stop_live_view();
   std::error_code ignored;
   socket_.close(ignored);

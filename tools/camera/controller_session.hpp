@@ -3,12 +3,17 @@
 // camera protocol on a stream socket. It lives on the I/O thread; the camera thread
 // reaches it only through posted handlers.
 //
-// Writing: replies and events queue up (they are small, and one per request); live
-// view never queues. A frame is taken from the session's one-slot mailbox only when the
-// socket is ready for it (and, when the controller acknowledges frames, when fewer than
-// MaxInFlight are unacknowledged), so what goes out is always the newest frame. Queued control
-// frames and live-view frames alternate, so neither a stream of frames nor a long
-// download holds the other back.
+// Writing: replies and events wait in an outbox; live view never queues. A frame is taken from the
+// session's one-slot mailbox only when the socket is ready for it (and, when the controller
+// acknowledges frames, when fewer than MaxInFlight are unacknowledged), so what goes out is always
+// the newest frame. Queued control frames and live-view frames alternate, so neither a stream of
+// frames nor a long download holds the other back.
+//
+// Every queue toward the controller is bounded (constants in controller_session.cpp).
+// A controller that stops reading gets backpressure: its requests are not read while
+// its answers wait unwritten, or its commands wait for the camera, or it has downloads
+// queued; reading resumes once they drain. Only events (tag 0), which it did not ask
+// for and cannot be held back, can outgrow that: past a hard bound it is disconnected.
 #include <asio.hpp>
 #include <deque>
 #include <functional>
@@ -20,6 +25,7 @@
 #include "tools/camera/camera_service.hpp"
 #include "tools/camera/live_view_meter.hpp"
 #include "tools/camera/mux_connection.hpp"
+#include "tools/camera/outbox.hpp"
 
 namespace tether::camera {
 
@@ -32,12 +38,16 @@ class controller_session : public std::enable_shared_from_this<controller_sessio
   void start(std::vector<std::byte> first_bytes);
   // Queues a control frame (reply or event).
   void send(const proto::camera::message& m, std::uint32_t tag);
-  void close(const std::string& why);
+  // `warn`: the controller misbehaved, which the log says louder.
+  void close(const std::string& why, bool warn = false);
   const std::string& name() const { return name_; }
 
  private:
   void read();
   void feed(std::span<const std::byte> bytes);
+  void handle_frames();  // the frames read, while within the bounds; then read more
+  bool held_back() const;
+  void queue(std::vector<std::byte> frame, std::uint32_t tag);
   void handle(proto::camera::message m, std::uint32_t tag);
   void run(command c, std::uint32_t tag,
            std::function<void(controller_session&, command_outcome&)> on_success);
@@ -55,8 +65,11 @@ class controller_session : public std::enable_shared_from_this<controller_sessio
   bool closed_ = false;
   proto::peertalk::frame_reader reader_;
   std::array<std::byte, 65536> buf_{};
+  bool reading_ = false;                // a read is outstanding
+  std::size_t commands_in_flight_ = 0;  // submitted to the camera, not answered yet
+  std::uint32_t bad_frames_ = 0;        // answered with an error
 
-  std::deque<std::vector<std::byte>> control_out_;
+  outbox control_out_;
   bool writing_ = false;
   bool live_turn_ = false;  // alternate control and live view when both wait
   std::vector<std::byte> out_;
