@@ -197,14 +197,20 @@ void client_session::start_connect(std::uint32_t tag, const requests::connect& c
       ctx_.devices, *c.device_id, *c.port, who(),
       [self = shared_from_this(), tag](dialer& d, dialer::outcome o, const std::string& why) {
         if (self->state_ != state::connecting) return d.cancel();
+        // A refusal repeats while an app is closed (a camera service asks every 2 s):
+        // logged once, then in summaries, until the port answers.
+        const std::string repeat_key =
+            "port " + std::to_string(d.port()) + " on device " + std::to_string(d.device_id());
         if (o == dialer::outcome::connected) {
+          self->ctx_.repeats.forget(repeat_key);
           log::info(self->who() + ": connected to port " + std::to_string(d.port()) +
                     " on device " + std::to_string(d.device_id()));
           self->state_ = state::handing_over;  // raw bytes from now on, after the Result
           self->queue(encode_result(tag, result_code::ok, self->plist_));
           return;
         }
-        log::info(self->who() + ": " + why);
+        if (auto line = self->ctx_.repeats.note(repeat_key, why, std::chrono::steady_clock::now()))
+          log::info(self->who() + ": " + *line);
         // A failure found inside dial() itself: the read loop is still running.
         const bool was_async = self->dialer_ != nullptr;
         self->dialer_.reset();

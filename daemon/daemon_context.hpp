@@ -1,10 +1,12 @@
 #pragma once
 // What every client of tetherd's socket may reach: the phones, the pair records, the
-// system BUID and the port forwards.
+// system BUID, the port forwards, and the log's memory of lines that repeat across
+// clients (a closed port asked for every 2 s by a new client each time).
 #include <string>
 
 #include "daemon/device_registry.hpp"
 #include "daemon/pair_records.hpp"
+#include "daemon/repeat_limiter.hpp"
 
 namespace tether::daemon {
 
@@ -15,6 +17,7 @@ struct daemon_context {
   const pair_records& records;
   std::string buid;
   forward_table& forwards;
+  repeat_limiter& repeats;
 };
 
 }  // namespace tether::daemon

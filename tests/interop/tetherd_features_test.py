@@ -258,6 +258,25 @@ def t_tcp_listener():
     assert out == [udid1], out
 
 
+def t_refusals_are_not_a_flood():
+    # As a camera service does while the phone app is closed: a new client and a Connect
+    # to the closed port, again and again. One line says so; repeats go into summaries
+    # (10 s, 20 s, 40 s ... apart), not one line each.
+    dev = d.device_id(d.udids()[0])
+    before = d.log().count("port 2399")
+    for _ in range(30):
+        c = mc.Client(d.sock)
+        try:
+            n = c.connect(dev, 2399)
+        finally:
+            c.close()
+        if n != 3:
+            raise AssertionError(f"Connect to a closed port answered {n}, not 3")
+    lines = [ln for ln in d.log().splitlines() if "port 2399" in ln][before:]
+    if len(lines) != 1 or "is the app running?" not in lines[0]:
+        raise AssertionError(f"30 refusals gave {len(lines)} log lines: {lines[:5]}")
+
+
 def t_second_instance_pokes():
     r = subprocess.run([TETHERD, "-f", "-S", d.sock, "-P", d.pidfile],
                        capture_output=True, text=True, timeout=10)
@@ -294,6 +313,8 @@ for name, fn in [
      t_peertalk_host),
     ("the loopback TCP listener serves idevice_id (USBMUXD_SOCKET_ADDRESS=ADDR:PORT)",
      t_tcp_listener),
+    ("a closed port asked for again and again is logged once, not once a request",
+     t_refusals_are_not_a_flood),
     ("a second tetherd pokes the running one and exits 0", t_second_instance_pokes),
     ("tetherd -x is ignored by an instance started without -z", t_x_without_z_is_ignored),
 ]:
