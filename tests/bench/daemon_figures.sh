@@ -42,9 +42,9 @@
 #   1       every goal (for a quiet machine and the full sizes)
 #   robust  the goals that hold at smoke size on a loaded 2-core machine (ctest's smoke run):
 #           idle wakeups (a count, not a time) and the smoke bound on the round trip:
-#           tetherd's median no slower than the reference's, their blocks interleaved
-#           (0.46-0.9 measured on the loaded machine; a round trip twice as slow is
-#           0.9-1.8, and the deliberate regression in the commit that added this failed).
+#           tetherd's median at most 0.9 of the reference's, their blocks interleaved
+#           (0.46-0.72 in five runs on the loaded 2-core machine, 0.69 on a quiet one; a
+#           round trip twice as slow is 0.92-1.44).
 #           Not required, only reported: throughput against the link and the 0.8
 #           round-trip goal (load), idle memory (what else is installed), and CPU per MB:
 #           over a 2 MB transfer it follows the load (0.33 in one loaded run, 1.33 in the
@@ -278,7 +278,7 @@ row cpu_ms_per_MB_40 cpu40 'r >= 0 && r <= 0.5' 'ratio<=0.50'
 row throughput_unlimited_MBps tput0 'r >= 5' 'ratio>=5.00'
 row cpu_ms_per_MB_unlimited cpu0 1 -
 row rtt64_median_us median 'r >= 0 && r <= 0.8' 'ratio<=0.80'
-row rtt64_median_us_smoke median 'r >= 0 && r <= 1.0' 'ratio<=1.00' robust
+row rtt64_median_us_smoke median 'r >= 0 && r <= 0.9' 'ratio<=0.90' robust
 row rtt64_p99_us p99 1 -
 row rtt64_cpu_us_per_trip rttcpu 1 -
 row rtt64_median_us_slack1ns median_slack 1 -

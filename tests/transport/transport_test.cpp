@@ -252,9 +252,10 @@ TEST_F(Transport, SourceStreamArrivesInOrder) {
 
 // The source app's payload rate against the rate the sim's bus was given (--rate): the
 // independent measure, taken in this run. The data is drained as each readable event
-// arrives (as tetherd does), not on a polling step. Best of three streams, each timed
-// from its first byte, so a moment of load on a shared machine costs one stream, not the
-// figure. ctest runs it at 20 MB/s (transport_link_rate): the emulation carries 30 MB/s
+// arrives (as tetherd does), not on a polling step. Each stream is timed from its first
+// byte; the best counts, and streams stop once one reaches the bound (up to eight), so a
+// spell of load on a shared machine costs a few streams, not the figure; a transport that
+// cannot reach the bound runs all eight (about 3 s) and fails. ctest runs it at 20 MB/s (transport_link_rate): the emulation carries 30 MB/s
 // on this 2-core machine with two other builds running and 66 on a quiet one, so the link
 // is the limit and the transport gives 100% of it; a transport that delivers half (a
 // stall, a lost ACK, a slow loop) fails the 70% bound. Sanitizer builds print the rate
@@ -270,7 +271,7 @@ TEST_F(Transport, SourceStreamKeepsUpWithTheLink) {
   constexpr double bound = 0.70;
   double best = 0;
   std::ostringstream runs;
-  for (int run = 0; run < 3; ++run) {
+  for (int run = 0; run < 8 && best < bound * link_mbps; ++run) {
     conn_id id = 0;
     std::uint64_t got = 0;
     std::chrono::steady_clock::time_point first{}, last{};
