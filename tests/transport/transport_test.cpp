@@ -6,8 +6,8 @@
 #include <sys/un.h>
 #include <unistd.h>
 
-#include <asio/io_context.hpp>
 #include <algorithm>
+#include <asio/io_context.hpp>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
@@ -255,11 +255,12 @@ TEST_F(Transport, SourceStreamArrivesInOrder) {
 // arrives (as tetherd does), not on a polling step. Each stream is timed from its first
 // byte; the best counts, and streams stop once one reaches the bound (up to eight), so a
 // spell of load on a shared machine costs a few streams, not the figure; a transport that
-// cannot reach the bound runs all eight (about 3 s) and fails. ctest runs it at 20 MB/s (transport_link_rate): the emulation carries 30 MB/s
-// on this 2-core machine with two other builds running and 66 on a quiet one, so the link
-// is the limit and the transport gives 100% of it; a transport that delivers half (a
-// stall, a lost ACK, a slow loop) fails the 70% bound. Sanitizer builds print the rate
-// and skip the bound: their instrumentation, not the transport, sets the pace there.
+// cannot reach the bound runs all eight (about 3 s) and fails. ctest runs it at 20 MB/s
+// (transport_link_rate): the emulation carries about 30 MB/s on this 2-core machine with
+// two other builds running and 66 on a quiet one, so the link is the limit and the
+// transport gives 100% of it; one that delivers half (a stall, a lost ACK, a slow loop)
+// fails the 70% bound. Sanitizer builds print the rate and skip the bound: their
+// instrumentation, not the transport, sets the pace there.
 TEST_F(Transport, SourceStreamKeepsUpWithTheLink) {
   const std::string udid = wait_ready();
   ASSERT_NE(link(udid), nullptr);
@@ -304,8 +305,9 @@ TEST_F(Transport, SourceStreamKeepsUpWithTheLink) {
     link(udid)->flush();
   }
   const double ratio = best / link_mbps;
-  std::printf("source stream: %s MB/s; best %.1f MB/s = %.0f%% of the %.0f MB/s link (bound %.0f%%)\n",
-              runs.str().c_str(), best, 100 * ratio, link_mbps, 100 * bound);
+  std::printf(
+      "source stream: %s MB/s; best %.1f MB/s = %.0f%% of the %.0f MB/s link (bound %.0f%%)\n",
+      runs.str().c_str(), best, 100 * ratio, link_mbps, 100 * bound);
 #if TETHER_SANITIZED
   GTEST_SKIP() << "sanitizer build: the rate is printed, not asserted (the instrumentation, "
                   "not the transport, sets the pace)";
