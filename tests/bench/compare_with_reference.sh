@@ -10,7 +10,7 @@
 # through the reference, so that pair of rows compares like with like.
 #
 # TETHER_BENCH_CHECK=1 (ctest's smoke run, with TETHERD): after the table, tetherd's rate
-# is checked against the transport alone, on the same 20 MB/s link, 3 rounds interleaved
+# is checked against the transport alone, on the same 20 MB/s link, in interleaved rounds
 # (transport, tetherd, transport, tetherd, ...), best of each: tetherd + iproxy must carry
 # >= 70% of what the transport carries. 20 MB/s is under the emulation's ceiling on a
 # loaded 2-core machine (about 30 MB/s for either path), so both are held by the link and
@@ -96,8 +96,8 @@ if [ "${TETHER_BENCH_CHECK:-0}" = 1 ] && [ -n "$tetherd" ]; then
   else
     verdict="not judged: the machine was too loaded (the transport alone never reached 85% of the link)"
   fi
-  py "print(f'tetherd {$best_d} MB/s = {$best_d/$best_t:.2f} of the transport alone ({$best_t} MB/s),'
-           f' {100*$best_d/20:.0f}% of the link, {$best_d/$ref20:.2f}x the reference;'
+  py "print(f'tetherd {$best_d} MB/s = {$best_d/max($best_t, 1e-3):.2f} of the transport alone ({$best_t} MB/s),'
+           f' {100*$best_d/20:.0f}% of the link, {$best_d/max($ref20, 1e-3):.2f}x the reference;'
            f' bound {$min_ratio:.2f} of the transport: $verdict')"
   case "$verdict" in
     met) ;;
