@@ -203,8 +203,9 @@ def inside(tetherd, camera):
 
     def live_view(seconds):
         ch = state["ch"]
-        ftype, _, _ = request(cp.START_LIVE_VIEW)
-        assert ftype == cp.OK
+        ftype, _, m = request(cp.START_LIVE_VIEW)
+        if ftype != cp.OK:
+            raise AssertionError(f"start live view: {ftype} {m}")
         frames, stats = [], {}
         first = None
         end = time.monotonic() + seconds + 1
@@ -214,11 +215,13 @@ def inside(tetherd, camera):
             if first is None:
                 first = time.monotonic()  # after live view is up (the mirror)
                 end = first + seconds
-            assert f[2]["jpeg"][:2] == b"\xff\xd8" and f[2]["width"] == 640, f[2]["width"]
+            if f[2]["jpeg"][:2] != b"\xff\xd8" or f[2]["width"] != 640:
+                raise AssertionError(f"not a 640-wide JPEG: width {f[2]['width']}")
             frames.append(f[2]["sequence"])
         fps = (len(frames) - 1) / (time.monotonic() - first)
-        ftype, _, _ = request(cp.STOP_LIVE_VIEW)
-        assert ftype == cp.OK
+        ftype, _, m = request(cp.STOP_LIVE_VIEW)
+        if ftype != cp.OK:
+            raise AssertionError(f"stop live view: {ftype} {m}")
         return fps, frames, stats
 
     def t_live_view():

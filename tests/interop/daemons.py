@@ -59,7 +59,8 @@ def sim_control(line, path=None, check=True):
         reply += chunk
     s.close()
     text = reply.decode()
-    assert not check or text.endswith("ok\n"), f"{line}: {text}"
+    if check and not text.endswith("ok\n"):
+        raise AssertionError(f"{line}: {text}")
     return text
 
 
