@@ -272,7 +272,8 @@ TEST_F(Transport, SourceStreamKeepsUpWithTheLink) {
   constexpr double bound = 0.70;
   double best = 0;
   std::ostringstream runs;
-  for (int run = 0; run < 8 && best < bound * link_mbps; ++run) {
+  const int tries = TETHER_SANITIZED ? 1 : 8;  // the bound is skipped there: one is enough
+  for (int run = 0; run < tries && best < bound * link_mbps; ++run) {
     conn_id id = 0;
     std::uint64_t got = 0;
     std::chrono::steady_clock::time_point first{}, last{};
