@@ -15,7 +15,12 @@ Prints, for one run:
      the run, so growth shows; and the same consumer without acknowledgements, to
      show what the socket buffers on the way would do.
 Exits 1 if a goal is missed (>= 60 fps sustained, < 5 ms median latency, age < two
-frame intervals with no growth).
+frame intervals with no growth). Those goals are for a quiet machine and full-length
+runs. --smoke-goals (ctest's smoke run) requires one bound instead, which holds on a
+loaded 2-core machine: at the camera's 60 fps, the phone receives >= 0.8 of what the
+camera made (its own count, LIVE_VIEW_STATS CameraFps: 60 when the machine can encode
+1080p at 60, less when load starves the encoder, which is not the path under test). A
+path that delivers half fails. The other goals are printed.
 """
 import argparse
 import os
@@ -39,6 +44,9 @@ ap.add_argument("--slow-seconds", type=float, default=30, help="slow-consumer ph
 ap.add_argument("--size", default="1920x1080")
 ap.add_argument("--no-ceiling", action="store_true", help="skip the unthrottled run")
 ap.add_argument("--no-goals", action="store_true", help="print figures, never fail")
+ap.add_argument("--smoke-goals", action="store_true",
+                help="require only what holds at smoke size on a loaded machine (see the "
+                     "docstring); print the other goals")
 args = ap.parse_args()
 
 CAMERA_FPS = 60
@@ -58,7 +66,9 @@ def start_camera(fps):
                           str(fps), "--usbmuxd", d.sock, "--port", "2350", "--listen", ""],
                          stdout=log, stderr=subprocess.STDOUT)
     ch, _ = app.accept(timeout=20)
-    assert ch.recv_frame()[0] == cp.HELLO
+    first = ch.recv_frame()
+    if first[0] != cp.HELLO:
+        raise AssertionError(f"tether-camera's first frame is not hello: {first[0]}")
     ch.send(cp.HELLO, cp.hello("liveview bench"))
     return p, ch
 
@@ -110,6 +120,7 @@ def pct(values, p):
 
 
 missed = []
+smoke_missed = []
 
 
 def goal(ok, text):
@@ -141,6 +152,12 @@ try:
           f"p99 {pct(ages, 0.99):.2f} ms, max {max(ages):.2f} ms")
     goal(fps >= CAMERA_FPS * 0.99, f"sustained >= 60 fps ({fps:.1f})")
     goal(statistics.median(ages) < 5, f"median latency < 5 ms ({statistics.median(ages):.2f})")
+    made = min(CAMERA_FPS, stats.get("CameraFps", 0))
+    smoke_ok = made > 0 and fps >= 0.8 * made
+    print(f"  smoke bound: {fps:.1f} fps received, the camera made {stats.get('CameraFps', 0):.1f}: "
+          f"{fps / made if made else 0:.2f} of it (bound 0.80): {'met' if smoke_ok else 'MISSED'}")
+    if not smoke_ok:
+        smoke_missed.append(f"received {fps:.1f} fps of the {made:.1f} the camera made")
 
     work = 3 / CAMERA_FPS
     frames, stats = live(ch, args.slow_seconds, 1, work)
@@ -167,6 +184,10 @@ finally:
     app.stop()
     d.stop()
 
-if missed and not args.no_goals:
+if args.smoke_goals:
+    if smoke_missed:
+        print("missed: " + "; ".join(smoke_missed))
+        sys.exit(1)
+elif missed and not args.no_goals:
     print("missed: " + "; ".join(missed))
     sys.exit(1)

@@ -26,10 +26,17 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import camproto as cp  # noqa: E402
-from daemons import (Checks, free_port, live_view_at_camera_rate, sim_control as control,  # noqa: E402
-                     wait_for)
+from daemons import (Checks, fmt, free_port, keeps_pace, sim_control as control,  # noqa: E402
+                     unthrottled, wait_for)
 
 CAMERA_FPS = 30
+# The phone's live view unthrottled against the gphoto2 CLI's own on the same camera,
+# measured before tether-camera starts and after it ends (the phone's runs between; best
+# of each): 0.75-0.97 in five runs here on a loaded 2-core machine (CLI 40-72 fps).
+# tether-camera taking twice as long for each frame gave 0.57: a path that carries half
+# fails.
+MIN_RATIO = 0.6
+SANITIZED = os.environ.get("TETHER_SANITIZE", "")
 
 
 def status():
@@ -62,6 +69,26 @@ def inside(tetherd, camera):
                               stdout=open(os.path.join(work, "tetherd.log"), "w"),
                               stderr=subprocess.STDOUT)
     wait_for(lambda: os.path.exists(sock), 15, "tetherd's socket")
+    def cli_fps(seconds=2):
+        """The gphoto2 CLI's own live view (--capture-movie) on the same camera, while
+        tether-camera is not running (it holds the camera while it runs)."""
+        movie = os.path.join(work, "movie.mjpg")
+        if os.path.exists(movie):
+            os.remove(movie)
+        r = subprocess.run(["gphoto2", "--camera", "Nikon DSC D750", "--capture-movie",
+                            f"{seconds}s"], capture_output=True, text=True, timeout=60, cwd=work,
+                           env=dict(os.environ, HOME=work))
+        with open(movie, "rb") as f:
+            frames = f.read().count(b"\xff\xd8")
+        if r.returncode != 0 or frames == 0:
+            raise AssertionError(f"gphoto2 --capture-movie: {frames} frames: {r.stdout}{r.stderr}")
+        return frames / seconds
+
+    # The independent measure, before tether-camera starts and again after it ends (the
+    # phone's runs come between): the gphoto2 CLI unthrottled on the same camera.
+    cli = [unthrottled(cli_fps)]
+    control(f"camera fps {CAMERA_FPS}")
+    phone = []
     cam = subprocess.Popen([camera, "--backend", "gphoto2", "--fps", "0", "--usbmuxd", sock,
                             "--port", "2350", "--listen", os.path.join(work, "camera.sock"), "-v"],
                            stdout=open(camlog_path, "w"), stderr=subprocess.STDOUT)
@@ -176,8 +203,9 @@ def inside(tetherd, camera):
 
     def live_view(seconds):
         ch = state["ch"]
-        ftype, _, _ = request(cp.START_LIVE_VIEW)
-        assert ftype == cp.OK
+        ftype, _, m = request(cp.START_LIVE_VIEW)
+        if ftype != cp.OK:
+            raise AssertionError(f"start live view: {ftype} {m}")
         frames, stats = [], {}
         first = None
         end = time.monotonic() + seconds + 1
@@ -187,11 +215,13 @@ def inside(tetherd, camera):
             if first is None:
                 first = time.monotonic()  # after live view is up (the mirror)
                 end = first + seconds
-            assert f[2]["jpeg"][:2] == b"\xff\xd8" and f[2]["width"] == 640, f[2]["width"]
+            if f[2]["jpeg"][:2] != b"\xff\xd8" or f[2]["width"] != 640:
+                raise AssertionError(f"not a 640-wide JPEG: width {f[2]['width']}")
             frames.append(f[2]["sequence"])
         fps = (len(frames) - 1) / (time.monotonic() - first)
-        ftype, _, _ = request(cp.STOP_LIVE_VIEW)
-        assert ftype == cp.OK
+        ftype, _, m = request(cp.STOP_LIVE_VIEW)
+        if ftype != cp.OK:
+            raise AssertionError(f"stop live view: {ftype} {m}")
         return fps, frames, stats
 
     def t_live_view():
@@ -199,15 +229,46 @@ def inside(tetherd, camera):
 
         def phone_fps():
             fps, frames, stats = live_view(2)
-            assert frames == sorted(frames), frames
+            if frames != sorted(frames):
+                raise AssertionError(f"frames out of order: {frames}")
             runs.append(stats)
             return fps
 
-        fps = live_view_at_camera_rate(CAMERA_FPS, phone_fps)
-        stats = runs[1]
-        print(f"  live view on the phone: {fps:.1f} fps (camera serves {CAMERA_FPS}); "
-              f"service: camera {stats.get('CameraFps', 0):.1f} fps, "
+        # Two runs, up to six while the best is under 0.8 of the CLI's first figure: a
+        # spell of load costs a run (the check against the CLI is at the end). Two in a
+        # sanitizer build, where that check is not required.
+        most = 2 if SANITIZED else 6
+        while len(phone) < 2 or (len(phone) < most and max(phone) < 0.8 * cli[0]):
+            phone.append(unthrottled(phone_fps))
+        # At the camera's rate: 0.8 of it, or of half the CLI's ceiling when the machine
+        # carries less than twice it (frames are fetched one at a time; a late fetch costs
+        # a frame). A sanitizer build slows tether-camera, not the CLI: there the phone's
+        # own ceiling is used too.
+        ceiling = min(max(cli), max(phone)) if SANITIZED else max(cli)
+        need = 0.8 * min(CAMERA_FPS, ceiling / 2)
+        best, at_rate = keeps_pace(CAMERA_FPS, phone_fps, enough=need)
+        stats = runs[-1]
+        print(f"  camera unthrottled: the phone {fmt(phone)} fps, the gphoto2 CLI before "
+              f"{cli[0]:.1f} fps")
+        print(f"  live view on the phone: {fmt(at_rate)} fps (camera serves {CAMERA_FPS}), "
+              f"{need:.1f} needed; service: camera {stats.get('CameraFps', 0):.1f} fps, "
               f"frame age {stats.get('MeanAgeMs', 0):.1f} ms")
+        if best < need:
+            raise AssertionError(f"best {best:.1f} fps at the camera's {CAMERA_FPS}, under {need:.1f}")
+
+    def t_against_cli():
+        cli.append(unthrottled(cli_fps))
+        if not phone:
+            raise AssertionError("no live view on the phone to compare")
+        ratio = max(phone) / max(cli)
+        print(f"  camera unthrottled: the phone {fmt(phone)} fps, the gphoto2 CLI before and "
+              f"after {fmt(cli)} fps: {ratio:.2f} of the CLI (bound {MIN_RATIO})")
+        if SANITIZED:
+            print(f"  not required: sanitizer build ({SANITIZED}), tether-camera is instrumented "
+                  "and the CLI is not")
+        elif ratio < MIN_RATIO:
+            raise AssertionError(f"the phone's live view carried {ratio:.2f} of the gphoto2 "
+                                 f"CLI's ({max(phone):.1f} against {max(cli):.1f} fps)")
 
     def t_focus():
         def lens():
@@ -293,8 +354,7 @@ def inside(tetherd, camera):
     finally:
         # Both programs must stop on SIGTERM with exit 0 and no sanitizer report in their
         # logs (UBSan reports and goes on, so the exit status alone would not show it).
-        for name, proc, log in (("tether-camera", cam, camlog_path),
-                                ("tetherd", daemon, os.path.join(work, "tetherd.log"))):
+        def stop(name, proc, log):
             proc.terminate()
             try:
                 rc = proc.wait(timeout=15)
@@ -308,6 +368,11 @@ def inside(tetherd, camera):
                 check.failed += 1
             else:
                 print(f"ok: {name} stops on SIGTERM with exit 0 and no sanitizer report")
+
+        stop("tether-camera", cam, camlog_path)
+        # The CLI again now that tether-camera has let go of the camera.
+        check("live view on the phone against the gphoto2 CLI's, same camera", t_against_cli)
+        stop("tetherd", daemon, os.path.join(work, "tetherd.log"))
         srv.close()
         if check.failed:
             print(camlog()[-5000:])

@@ -14,7 +14,7 @@ import sys
 import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemons import Checks, live_view_at_camera_rate, sim_control as control  # noqa: E402
+from daemons import Checks, fmt, keeps_pace, sim_control as control, unthrottled  # noqa: E402
 
 CAMERA = "Nikon DSC D750"
 FPS = 30
@@ -126,8 +126,24 @@ def inside():
             gphoto("--capture-movie", f"{seconds}s", timeout=60)
             return downloaded("movie.mjpg").count(b"\xff\xd8") / seconds
 
-        fps = live_view_at_camera_rate(FPS, movie_fps)
-        print(f"  live view through libgphoto2: {fps:.1f} fps (camera serves {FPS})")
+        # What is tested is the virtual camera; the independent measure is the rate it
+        # was configured to serve. It must give the gphoto2 CLI 0.8 of it (best of up to
+        # three runs). A machine that cannot carry twice the camera's rate unthrottled
+        # (a starved CI machine carried 3.7 fps, a loaded one here 52-55; a quiet one
+        # 127-143) cannot judge that: it says so and passes. A camera that serves half
+        # its frames fails on any machine that can judge.
+        ceiling = unthrottled(movie_fps)
+        best, runs = keeps_pace(FPS, movie_fps)
+        need = 0.8 * FPS
+        print(f"  live view through libgphoto2: {fmt(runs)} fps, camera serving {FPS}: "
+              f"{best / FPS:.2f} of its rate, {need:.1f} fps needed; unthrottled {ceiling:.1f} fps")
+        if ceiling < 1:
+            raise AssertionError(f"live view carried {ceiling:.1f} fps with the camera unthrottled")
+        if best < need:
+            if ceiling >= 2 * FPS:
+                raise AssertionError(f"best {best:.1f} fps of the camera's {FPS}, under {need:.1f}")
+            print(f"  not judged: this machine carries {ceiling:.1f} fps unthrottled, under twice "
+                  f"the camera's rate")
 
     def busy_recovered_by_libgphoto2():
         control("camera busy 3")  # libgphoto2 retries Nikon's capture itself

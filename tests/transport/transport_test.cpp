@@ -6,11 +6,14 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <asio/io_context.hpp>
 #include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <deque>
 #include <functional>
+#include <iomanip>
 #include <map>
 #include <random>
 #include <set>
@@ -19,6 +22,18 @@
 
 #include "tools/sim/phone_apps.hpp"
 #include "usbmux/usb/usb_host.hpp"
+
+// GCC says __SANITIZE_*__; clang answers __has_feature.
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define TETHER_SANITIZED 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define TETHER_SANITIZED 1
+#endif
+#endif
+#ifndef TETHER_SANITIZED
+#define TETHER_SANITIZED 0
+#endif
 
 namespace tether::usb {
 namespace {
@@ -243,6 +258,75 @@ TEST_F(Transport, SourceStreamArrivesInOrder) {
       << "got " << got << " of " << total;
   EXPECT_TRUE(in_order);
   EXPECT_EQ(got, total);
+}
+
+// The source app's payload rate against the rate the sim's bus was given (--rate): the
+// independent measure, taken in this run. The data is drained as each readable event
+// arrives (as tetherd does), not on a polling step. Each stream is timed from its first
+// byte; the best counts, and streams stop once one reaches the bound (up to eight), so a
+// spell of load on a shared machine costs a few streams, not the figure; a transport that
+// cannot reach the bound runs all eight (about 3 s) and fails. ctest runs it at 20 MB/s
+// (transport_link_rate): the emulation carries about 30 MB/s on this 2-core machine with
+// two other builds running and 66 on a quiet one, so the link is the limit and the
+// transport gives 100% of it; one that delivers half (a stall, a lost ACK, a slow loop)
+// fails the 70% bound. Sanitizer builds print the rate and skip the bound: their
+// instrumentation, not the transport, sets the pace there.
+TEST_F(Transport, SourceStreamKeepsUpWithTheLink) {
+  const std::string udid = wait_ready();
+  ASSERT_NE(link(udid), nullptr);
+  const std::uint64_t total = env_number("TETHER_SIM_SOURCE_BYTES", 0);
+  const char* rate_env = std::getenv("TETHER_SIM_RATE");
+  const double link_mbps = rate_env ? std::strtod(rate_env, nullptr) : 0;
+  ASSERT_GT(total, 0u);
+  if (link_mbps <= 0) GTEST_SKIP() << "unthrottled bus (--rate 0): no link rate to compare with";
+  constexpr double bound = 0.70;
+  double best = 0;
+  std::ostringstream runs;
+  const int tries = TETHER_SANITIZED ? 1 : 8;  // the bound is skipped there: one is enough
+  for (int run = 0; run < tries && best < bound * link_mbps; ++run) {
+    conn_id id = 0;
+    std::uint64_t got = 0;
+    std::chrono::steady_clock::time_point first{}, last{};
+    on_data = [&](device_link& l, const usbmux::event& e) {
+      const auto* r = std::get_if<usbmux::events::readable>(&e);
+      if (r == nullptr || r->id != id) return;
+      if (got == 0) first = std::chrono::steady_clock::now();
+      for (auto in = l.session().received(id); !in.empty(); in = l.session().received(id)) {
+        got += in.size();
+        l.session().consume(id, in.size());
+      }
+      l.flush();
+      if (got >= total && last == std::chrono::steady_clock::time_point{})
+        last = std::chrono::steady_clock::now();
+    };
+    // Not connect(): the stream may start before it returns, and id must be known first.
+    const auto cid = link(udid)->session().connect(2346, std::chrono::steady_clock::now());
+    ASSERT_TRUE(cid);
+    id = *cid;
+    link(udid)->flush();
+    ASSERT_TRUE(run_until([&] { return got >= total || link(udid) == nullptr; }, 30s))
+        << "got " << got << " of " << total;
+    on_data = nullptr;
+    ASSERT_EQ(got, total);
+    const double s = std::chrono::duration<double>(last - first).count();
+    const double mbps = static_cast<double>(got) / s / 1e6;
+    runs << (run ? ", " : "") << std::fixed << std::setprecision(1) << mbps;
+    best = std::max(best, mbps);
+    (void)link(udid)->session().close(id, std::chrono::steady_clock::now());
+    link(udid)->flush();
+  }
+  const double ratio = best / link_mbps;
+  std::printf(
+      "source stream: %s MB/s; best %.1f MB/s = %.0f%% of the %.0f MB/s link (bound %.0f%%)\n",
+      runs.str().c_str(), best, 100 * ratio, link_mbps, 100 * bound);
+#if TETHER_SANITIZED
+  GTEST_SKIP() << "sanitizer build: the rate is printed, not asserted (the instrumentation, "
+                  "not the transport, sets the pace)";
+#endif
+  EXPECT_GE(ratio, bound) << "the transport carried " << best << " MB/s of a " << link_mbps
+                          << " MB/s link in its best stream of " << runs.str()
+                          << " (a machine whose emulation cannot carry 70% of the link at all, "
+                             "about 5x slower than a quiet 2-core one, fails this too)";
 }
 
 TEST_F(Transport, SinkTakesEverything) {

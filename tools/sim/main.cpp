@@ -448,6 +448,7 @@ int main(int argc, char** argv) {
   ::setenv("TETHER_SIM_CONTROL", o.control.c_str(), 1);
   ::setenv("TETHER_SIM_SOURCE_BYTES", std::to_string(o.source_bytes).c_str(), 1);
   ::setenv("TETHER_SIM_PHONES", std::to_string(o.phones).c_str(), 1);
+  ::setenv("TETHER_SIM_RATE", std::to_string(o.rate_mbps).c_str(), 1);  // MB/s, 0 = no limit
   ::setenv("TETHER_SIM_SPEED", o.speed == usb_speed::super ? "super" : "high", 1);
   ::setenv("TETHER_SIM_OLD_SERIAL", o.old_serial ? "1" : "0", 1);
 
