@@ -7,6 +7,10 @@ import socket
 import struct
 import threading
 import time
+import sys
+
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
 
 HELLO, GET_PROPERTIES, PROPERTIES, SET_PROPERTY, PROPERTY_SET = 100, 101, 102, 103, 104
 CAPTURE, AUTOFOCUS, FOCUS_STEP, START_LIVE_VIEW, STOP_LIVE_VIEW = 105, 106, 107, 108, 109

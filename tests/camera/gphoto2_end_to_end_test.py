@@ -29,6 +29,9 @@ import camproto as cp  # noqa: E402
 from daemons import (Checks, fmt, free_port, keeps_pace, sim_control as control,  # noqa: E402
                      unthrottled, wait_for)
 
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
+
 CAMERA_FPS = 30
 # The phone's live view unthrottled against the gphoto2 CLI's own on the same camera,
 # measured before tether-camera starts and after it ends (the phone's runs between; best

@@ -19,6 +19,9 @@ sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import camproto as cp  # noqa: E402
 from daemons import Checks, Daemon, TMP, free_port, wait_for  # noqa: E402
 
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
+
 SIM, TETHERD, CAMERA = sys.argv[1:4]
 # Sanitizer builds (CMake passes TETHER_SANITIZE) are several times slower: time bounds
 # stretch for them.

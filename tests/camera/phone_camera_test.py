@@ -18,6 +18,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 from daemons import Checks, Daemon, Skip  # noqa: E402
 
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
+
 SIM, TETHERD, TETHER = sys.argv[1:4]
 # Sanitizer builds (CMake passes TETHER_SANITIZE) run the sim's camera several times slower.
 SANITIZED = bool(os.environ.get("TETHER_SANITIZE"))

@@ -33,6 +33,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import camproto as cp  # noqa: E402
 from headless_chromium import Chromium, find_chromium  # noqa: E402
 
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
+
 CAMERA, TETHER = sys.argv[1], sys.argv[2]
 OUT = os.path.abspath(sys.argv[3] if len(sys.argv) > 3 else "viewer-test-output")
 SLACK = float(os.environ.get("TETHER_TEST_SLACK", "1"))  # sanitizer builds are slower

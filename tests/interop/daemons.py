@@ -11,6 +11,9 @@ import time
 
 import muxclient as mc
 
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
+
 TMP = tempfile.mkdtemp(prefix="tether-interop-")
 os.environ["ASAN_OPTIONS"] = ":".join(
     filter(None, [os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))

@@ -16,6 +16,9 @@ import tempfile
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from daemons import Checks, fmt, keeps_pace, sim_control as control, unthrottled  # noqa: E402
 
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
+
 CAMERA = "Nikon DSC D750"
 FPS = 30
 

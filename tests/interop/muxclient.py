@@ -3,6 +3,10 @@ Connect, against tetherd or the reference usbmuxd. Standard library only."""
 import plistlib
 import socket
 import struct
+import sys
+
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
 
 HEADER = struct.Struct("<IIII")  # length, version, message, tag
 

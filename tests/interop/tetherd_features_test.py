@@ -22,6 +22,9 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import muxclient as mc  # noqa: E402
 from daemons import Checks, Daemon, Skip, TMP, free_port, wait_for  # noqa: E402
 
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
+
 SIM, TETHERD = sys.argv[1], sys.argv[2]
 check = Checks()
 

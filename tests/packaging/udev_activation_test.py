@@ -31,6 +31,9 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 import muxclient as mc  # noqa: E402
 from daemons import sim_control, wait_for  # noqa: E402
 
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
+
 SIM, TETHERD, INIT = sys.argv[1:4]
 TMP = tempfile.mkdtemp(prefix="tetherd-udev-")
 failed = 0

@@ -13,6 +13,9 @@ import re
 import subprocess
 import sys
 
+if not __debug__:  # the checks here are assert statements, which -O would strip
+    sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
+
 GEN, RULES_DIR, TABLE = sys.argv[1:4]
 failed = 0
 
