@@ -381,13 +381,18 @@ def t_user_drop():
     # Device nodes belong to root here (udev rules would give them to the user), so the
     # phone is refused with a hint; what matters is who tetherd runs as.
     e = Daemon(SIM, TETHERD, "user", phones=1, usable=0, extra=["-U", "nobody"])
-    tetherd_pid = int(open(e.pidfile).read())
-    uid = [line for line in open(f"/proc/{tetherd_pid}/status") if line.startswith("Uid:")][0]
-    nobody = pwd.getpwnam("nobody").pw_uid
-    assert uid.split()[1:] == [str(nobody)] * 4, uid
-    wait_for(lambda: "install tether's udev rules" in e.log(), what="the access hint")
-    assert e.devices() == []
-    e.stop()
+    try:
+        tetherd_pid = int(open(e.pidfile).read())
+        uid = [line for line in open(f"/proc/{tetherd_pid}/status") if line.startswith("Uid:")][0]
+        nobody = pwd.getpwnam("nobody").pw_uid
+        assert uid.split()[1:] == [str(nobody)] * 4, uid
+        wait_for(lambda: "install tether's udev rules" in e.log(), 30, what="the access hint")
+        assert e.devices() == []
+    except BaseException:
+        print(e.log()[-2000:])
+        raise
+    finally:
+        e.stop()  # never leave a daemon behind, whatever failed
 
 
 check("-U nobody: tetherd runs as nobody after start-up; a phone it may not open is "
