@@ -83,6 +83,24 @@ try:
     r = tether("liveview", "--frames", "3", "--mjpeg", os.path.join(tmp, "no", "such", "x.mjpeg"))
     check("an MJPEG file that cannot be written: exit 1, the path named",
           r.returncode == 1 and "cannot write" in r.stderr and "x.mjpeg" in r.stderr, r.stderr)
+    # The socket's folder: made when missing (as the service's RuntimeDirectory would be),
+    # or said plainly when it cannot be.
+    made = os.path.join(tmp, "run-tether", "camera.sock")
+    other = subprocess.Popen([CAMERA, "--backend", "test-pattern", "--no-phones", "--listen", made],
+                             stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 20
+    while not os.path.exists(made) and other.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.05)
+    check("a missing socket folder is made (tether-camera run by hand)",
+          os.path.exists(made), other.stderr.read() if other.poll() is not None else "")
+    other.terminate()
+    other.wait(timeout=10)
+    r = subprocess.run([CAMERA, "--backend", "test-pattern", "--no-phones", "--listen",
+                        "/nonexistent/tether/camera.sock"], capture_output=True, text=True,
+                       timeout=20)
+    check("a socket folder that cannot be made: exit non-zero, what to do",
+          r.returncode != 0 and "does not exist and cannot be made" in r.stderr and
+          "--listen" in r.stderr, r.stderr)
     r = subprocess.run([TETHER, "cam", "--camera", os.path.join(tmp, "none.sock"), "props"],
                        capture_output=True, text=True, timeout=20)
     check("no tether-camera: exit 3 with the path", r.returncode == 3 and "none.sock" in r.stderr,

@@ -22,6 +22,17 @@ local_listener::local_listener(session_hub& hub, std::string path, const std::st
     if (!ec) throw std::runtime_error(path_ + " is in use: is another tether-camera running?");
     ::unlink(path_.c_str());
   }
+  // The default, /run/tether/camera.sock, lives in the service's RuntimeDirectory. Run by
+  // hand it may not exist yet: made here when this user may (root), said plainly if not.
+  if (const auto slash = path_.rfind('/'); slash != std::string::npos && slash > 0) {
+    const std::string dir = path_.substr(0, slash);
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) != 0 && errno == ENOENT && ::mkdir(dir.c_str(), 0755) != 0)
+      throw std::runtime_error("cannot listen on " + path_ + ": " + dir +
+                               " does not exist and cannot be made (" + std::strerror(errno) +
+                               "): start the tether-camera service, which makes it, or choose "
+                               "another socket with --listen PATH");
+  }
   std::error_code ec;
   const mode_t old = ::umask(0117);  // the socket is born 0660, never briefly wider
   acceptor_.open(asio::local::stream_protocol(), ec);
