@@ -238,9 +238,23 @@ def t_mistakes_in_words():
     assert r.returncode == 3 and b"none.sock" in r.stderr, r
 
 
+def t_forward_with_several_phones():
+    # Two phones and no --udid: refused at add time as `connect` refuses (exit 4, the
+    # list), not accepted and then leaving its clients waiting; --any-phone asks for it.
+    r = tether("forward", "add", "0", "2345")
+    err = r.stderr.decode()
+    assert r.returncode == 4 and "2 phones attached" in err and udid1 in err and \
+        "--any-phone" in err, (r.returncode, err)
+    r = tether("forward", "add", "0", "2345", "--any-phone", "--name", "any")
+    assert r.returncode == 0 and b"the only phone attached" in r.stdout, r
+    assert tether("forward", "remove", "any").returncode == 0
+
+
 if TETHERD:
     check("command-line mistakes: exit 2 with what was wrong and the likely intent",
           t_mistakes_in_words)
+    check("forward add with several phones and no --udid: refused with the list, unless "
+          "--any-phone", t_forward_with_several_phones)
     check("forward add (port 0, --udid, --name), list with counters, remove", t_forward_daemon)
     check("info shows configuration, counters and the open connection", t_info)
     check("log-level changes tetherd's level", t_log_level)

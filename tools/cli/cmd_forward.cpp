@@ -6,6 +6,7 @@
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/output.hpp"
+#include "tools/cli/phones.hpp"
 #include "tools/cli/tetherd_requests.hpp"
 
 namespace tether::cli {
@@ -31,6 +32,26 @@ nlohmann::json forward_json(plist_t f) {
 }  // namespace
 
 int run_forward_add(const global_options& o, const forward_args& f) {
+  // Without --udid a forward serves the only phone attached. With several attached now,
+  // its clients would wait: refuse as `connect` does, unless that is what was asked.
+  if (o.udid.empty() && !f.any_phone) {
+    {  // The daemon must be tetherd first: usbmuxd keeps no forwards, with any phones.
+      mux_client probe(o.socket);
+      plist_t list = plist_new_dict();
+      plist_dict_set_item(list, "MessageType", plist_new_string("TetherForwardList"));
+      tetherd_request(probe, list, "keep port forwards");
+    }
+    mux_client lister(o.socket);
+    if (const auto phones = list_phones(lister); phones.size() > 1) {
+      try {
+        choose_phone(phones, "");
+      } catch (const cli_error& e) {
+        throw cli_error(e.code, std::string(e.what()) +
+                                    "\n(or --any-phone: the forward serves whichever phone is "
+                                    "the only one attached when a client connects)");
+      }
+    }
+  }
   mux_client c(o.socket);
   plist_t req = plist_new_dict();
   plist_dict_set_item(req, "MessageType", plist_new_string("TetherForwardAdd"));

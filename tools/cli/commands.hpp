@@ -25,6 +25,7 @@ struct forward_args {
   std::uint16_t local_port = 0;
   std::uint16_t phone_port = 0;
   std::string name;
+  bool any_phone = false;  // --any-phone: no --udid on purpose, even with several attached
 };
 int run_forward_add(const global_options& o, const forward_args& f);
 int run_forward_list(const global_options& o);

@@ -62,6 +62,8 @@ int main(int argc, char** argv) {
   auto* fadd = forward->add_subcommand("add", "have tetherd keep a forward (survives replugs)");
   add_ports(fadd);
   fadd->add_option("--name", fa.name, "the forward's name (default: its local port)");
+  fadd->add_flag("--any-phone", fa.any_phone,
+                 "no --udid on purpose: serve whichever phone is the only one attached");
   fadd->add_flag("--json", g.json, "JSON instead of a line");
   auto* flist =
       forward->add_subcommand("list", "tetherd's forwards, with state and counters")->fallthrough();
