@@ -14,6 +14,7 @@ figures: live-view fps and capture command -> image on the phone.
 It runs itself again inside tether-sim (--inside), so tetherd and tether-camera share
 the testbed with the phone and the camera."""
 import os
+import re
 import queue
 import socket
 import subprocess
@@ -319,11 +320,28 @@ def inside(tetherd, camera):
         ch = state["ch"]
         request(cp.START_LIVE_VIEW)
         ch.wait_for(cp.LIVE_VIEW_FRAME)
+        # `tether cam liveview` on the local socket watches too: it must end with its
+        # summary and the words, not freeze (exit 4: the camera is gone).
+        viewer = subprocess.Popen([os.environ["TETHER_CLI"], "cam", "--camera",
+                                   os.path.join(work, "camera.sock"), "liveview", "--frames",
+                                   "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                  text=True)
+        wait_for(lambda: re.search(r"local controller \d+: live view on", camlog()), 20,
+                 "tether cam liveview to start")
         control("camera unplug")
         lost = time.monotonic()
         ftype, _, m = ch.wait_for(cp.CAMERA_LOST)
         print(f"  camera_lost after {(time.monotonic() - lost) * 1000:.0f} ms: "
               f"{m.get('Reason', '')[:90]}")
+        try:
+            out, err = viewer.communicate(timeout=20)
+        except subprocess.TimeoutExpired:
+            viewer.kill()
+            viewer.communicate()
+            raise AssertionError("tether cam liveview still running 20 s after the unplug")
+        if viewer.returncode != 4 or "the camera went away" not in err or "frames in" not in out:
+            raise AssertionError(f"tether cam liveview at the unplug: exit {viewer.returncode}, "
+                                 f"{out!r} {err!r}")
         ftype, _, m = request(cp.CAPTURE)
         assert ftype == cp.ERROR and m["Code"] == 5, (ftype, m)  # no camera, in words
         assert "connected" in m["Message"], m

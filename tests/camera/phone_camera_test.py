@@ -16,7 +16,7 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
-from daemons import Checks, Daemon, Skip  # noqa: E402
+from daemons import Checks, Daemon, Skip, wait_for  # noqa: E402
 
 if not __debug__:  # the checks here are assert statements, which -O would strip
     sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
@@ -131,6 +131,37 @@ def t_other_apps_and_silent_apps():
     print(f"  silent app: gave up after {took:.1f} s")
 
 
+def t_liveview_ends_in_words():
+    # Ctrl-C: the summary, exit 0 (it used to end mid-line with nothing said).
+    p = subprocess.Popen([TETHER, "--socket", d.sock, "cam", "--phone", "2351", "liveview",
+                          "--frames", "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    time.sleep(2)
+    p.send_signal(signal.SIGINT)
+    try:
+        out, err = p.communicate(timeout=10)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise AssertionError("liveview still running 10 s after Ctrl-C")
+    assert p.returncode == 0 and "frames in" in out, (p.returncode, out, err)
+    # The phone unplugged mid-stream: said as such, exit 4 (it used to say the app closed
+    # the connection, with exit 3, "daemon not reachable").
+    p = subprocess.Popen([TETHER, "--socket", d.sock, "cam", "--phone", "2351", "liveview",
+                          "--frames", "1000000"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True)
+    time.sleep(2)
+    d.sim("unplug 1")
+    try:
+        out, err = p.communicate(timeout=20)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        raise AssertionError("liveview still running 20 s after the unplug")
+    finally:
+        d.sim("plug 1")
+    assert p.returncode == 4 and "went away (unplugged?)" in err, (p.returncode, out, err)
+    wait_for(lambda: d.devices(), 20, "the phone back")
+
+
 def t_no_app():
     r = cam("props", port="2399")
     assert r.returncode == 5 and "is the app running" in r.stderr, (r.returncode, r.stderr)
@@ -147,6 +178,8 @@ try:
           "else /var/run/usbmuxd", t_daemon_found_without_socket_option)
     check("`cam --phone 2351 view` shows the phone's camera (no tether-camera on the board)",
           t_viewer_shows_the_phone)
+    check("liveview ends in words: Ctrl-C gives the summary; an unplugged phone is said so",
+          t_liveview_ends_in_words)
 finally:
     d.stop()
 check.finish("phone as camera")

@@ -5,7 +5,9 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <csignal>
 #include <cstring>
 #include <fstream>
 #include <optional>
@@ -13,6 +15,7 @@
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/fd_io.hpp"
 #include "tools/cli/phone_port.hpp"
+#include "tools/cli/phones.hpp"
 
 namespace tether::cli {
 
@@ -43,7 +46,10 @@ cam_client::cam_client(const cam_options& o) {
     fd_ = connect_local(o.socket);
   } else {
     peer_ = "the app on port " + std::to_string(o.phone_port);
-    fd_ = open_phone_port(o.daemon.socket, o.daemon.udid, o.phone_port);
+    phone chosen;
+    fd_ = open_phone_port(o.daemon.socket, o.daemon.udid, o.phone_port, &chosen);
+    daemon_ = o.daemon.socket;
+    udid_ = chosen.udid;
   }
   say_hello();
 }
@@ -99,11 +105,19 @@ std::optional<std::pair<cam::message, std::uint32_t>> cam_client::take_buffered(
   return std::pair{std::get<cam::message>(std::move(decoded)), f->tag};
 }
 
+namespace {
+volatile std::sig_atomic_t waits_interrupted = 0;
+}  // namespace
+
+void cam_client::interrupt_waits() { waits_interrupted = 1; }
+
 bool cam_client::readable(std::chrono::milliseconds limit) {
   pollfd p{fd_, POLLIN, 0};
   int ready;
-  do ready = ::poll(&p, 1, static_cast<int>(limit.count()));
-  while (ready < 0 && errno == EINTR);
+  do {
+    if (waits_interrupted) throw cli_error(interrupted, "interrupted");
+    ready = ::poll(&p, 1, static_cast<int>(limit.count()));
+  } while (ready < 0 && errno == EINTR);
   return ready != 0;  // an error shows in the read that follows
 }
 
@@ -112,7 +126,26 @@ bool cam_client::receive() {
   ssize_t n;
   do n = ::recv(fd_, buf, sizeof buf, 0);
   while (n < 0 && errno == EINTR);
-  if (n <= 0) throw cli_error(no_daemon, peer_ + " closed the connection");
+  if (n <= 0) {
+    // Through the daemon, an unplugged phone and an app that quit look alike here: the
+    // daemon's list tells them apart.
+    if (!udid_.empty()) {
+      bool attached = true;
+      try {
+        mux_client c(daemon_);
+        const auto phones = list_phones(c);
+        attached = std::any_of(phones.begin(), phones.end(),
+                               [&](const phone& p) { return p.udid == udid_; });
+      } catch (const cli_error&) {
+        throw cli_error(no_daemon, "lost " + peer_ + " and the daemon at " + daemon_ +
+                                       " with it: did tetherd stop?");
+      }
+      if (!attached) throw cli_error(no_phone, "phone " + udid_ + " went away (unplugged?)");
+      throw cli_error(failed, peer_ + " closed the connection: did the app quit, or go to the " +
+                                  "background?");
+    }
+    throw cli_error(no_daemon, peer_ + " closed the connection");
+  }
   return !reader_.feed(std::span(buf, static_cast<std::size_t>(n)));
 }
 

@@ -52,6 +52,8 @@ class cam_client {
   const std::string& camera_name() const { return camera_name_; }
   // Who answers, for messages: "tether-camera" or "the app on port N".
   const std::string& peer() const { return peer_; }
+  // Set from a signal handler: a wait in progress ends with cli_error(interrupted).
+  static void interrupt_waits();
   // From another thread: ends the connection, so a request waiting for its reply fails
   // at once (the owner still destroys the client).
   void interrupt() { ::shutdown(fd_, SHUT_RDWR); }
@@ -68,6 +70,8 @@ class cam_client {
   void receive_within(std::chrono::milliseconds limit);
   int fd_ = -1;
   std::string peer_ = "tether-camera";  // in errors
+  // With --phone: the daemon and the phone, to tell an unplug from an app that closed.
+  std::string daemon_, udid_;
   std::uint32_t tag_ = 0;
   std::string camera_name_;
   proto::peertalk::frame_reader reader_ =

@@ -8,12 +8,13 @@ namespace tether::cli {
 
 enum exit_code : int {
   ok = 0,
-  failed = 1,       // anything else that went wrong
-  usage = 2,        // bad command line
-  no_daemon = 3,    // the usbmuxd socket cannot be reached
-  no_phone = 4,     // no such phone, none attached, or several and none chosen
-  port_closed = 5,  // the phone refused the connection: the app is not listening
-  not_tetherd = 6,  // the daemon is the reference usbmuxd, which lacks this request
+  failed = 1,         // anything else that went wrong
+  usage = 2,          // bad command line
+  no_daemon = 3,      // the usbmuxd socket cannot be reached
+  no_phone = 4,       // no such phone, none attached, or several and none chosen
+  port_closed = 5,    // the phone refused the connection: the app is not listening
+  not_tetherd = 6,    // the daemon is the reference usbmuxd, which lacks this request
+  interrupted = 130,  // Ctrl-C during a wait (128 + SIGINT, as shells report it)
 };
 
 struct cli_error : std::runtime_error {

@@ -98,13 +98,31 @@ int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned 
   // Two frames in flight keep the link busy while this side writes files, and no more
   // can wait in buffers on the way (PROTOCOL.md §6.2).
   cl.request(msg::start_live_view{2});
+  // Ctrl-C ends live view with the summary, not mid-line with nothing said.
+  struct sigaction on_int {};
+  on_int.sa_handler = [](int) { cam_client::interrupt_waits(); };
+  ::sigaction(SIGINT, &on_int, nullptr);  // no SA_RESTART: the wait in poll() ends
+  bool interrupted_by_user = false;
+  std::string ended_early;  // the camera went away: said after the summary
   const bool live = stderr_is_terminal();
   const auto start = std::chrono::steady_clock::now();
   unsigned got = 0, gaps = 0;
   std::uint32_t last = 0;
   std::vector<double> ages_ms;
   while (got < frames) {
-    auto [m, tag] = cl.next();
+    std::pair<proto::camera::message, std::uint32_t> next;
+    try {
+      next = cl.next();
+    } catch (const cli_error& e) {
+      if (e.code != interrupted) throw;
+      interrupted_by_user = true;
+      break;
+    }
+    auto& [m, tag] = next;
+    if (const auto* lost = std::get_if<msg::camera_lost>(&m)) {
+      ended_early = "the camera went away" + (lost->reason.empty() ? "" : ": " + lost->reason);
+      break;
+    }
     const auto* f = std::get_if<msg::live_view_frame>(&m);
     if (f == nullptr) continue;
     // Frame age: tether-camera stamps frames with this machine's monotonic clock.
@@ -138,7 +156,7 @@ int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned 
       std::fprintf(stderr, "\r\033[K%u frames %ux%u, %.1f fps, age %.1f ms", got, f->width,
                    f->height, seconds > 0 ? got / seconds : 0.0, ages_ms.back());
   }
-  cl.request(msg::stop_live_view{}, {});
+  if (!interrupted_by_user) cl.request(msg::stop_live_view{}, {});
   if (live) std::fputs("\n", stderr);
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
@@ -147,6 +165,7 @@ int run_cam_liveview(const cam_options& c, const std::string& out_dir, unsigned 
     throw cli_error(failed, "cannot write " + mjpeg + ": " + std::strerror(errno));
   std::fprintf(report, "%u frames in %.2f s: %.1f fps, %u skipped, frame age median %.1f ms\n", got,
                seconds, got / seconds, gaps, ages_ms.empty() ? 0.0 : ages_ms[ages_ms.size() / 2]);
+  if (!ended_early.empty()) throw cli_error(no_phone, ended_early);
   return ok;
 }
 
