@@ -115,6 +115,19 @@ def inside(tetherd, camera):
         assert ftype == cp.HELLO and m["Role"] == "camera", (ftype, m)
         ch.send(cp.HELLO, cp.hello("gphoto2 end to end"))
 
+    def t_hello_names_the_camera():
+        # Once the camera is found, a new controller's hello names it (it used to say
+        # "libgphoto2 camera (not connected)" for as long as tether-camera ran).
+        s = socket.socket(socket.AF_UNIX)
+        s.settimeout(20)
+        s.connect(os.path.join(work, "camera.sock"))
+        try:
+            ftype, _, m = cp.Channel(s).recv_frame()
+        finally:
+            s.close()
+        if ftype != cp.HELLO or "D750" not in m.get("Name", "") or "not connected" in m["Name"]:
+            raise AssertionError(f"a new controller's hello: {ftype} {m}")
+
     def t_claimed():
         # Another program has the camera open (as a desktop's photo import would).
         other = subprocess.Popen(["gphoto2", "--camera", "Nikon DSC D750", "--wait-event=3s"],
@@ -360,6 +373,7 @@ def inside(tetherd, camera):
         ("tether-camera finds the phone's app and says hello", t_hello),
         ("another program holds the camera: said in words, then taken", t_claimed),
         ("properties listed in the protocol's formats", t_properties),
+        ("a new controller's hello names the camera found", t_hello_names_the_camera),
         ("properties set, the applied value read back", t_set),
         ("a value the camera does not take is refused in words", t_refused),
         ("captures downloaded to the phone byte for byte", t_capture),

@@ -296,13 +296,20 @@ void camera_service::camera_seen(bool present, const std::string& text) {
   std::function<void(const service_event&)> handler;
   std::string model;
   {
+    // The model is known once the backend has opened the camera (the gphoto2 backend
+    // says "(not connected)" until then, and a camera another program holds counts as
+    // present before it is opened): hello, the viewer and the stats take it from here,
+    // so it is refreshed on every sign of the camera, announced or not.
+    model = backend_->model();
+    {
+      std::lock_guard lock(m_);
+      if (model_ != model) model_ = model;
+    }
     if (camera_present_ == present) return;
     const bool first = !camera_present_.has_value();
     camera_present_ = present;
     if (first && present) return;  // present from the start: nothing to announce
-    model = backend_->model();
     std::lock_guard lock(m_);
-    model_ = model;
     handler = on_event_;
   }
   if (!handler) return;
