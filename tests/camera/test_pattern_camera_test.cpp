@@ -105,14 +105,20 @@ TEST(TestPatternCamera, IsoChangesBrightnessAndReadsBackWhatWasApplied) {
   EXPECT_EQ(cam.set_property("iso", "1600").value, "1600");
   const double at_1600 = mean_luma(decode_jpeg(cam.capture_preview().jpeg));
   EXPECT_GT(at_1600, at_400 * 1.5);
-  // A value the camera cannot do is rounded, and the read-back says so.
+  // A value the camera cannot do is rounded, and the read-back says so: every exposure
+  // setting alike (PROTOCOL.md's example, 1/120 -> 1/125).
   EXPECT_EQ(cam.set_property("iso", "500").value, "400");
+  EXPECT_EQ(cam.set_property("iso", "12345").value, "6400");
+  EXPECT_EQ(cam.set_property("shutter_speed", "1/120").value, "1/125");
+  EXPECT_EQ(cam.set_property("shutter_speed", "2").value, "1/30");
+  EXPECT_EQ(cam.set_property("aperture", "f/1.2").value, "f/2.8");
+  EXPECT_EQ(cam.set_property("aperture", "f/9").value, "f/8");
 }
 
 TEST(TestPatternCamera, RefusesUnknownSettingsAndValues) {
   test_pattern_camera cam(small());
   try {
-    cam.set_property("aperture", "f/1.2");
+    cam.set_property("aperture", "wide open");
     FAIL();
   } catch (const camera_error& e) {
     EXPECT_EQ(e.which(), camera_error::kind::bad_value);

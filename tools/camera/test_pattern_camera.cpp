@@ -37,6 +37,26 @@ void sleep_for_us(std::int64_t us) {
   if (us > 0) std::this_thread::sleep_for(std::chrono::microseconds(us));
 }
 
+// The number behind an exposure setting, for rounding: ISO 400, shutter 1/125 (seconds,
+// or "2" for two), aperture f/5.6; 0 for anything else or a value that is not one.
+double exposure_number(const std::string& name, const std::string& value) {
+  const char* v = value.c_str();
+  if (name == "aperture") {
+    if (value.rfind("f/", 0) != 0) return 0;
+    v += 2;
+  } else if (name != "iso" && name != "shutter_speed") {
+    return 0;
+  }
+  char* end = nullptr;
+  double n = std::strtod(v, &end);
+  if (name == "shutter_speed" && end != v && *end == '/') {
+    const char* d = end + 1;
+    const double den = std::strtod(d, &end);
+    n = end != d && den > 0 ? n / den : 0;
+  }
+  return end != v && *end == '\0' && n > 0 && std::isfinite(n) ? n : 0;
+}
+
 }  // namespace
 
 test_pattern_camera::test_pattern_camera() : test_pattern_camera(options{}) {}
@@ -92,13 +112,14 @@ property test_pattern_camera::set_property(const std::string& name, const std::s
   if (p.read_only)
     throw camera_error(camera_error::kind::bad_value, name + " is read-only on this camera");
   std::string applied = value;
-  // A real body rounds an ISO it cannot do to the nearest it can; the read-back then
-  // differs from the request, which is why set returns the applied value.
-  if (name == "iso" && std::atof(value.c_str()) > 0) {
-    const double want = std::atof(value.c_str());
+  // A real body rounds an exposure setting it cannot do to the nearest it can (ISO 500
+  // to 400, 1/120 s to 1/125, f/1.2 to its widest, f/2.8), as PROTOCOL.md's example says;
+  // the read-back then differs from the request, which is why set returns the applied
+  // value. All three round alike; words (white balance, focus mode) cannot be rounded.
+  if (const double want = exposure_number(name, value); want > 0) {
     applied = *std::min_element(p.allowed.begin(), p.allowed.end(), [&](auto& a, auto& b) {
-      return std::abs(std::log(std::atof(a.c_str()) / want)) <
-             std::abs(std::log(std::atof(b.c_str()) / want));
+      return std::abs(std::log(exposure_number(name, a) / want)) <
+             std::abs(std::log(exposure_number(name, b) / want));
     });
   }
   if (name == "live_view_quality") {
