@@ -6,9 +6,11 @@
 
 #include <gtest/gtest.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <future>
 #include <mutex>
+#include <thread>
 
 #include "tools/camera/test_pattern_camera.hpp"
 
@@ -353,6 +355,58 @@ TEST(CameraService, RefusesCommandsBeyondTheQueueBound) {
   while (refused + done < 10 && clock_type::now() < until) std::this_thread::sleep_for(10ms);
   EXPECT_EQ(refused + done, 10);
   EXPECT_FALSE(fx.run(commands::list_properties{}).error);
+}
+
+}  // namespace
+}  // namespace tether::camera
+
+namespace tether::camera {
+namespace {
+
+// A camera that counts how often the service let it go.
+struct releasing_camera : test_pattern_camera {
+  explicit releasing_camera(test_pattern_camera::options o) : test_pattern_camera(o) {}
+  void release() override { ++releases; }
+  std::atomic<int> releases{0};
+};
+
+TEST(CameraService, IdleCameraIsLetGoAndTakenBackOnUse) {
+  auto o = fixture::fast_options();
+  o.release_when_idle = 150ms;
+  auto owned = std::make_unique<releasing_camera>(fixture::small_camera());
+  auto* cam = owned.get();
+  camera_service service(std::move(owned), o);
+  auto run = [&](command c) {
+    std::promise<command_outcome> p;
+    auto f = p.get_future();
+    service.submit(std::move(c), [&](command_outcome out) { p.set_value(std::move(out)); });
+    return f.get();
+  };
+  std::this_thread::sleep_for(400ms * slack);
+  EXPECT_EQ(cam->releases, 0) << "never used: nothing to let go";
+  EXPECT_FALSE(run(commands::list_properties{}).error);
+  std::this_thread::sleep_for(600ms * slack);
+  EXPECT_EQ(cam->releases, 1) << "let go once after 150 ms unused";
+  // A viewer holds it: no release while live view runs, one after the viewer leaves.
+  auto sub = service.subscribe([] {});
+  std::this_thread::sleep_for(500ms * slack);
+  EXPECT_EQ(cam->releases, 1);
+  service.unsubscribe(sub);
+  std::this_thread::sleep_for(600ms * slack);
+  EXPECT_EQ(cam->releases, 2);
+}
+
+TEST(CameraService, ReleaseWhenIdleZeroKeepsTheCamera) {
+  auto o = fixture::fast_options();
+  o.release_when_idle = 0ms;
+  auto owned = std::make_unique<releasing_camera>(fixture::small_camera());
+  auto* cam = owned.get();
+  camera_service service(std::move(owned), o);
+  std::promise<void> p;
+  service.submit(commands::list_properties{}, [&](command_outcome) { p.set_value(); });
+  p.get_future().get();
+  std::this_thread::sleep_for(300ms);
+  EXPECT_EQ(cam->releases, 0);
 }
 
 }  // namespace

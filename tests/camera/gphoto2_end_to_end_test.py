@@ -94,7 +94,8 @@ def inside(tetherd, camera):
     control(f"camera fps {CAMERA_FPS}")
     phone = []
     cam = subprocess.Popen([camera, "--backend", "gphoto2", "--fps", "0", "--usbmuxd", sock,
-                            "--port", "2350", "--listen", os.path.join(work, "camera.sock"), "-v"],
+                            "--port", "2350", "--listen", os.path.join(work, "camera.sock"), "-v",
+                            "--release-after", "3"],
                            stdout=open(camlog_path, "w"), stderr=subprocess.STDOUT)
 
     def camlog():
@@ -329,6 +330,23 @@ def inside(tetherd, camera):
         assert data == recorded()
         print(f"  150 busy replies, captured and downloaded after {elapsed * 1000:.0f} ms")
 
+    def t_let_go_when_idle():
+        # No viewer, no command for 3 s (--release-after 3): tether-camera lets the camera
+        # go, so the gphoto2 CLI can use it (it used to fail with "Could not claim the USB
+        # device" for as long as tether-camera ran); the phone's next request takes it back.
+        before = camlog().count("let go after")
+        wait_for(lambda: camlog().count("let go after") > before, 20,
+                 "tether-camera to let the idle camera go")
+        r = subprocess.run(["gphoto2", "--camera", "Nikon DSC D750", "--summary"],
+                           capture_output=True, text=True, timeout=60, cwd=work,
+                           env=dict(os.environ, HOME=work))
+        if r.returncode != 0 or "D750" not in r.stdout:
+            raise AssertionError(f"gphoto2 --summary while tether-camera is idle: {r.returncode} "
+                                 f"{r.stdout[-300:]} {r.stderr[-500:]}")
+        ftype, _, m = request(cp.GET_PROPERTIES)
+        if ftype != cp.PROPERTIES:
+            raise AssertionError(f"the phone's request after the release: {ftype} {m}")
+
     def t_unplug_replug():
         ch = state["ch"]
         request(cp.START_LIVE_VIEW)
@@ -381,6 +399,8 @@ def inside(tetherd, camera):
         ("autofocus, and manual focus in live view (refused in words outside it)", t_focus),
         ("a busy camera: settings retried by the service", t_busy_setting),
         ("a busy camera: capture recovered", t_busy_capture),
+        ("idle, the camera is let go: the gphoto2 CLI uses it, the phone takes it back",
+         t_let_go_when_idle),
         ("the camera unplugged and replugged", t_unplug_replug),
     ]
     try:

@@ -79,6 +79,9 @@ class camera_backend {
   // and keep it on until end_preview().
   virtual preview_frame capture_preview() = 0;
   virtual void end_preview() {}
+  // Lets the camera go (its USB session closed), so that another program may use it
+  // while nobody here does; the next call opens it again.
+  virtual void release() {}
 };
 
 }  // namespace tether::camera

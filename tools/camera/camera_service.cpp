@@ -144,11 +144,31 @@ void camera_service::run() {
       run_frame(lock);
       continue;
     }
-    // Nothing to do now: sleep until the next frame, the busy head's retry, or news.
+    // Idle: nobody watches and nothing waits. Let the camera go after a while, so other
+    // programs may use it (libgphoto2 holds the USB interface while it is open).
+    const bool idle = !live && queue_.empty() && holding_ &&
+                      options_.release_when_idle > std::chrono::milliseconds::zero();
+    if (idle && now >= last_use_ + options_.release_when_idle) {
+      holding_ = false;
+      lock.unlock();
+      backend_->release();
+      log::info("camera: let go after " +
+                std::to_string(
+                    std::chrono::duration_cast<std::chrono::seconds>(options_.release_when_idle)
+                        .count()) +
+                " s unused (other programs may use it now)");
+      lock.lock();
+      continue;
+    }
+    // Nothing to do now: sleep until the next frame, the busy head's retry, the idle
+    // release, or news.
     std::optional<clock::time_point> wake;
     if (live) wake = std::max(next_frame_due_, preview_not_before_);
     if (!queue_.empty())
       wake = wake ? std::min(*wake, queue_.front().not_before) : queue_.front().not_before;
+    if (idle)
+      wake = wake ? std::min(*wake, last_use_ + options_.release_when_idle)
+                  : last_use_ + options_.release_when_idle;
     if (wake)
       cv_.wait_until(lock, *wake);
     else
@@ -169,6 +189,8 @@ void camera_service::run_command(pending& p, std::unique_lock<std::mutex>& lock)
   lock.unlock();
   command_outcome o = execute(p.what);
   const auto now = clock::now();
+  holding_ = true;
+  last_use_ = now;
   if (o.error && o.error->which() == camera_error::kind::busy &&
       now - p.submitted < options_.busy_give_up) {
     // Back to the head of the queue, to be tried again after the back-off; live view
@@ -228,6 +250,8 @@ command_outcome camera_service::execute(const command& c) {
 
 void camera_service::run_frame(std::unique_lock<std::mutex>& lock) {
   const auto started = clock::now();
+  holding_ = true;
+  last_use_ = started;
   lock.unlock();
   std::optional<preview_frame> frame;
   std::optional<camera_error> error;

@@ -15,6 +15,7 @@
 //   goes on in the gaps. A busy live-view frame backs off the same way.
 // - The camera missing (no_camera) fails commands at once; live view retries every
 //   `absent_retry` and reports the camera lost and found again through on_event.
+// - Idle for `release_when_idle` (no viewer, no command), the camera is let go.
 #include <chrono>
 #include <condition_variable>
 #include <cstdint>
@@ -97,6 +98,10 @@ class camera_service {
     // Each controller has at most 8 in flight (controller_session.cpp), so this is eight
     // controllers all waiting on a slow camera; more waiting would only add latency.
     std::size_t max_queued_commands = 64;
+    // With no viewer and no command for this long, the camera is let go (the backend's
+    // release()), so `gphoto2` or a photo import can use it; 0 keeps it. The next
+    // command or viewer opens it again.
+    std::chrono::milliseconds release_when_idle{10000};
   };
 
   camera_service(std::unique_ptr<camera_backend> backend, options o);
@@ -156,6 +161,8 @@ class camera_service {
   clock::duration preview_backoff_{};
   int commands_this_slot_ = 0;
   bool previewing_ = false;
+  bool holding_ = false;          // the backend was used since the last release()
+  clock::time_point last_use_{};  // the last command or frame
   std::optional<bool> camera_present_;
   std::uint64_t frame_number_ = 0;
   clock::time_point fps_window_start_{};

@@ -34,6 +34,7 @@ class gphoto_camera : public camera_backend {
   void focus_step(focus_direction d, int steps) override;
   preview_frame capture_preview() override;
   void end_preview() override;
+  void release() override { close(); }
 
  private:
   struct state;  // libgphoto2's handles, kept out of this header

@@ -38,6 +38,8 @@ int main(int argc, char** argv) {
   asio::io_context io;
   camera_service::options so;
   so.max_fps = o->max_fps;
+  so.release_when_idle =
+      std::chrono::milliseconds(static_cast<std::int64_t>(o->release_after * 1000));
   camera_service service(std::move(backend), so);
 
   try {

@@ -19,6 +19,11 @@ std::optional<options> parse_options(int argc, char** argv, int& exit_code) {
   app.add_option("--fps", o.max_fps, "live-view frame rate cap (0: as fast as the camera goes)")
       ->check(CLI::Range(0.0, 240.0))
       ->capture_default_str();
+  app.add_option("--release-after", o.release_after,
+                 "seconds without a viewer or a command before the camera is let go, so "
+                 "gphoto2 or a photo import may use it (0: keep it)")
+      ->check(CLI::Range(0.0, 86400.0))
+      ->capture_default_str();
   app.add_option("--port", o.phone_port, "the port the app listens on, on the phone")
       ->check(CLI::Range(1, 65535))
       ->capture_default_str();

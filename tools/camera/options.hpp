@@ -11,6 +11,7 @@ struct options {
   std::uint32_t width = 1920;       // test pattern live view
   std::uint32_t height = 1080;
   double max_fps = 30;
+  double release_after = 10;        // seconds unused before the camera is let go; 0: keep it
   std::uint16_t phone_port = 2350;  // the app's port on the phone
   bool phones = true;               // false: local controllers only
   std::string usbmuxd;              // empty: $USBMUXD_SOCKET_ADDRESS or /var/run/usbmuxd
