@@ -55,6 +55,8 @@ if [ "$name" = tetherd.service ]; then
   echo "ok: Type=notify, tetherd --systemd --user, and the hardening keys are there"
 else
   # The camera service never needs the network or root: its sockets are unix ones.
+  # One group for users: the local socket's is tetherd's (plugdev, packaging/tetherd.conf).
+  grep -q -- '--group plugdev' "$unit" || { echo "FAILED: camera.sock's group is not plugdev"; exit 1; }
   for key in 'RestrictAddressFamilies=AF_UNIX AF_NETLINK' IPAddressDeny=any CapabilityBoundingSet= \
     'User=tether' 'WantedBy=multi-user.target'; do
     grep -qx "$key" "$unit" || { echo "FAILED: the unit lacks $key"; exit 1; }
