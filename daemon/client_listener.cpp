@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 
@@ -11,6 +12,11 @@
 #include "daemon/log.hpp"
 
 namespace tether::daemon {
+
+std::size_t client_listener::clients() const {
+  return static_cast<std::size_t>(std::count_if(sessions_.begin(), sessions_.end(),
+                                                [](const auto& w) { return !w.expired(); }));
+}
 
 bool split_address_port(const std::string& s, std::string& address, std::uint16_t& port) {
   const auto colon = s.rfind(':');

@@ -35,6 +35,8 @@ class client_listener {
   void close();
   // Drops every client still in the usbmuxd protocol (relays end with their phones).
   void close_clients();
+  // Clients connected now (a `tether watch`, a forward being used, an iproxy).
+  std::size_t clients() const;
 
  private:
   void accept_unix();

@@ -155,7 +155,9 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
 
   // Exit when idle: once asked (SIGUSR1 from `tetherd -x`, or --exit-when-idle), tetherd
   // exits after no phone has been attached for the grace period. The grace lets a phone
-  // that reboots (removed, then added a second later) keep its daemon.
+  // that reboots (removed, then added a second later) keep its daemon. It stays while a
+  // forward is kept or a client is connected: a forward added with `tether forward add`
+  // must outlive an unplug, and `tether watch` waits for the next phone.
   std::optional<std::chrono::seconds> idle_grace = o.exit_when_idle;
   usb::quiet_timer idle_timer(io);
   auto stop = [&](const std::string& why) {
@@ -169,15 +171,25 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
     host.shut_down_all("tetherd stopping");
     io.stop();
   };
-  auto check_idle = [&](std::size_t phones) {
+  bool said_staying = false;
+  std::function<void(std::size_t)> check_idle = [&](std::size_t phones) {
     if (!idle_grace) return;
     if (phones > 0) {
       idle_timer.cancel();
+      said_staying = false;
       return;
     }
     idle_timer.expires_after(*idle_grace);
     idle_timer.async_wait([&](std::error_code ec) {
-      if (!ec && devices.devices().empty()) stop("no phone attached: exiting when idle");
+      if (ec || !devices.devices().empty()) return;
+      const std::size_t kept = forwards.list().size(), clients = listener.clients();
+      if (kept == 0 && clients == 0) return stop("no phone attached: exiting when idle");
+      if (!said_staying)
+        daemon::log::info("no phone attached, staying up for " + std::to_string(kept) +
+                          (kept == 1 ? " forward and " : " forwards and ") +
+                          std::to_string(clients) + (clients == 1 ? " client" : " clients"));
+      said_staying = true;
+      check_idle(0);  // look again after another grace period
     });
   };
   devices.on_count_change([&](std::size_t n) {

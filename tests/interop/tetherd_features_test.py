@@ -350,6 +350,50 @@ check("-z and tetherd -x: stays while a phone is attached or comes back within t
       "exits 2 s after the last one leaves", t_exit_when_idle)
 
 
+def t_idle_stays_for_forwards_and_clients():
+    # The packaged lifecycle: udev starts tetherd with -z and asks it to exit when idle.
+    # A forward added with `tether forward add` must outlive an unplug (its help says it
+    # survives replugs), and a Listen client (`tether watch`) must keep its daemon while
+    # it waits for the next phone. With neither left, tetherd exits as before.
+    e = Daemon(SIM, TETHERD, "idle-kept", phones=1, extra=["-z"])
+    try:
+        r = subprocess.run([TETHERD, "-x", "-P", e.pidfile], capture_output=True, text=True,
+                           timeout=10)
+        assert r.returncode == 0, r.stderr
+        r = e.ask({"MessageType": "TetherForwardAdd", "LocalPort": 0, "PhonePort": 2345,
+                   "Name": "kept"})
+        assert r["Number"] == 0, r
+        port = r["Forward"]["LocalPort"]
+        e.sim("unplug 1")
+        time.sleep(5)  # more than twice the 2 s grace
+        assert e.proc.poll() is None, "exited with a forward kept"
+        assert "staying up for 1 forward and 0 clients" in e.log(), e.log()[-1500:]
+        e.sim("plug 1")
+        wait_for(lambda: len(e.devices()) == 1, 15, "the phone back")
+        with socket.create_connection(("127.0.0.1", port), timeout=10) as s:
+            round_trip(s, os.urandom(50_000))  # the same forward, after the replug
+        assert e.ask({"MessageType": "TetherForwardRemove", "Name": "kept"})["Number"] == 0
+        # A Listen client alone keeps it too.
+        watcher = mc.Client(e.sock)
+        watcher.send_plist({"MessageType": "Listen"})
+        e.sim("unplug 1")
+        time.sleep(5)
+        assert e.proc.poll() is None, "exited with a Listen client connected"
+        watcher.close()
+        t0 = time.monotonic()
+        rc = e.proc.wait(timeout=15)
+        waited = time.monotonic() - t0
+        assert rc == 0 and waited < 7, (rc, waited)
+        assert "exiting when idle" in e.log()
+    finally:
+        if e.proc.poll() is None:
+            e.stop()
+
+check("-z and tetherd -x with no phone: stays while a forward is kept or a client is "
+      "connected (the forward serves again after the replug), exits once neither is left",
+      t_idle_stays_for_forwards_and_clients)
+
+
 def t_sd_notify():
     ns_path = os.path.join(TMP, "notify.sock")
     ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
