@@ -8,6 +8,7 @@ against tetherd, and a clear "not tetherd" from the reference.
 """
 import json
 import os
+import selectors
 import shutil
 import socket
 import subprocess
@@ -16,7 +17,7 @@ import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import muxclient as mc  # noqa: E402
-from daemons import Checks, Daemon, TMP, wait_for  # noqa: E402
+from daemons import Checks, Daemon, Skip, TMP, wait_for  # noqa: E402
 
 if not __debug__:  # the checks here are assert statements, which -O would strip
     sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
@@ -238,6 +239,59 @@ def t_mistakes_in_words():
     assert r.returncode == 3 and b"none.sock" in r.stderr, r
 
 
+def t_watch_waits_for_the_daemon():
+    # With udev's start, tetherd runs only while a phone is attached: `tether watch` is
+    # how one waits for the next phone, so it waits for the daemon, reports the phone,
+    # its detach when the daemon stops, and goes on waiting.
+    sock = os.path.join(TMP, "watch-later", "usbmuxd")
+    w = subprocess.Popen([TETHER, "watch"], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                         text=True, env=dict(os.environ, USBMUXD_SOCKET_ADDRESS=f"UNIX:{sock}"))
+    sel = selectors.DefaultSelector()
+    sel.register(w.stdout, selectors.EVENT_READ)
+
+    def next_line(timeout=20):
+        if not sel.select(timeout):
+            raise AssertionError(f"tether watch printed nothing in {timeout} s")
+        return w.stdout.readline()
+
+    try:
+        time.sleep(1.5)
+        assert w.poll() is None, f"tether watch ended with no daemon: {w.stderr.read()}"
+        later = Daemon(SIM, TETHERD, "watch-later", phones=1)
+        udid = later.udids()[0]
+        line = next_line()
+        assert line.startswith("attached " + udid), line
+        later.stop()
+        line = next_line()
+        assert line.startswith("detached " + udid) and "daemon stopped" in line, line
+        time.sleep(1.5)
+        assert w.poll() is None, "tether watch ended when the daemon stopped"
+    finally:
+        w.kill()
+        w.wait()
+    err = w.stderr.read()
+    assert "waiting for the daemon" in err and err.count("waiting") == 2, err
+
+
+def t_list_with_no_daemon_at_the_default():
+    # The packaged default (/var/run/usbmuxd, no variable, no option) with no socket:
+    # tetherd is not running because no phone is attached, and that is the answer.
+    if os.getuid() != 0:
+        raise Skip("the default path needs root for a private /run")
+    empty = os.path.join(TMP, "empty-run")
+    os.makedirs(empty)
+    env = {k: v for k, v in os.environ.items() if k != "USBMUXD_SOCKET_ADDRESS"}
+    for args, out_has, err_has in ((["list"], "", "no phone attached (tetherd is not running"),
+                                   (["list", "--json"], "[]", "")):
+        r = subprocess.run(["unshare", "-m", "sh", "-c",
+                            f"mount --bind '{empty}' /run && exec '{TETHER}' {' '.join(args)}"],
+                           capture_output=True, text=True, timeout=20, env=env)
+        assert r.returncode == 0 and out_has in r.stdout and err_has in r.stderr, r
+    # An address the user gave is not the default: a missing socket there is an error.
+    r = tether("list", "--socket", os.path.join(empty, "usbmuxd"))
+    assert r.returncode == 3, r
+
+
 def t_forward_with_several_phones():
     # Two phones and no --udid: refused at add time as `connect` refuses (exit 4, the
     # list), not accepted and then leaving its clients waiting; --any-phone asks for it.
@@ -255,6 +309,10 @@ if TETHERD:
           t_mistakes_in_words)
     check("forward add with several phones and no --udid: refused with the list, unless "
           "--any-phone", t_forward_with_several_phones)
+    check("tether watch waits for the daemon, reports its phones' detach when it stops, "
+          "and waits again", t_watch_waits_for_the_daemon)
+    check("tether list at the default path with no daemon: no phone attached, exit 0",
+          t_list_with_no_daemon_at_the_default)
     check("forward add (port 0, --udid, --name), list with counters, remove", t_forward_daemon)
     check("info shows configuration, counters and the open connection", t_info)
     check("log-level changes tetherd's level", t_log_level)

@@ -2,6 +2,7 @@
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
+#include <filesystem>
 
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/commands.hpp"
@@ -11,6 +12,21 @@
 namespace tether::cli {
 
 int run_list(const global_options& o) {
+  // At the packaged default, no socket means tetherd is not running, which udev arranges
+  // when no phone is attached: that is the answer, not an error.
+  if (o.default_socket) {
+    const auto where = proto::usbmuxd::parse_daemon_address(o.socket);
+    const auto* e = std::get_if<proto::usbmuxd::daemon_endpoint>(&where);
+    if (e != nullptr && !e->unix_path.empty() && !std::filesystem::exists(e->unix_path)) {
+      if (o.json)
+        std::puts("[]");
+      else
+        std::fprintf(stderr,
+                     "no phone attached (tetherd is not running: it starts when a phone "
+                     "is plugged in)\n");
+      return ok;
+    }
+  }
   mux_client c(o.socket);
   const auto phones = list_phones(c);
   if (o.json) {

@@ -1,10 +1,15 @@
 // tether watch: attach, detach and pair events as they happen, one line each (or one
-// JSON object per line), until interrupted or the daemon goes away.
+// JSON object per line), until interrupted. With udev's start, tetherd runs only while a
+// phone is attached, so watch waits for the daemon when it is not there (yet, or any
+// more), and says so once: it is how one waits for the next phone.
 #include <nlohmann/json.hpp>
 
+#include <chrono>
 #include <cstdio>
 #include <ctime>
 #include <map>
+#include <optional>
+#include <thread>
 
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/commands.hpp"
@@ -13,8 +18,10 @@
 
 namespace tether::cli {
 
-int run_watch(const global_options& o) {
-  mux_client c(o.socket);
+namespace {
+
+// One session with the daemon: the events until it goes away.
+void watch_once(const global_options& o, mux_client& c) {
   plist_t req = plist_new_dict();
   plist_dict_set_item(req, "MessageType", plist_new_string("Listen"));
   if (result_number(c.request(req).get()) != 0)
@@ -59,7 +66,47 @@ int run_watch(const global_options& o) {
     }
     std::fflush(stdout);
   }
-  throw cli_error(no_daemon, "the daemon at " + c.address() + " went away");
+  // The daemon went away, and its phones with it: say so for each one still known.
+  for (const auto& [id, udid] : udids) {
+    if (!o.udid.empty() && udid != o.udid) continue;
+    if (o.json)
+      std::puts(
+          nlohmann::json{{"event", "Detached"}, {"device_id", id}, {"udid", udid}}.dump().c_str());
+    else
+      std::printf("detached %s (device %u: the daemon stopped)\n", udid.c_str(), id);
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int run_watch(const global_options& o) {
+  // An address that cannot be a daemon's is a mistake to say now, not a wait.
+  const auto where = proto::usbmuxd::parse_daemon_address(o.socket);
+  if (const auto* bad = std::get_if<std::string>(&where)) throw cli_error(usage, *bad);
+  bool said_waiting = false;
+  for (;;) {
+    std::optional<mux_client> c;
+    try {
+      c.emplace(o.socket);
+    } catch (const cli_error& e) {
+      if (e.code != no_daemon) throw;
+      if (!said_waiting)
+        std::fprintf(stderr,
+                     "tether: waiting for the daemon at %s (tetherd starts when a phone "
+                     "is plugged in); Ctrl-C stops\n",
+                     o.socket.c_str());
+      said_waiting = true;
+      std::this_thread::sleep_for(std::chrono::seconds(1));
+      continue;
+    }
+    said_waiting = false;
+    try {
+      watch_once(o, *c);
+    } catch (const cli_error& e) {
+      if (e.code != no_daemon) throw;
+    }
+  }
 }
 
 }  // namespace tether::cli

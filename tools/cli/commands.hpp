@@ -10,6 +10,9 @@ struct global_options {
   // The daemon: --socket, else $USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd (main()
   // resolves it before any subcommand runs).
   std::string socket;
+  // Neither --socket nor $USBMUXD_SOCKET_ADDRESS: the packaged default, where no socket
+  // means tetherd is not running because no phone is attached.
+  bool default_socket = false;
   std::string udid;   // --udid
   bool json = false;  // --json where a subcommand prints data
 };

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
+#include <cstdlib>
 
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/commands.hpp"
@@ -154,6 +155,8 @@ int main(int argc, char** argv) {
   // The daemon's address is settled once, here, for every subcommand: --socket, else
   // $USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd. (Each used to do it itself, and
   // `cam --phone` forgot to.)
+  const char* env_address = std::getenv("USBMUXD_SOCKET_ADDRESS");
+  g.default_socket = g.socket.empty() && (env_address == nullptr || *env_address == '\0');
   g.socket = daemon_address(g.socket);
   co.daemon = g;
   try {
