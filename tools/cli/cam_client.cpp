@@ -11,6 +11,7 @@
 #include <cstring>
 #include <fstream>
 #include <optional>
+#include <thread>
 
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/fd_io.hpp"
@@ -92,8 +93,32 @@ cam_client::~cam_client() {
 }
 
 void cam_client::send(const cam::message& m, std::uint32_t tag) {
-  if (!send_all(fd_, cam::encode(m, tag)))
-    throw cli_error(no_daemon, "lost the connection to " + peer_);
+  if (!send_all(fd_, cam::encode(m, tag))) connection_ended();
+}
+
+void cam_client::connection_ended() {
+  if (udid_.empty()) throw cli_error(no_daemon, peer_ + " closed the connection");
+  // Through the daemon, an unplugged phone and an app that quit look alike here: the
+  // daemon's list tells them apart. The daemon may hear of the unplug a moment after
+  // the connection broke, so the phone gets up to a second to leave the list.
+  const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+  for (;;) {
+    bool attached = true;
+    try {
+      mux_client c(daemon_);
+      const auto phones = list_phones(c);
+      attached = std::any_of(phones.begin(), phones.end(),
+                             [&](const phone& p) { return p.udid == udid_; });
+    } catch (const cli_error&) {
+      throw cli_error(no_daemon, "lost " + peer_ + " and the daemon at " + daemon_ +
+                                     " with it: did tetherd stop?");
+    }
+    if (!attached) throw cli_error(no_phone, "phone " + udid_ + " went away (unplugged?)");
+    if (std::chrono::steady_clock::now() >= give_up)
+      throw cli_error(failed, peer_ + " closed the connection: did the app quit, or go to the " +
+                                  "background?");
+    std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  }
 }
 
 std::optional<std::pair<cam::message, std::uint32_t>> cam_client::take_buffered() {
@@ -126,26 +151,7 @@ bool cam_client::receive() {
   ssize_t n;
   do n = ::recv(fd_, buf, sizeof buf, 0);
   while (n < 0 && errno == EINTR);
-  if (n <= 0) {
-    // Through the daemon, an unplugged phone and an app that quit look alike here: the
-    // daemon's list tells them apart.
-    if (!udid_.empty()) {
-      bool attached = true;
-      try {
-        mux_client c(daemon_);
-        const auto phones = list_phones(c);
-        attached = std::any_of(phones.begin(), phones.end(),
-                               [&](const phone& p) { return p.udid == udid_; });
-      } catch (const cli_error&) {
-        throw cli_error(no_daemon, "lost " + peer_ + " and the daemon at " + daemon_ +
-                                       " with it: did tetherd stop?");
-      }
-      if (!attached) throw cli_error(no_phone, "phone " + udid_ + " went away (unplugged?)");
-      throw cli_error(failed, peer_ + " closed the connection: did the app quit, or go to the " +
-                                  "background?");
-    }
-    throw cli_error(no_daemon, peer_ + " closed the connection");
-  }
+  if (n <= 0) connection_ended();
   return !reader_.feed(std::span(buf, static_cast<std::size_t>(n)));
 }
 

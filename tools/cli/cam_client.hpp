@@ -60,6 +60,9 @@ class cam_client {
 
  private:
   void send(const proto::camera::message& m, std::uint32_t tag);
+  // The connection broke (a read or a write): says whether the phone went away, the app
+  // closed it, or the daemon is gone.
+  [[noreturn]] void connection_ended();
   void say_hello();
   std::optional<std::pair<proto::camera::message, std::uint32_t>> take_buffered();
   bool readable(std::chrono::milliseconds limit);  // false: nothing came within `limit`
