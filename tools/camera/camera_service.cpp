@@ -322,12 +322,14 @@ void camera_service::camera_seen(bool present, const std::string& text) {
   {
     // The model is known once the backend has opened the camera (the gphoto2 backend
     // says "(not connected)" until then, and a camera another program holds counts as
-    // present before it is opened): hello, the viewer and the stats take it from here,
-    // so it is refreshed on every sign of the camera, announced or not.
-    model = backend_->model();
-    {
+    // present before it is opened): hello, the viewer and the stats take it from here.
+    // It is read again at the first success after anything else, not on every frame.
+    const bool success = present && text.empty();
+    if (!success || !model_fresh_) {
+      model = backend_->model();
+      model_fresh_ = success;
       std::lock_guard lock(m_);
-      if (model_ != model) model_ = model;
+      model_ = model;
     }
     if (camera_present_ == present) return;
     const bool first = !camera_present_.has_value();
@@ -338,7 +340,7 @@ void camera_service::camera_seen(bool present, const std::string& text) {
   }
   if (!handler) return;
   if (present)
-    handler({service_event::kind::camera_found, model});
+    handler({service_event::kind::camera_found, this->model()});
   else
     handler({service_event::kind::camera_lost, text});
 }

@@ -164,6 +164,7 @@ class camera_service {
   bool holding_ = false;          // the backend was used since the last release()
   clock::time_point last_use_{};  // the last command or frame
   std::optional<bool> camera_present_;
+  bool model_fresh_ = false;  // model_ was read at a success, with none but successes since
   std::uint64_t frame_number_ = 0;
   clock::time_point fps_window_start_{};
   std::uint64_t fps_window_frames_ = 0;
