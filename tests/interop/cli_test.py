@@ -63,6 +63,31 @@ def t_socket_option_and_unreachable():
     assert b"cannot reach the usbmuxd socket /nonexistent/usbmuxd" in r.stderr, r.stderr
 
 
+def t_socket_not_ours():
+    # A user outside the socket's group (the mistake every new user makes) is told which
+    # group to join, not to start a daemon that is running.
+    if os.geteuid() != 0:
+        raise Skip("needs root to run tether as another user")
+    folder = os.path.join(TMP, "not-ours")
+    os.makedirs(folder, exist_ok=True)
+    os.chmod(TMP, 0o755)
+    os.chmod(folder, 0o755)
+    path = os.path.join(folder, "usbmuxd")
+    srv = socket.socket(socket.AF_UNIX)
+    srv.bind(path)
+    srv.listen()
+    os.chmod(path, 0o660)
+    os.chown(path, 0, 46)  # plugdev in Debian's base-passwd
+    try:
+        r = subprocess.run(["setpriv", "--reuid=nobody", "--regid=nogroup", "--clear-groups",
+                            TETHER, "--socket", path, "list"], capture_output=True, timeout=20)
+    finally:
+        srv.close()
+    err = r.stderr.decode()
+    assert r.returncode == 3 and "permission denied" in err and "usermod -aG plugdev" in err \
+        and "is tetherd or usbmuxd running" not in err, (r.returncode, err)
+
+
 def t_connect_round_trip():
     data = os.urandom(200_000)
     r = tether("connect", "2345", "--udid", udid1, stdin=data)
@@ -319,6 +344,7 @@ if TETHERD:
 else:
     check("forward add and info against the reference: exit 6, 'not tetherd', use forward run",
           t_not_tetherd)
+check("a socket the user may not use: exit 3, which group to join", t_socket_not_ours)
 check(f"{WHO} stops cleanly", d.stop)
 shutil.rmtree(TMP, ignore_errors=True)
 check.finish(f"tether CLI with {WHO}")

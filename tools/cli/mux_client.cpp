@@ -3,7 +3,9 @@
 #include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <grp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -28,8 +30,17 @@ int connect_unix(const std::string& path, std::string& error) {
   std::memcpy(sa.sun_path, path.c_str(), path.size() + 1);
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0) return fd;
-  error = std::strerror(errno);
+  const int err = errno;
+  error = std::strerror(err);
   if (fd >= 0) ::close(fd);
+  // The socket is there but not ours to use: the fix is group membership, not a daemon.
+  struct stat st {};
+  if (err == EACCES && ::stat(path.c_str(), &st) == 0) {
+    const group* g = ::getgrgid(st.st_gid);
+    const std::string name = g != nullptr ? g->gr_name : std::to_string(st.st_gid);
+    error = "permission denied: the socket is for members of group '" + name +
+            "' (add yourself with `sudo usermod -aG " + name + " $USER`, then log in again)";
+  }
   return -1;
 }
 
@@ -69,6 +80,8 @@ mux_client::mux_client(const std::string& address) : address_(address) {
   } else {
     error = std::get<std::string>(where);
   }
+  if (fd_ < 0 && error.rfind("permission denied:", 0) == 0)
+    throw cli_error(no_daemon, "cannot use the usbmuxd socket " + address + ": " + error);
   if (fd_ < 0)
     throw cli_error(no_daemon, "cannot reach the usbmuxd socket " + address + ": " + error +
                                    " (is tetherd or usbmuxd running? --socket or "
