@@ -125,3 +125,48 @@ finish() {
   fi
   exit $failed
 }
+
+# --- usbmuxd-level checks, the same against tetherd and Debian's usbmuxd ---------------
+# usbmuxd_checks UDID: Debian's clients (idevice_id, ideviceinfo, iproxy, inetcat) against
+# whichever daemon serves /run/usbmuxd.
+usbmuxd_checks() {
+  local udid=$1 who=$2 port r
+  wait_until 15 "$who: idevice_id -l to list $udid" sh -c "idevice_id -l | grep -qx '$udid'" &&
+    ok "$who: idevice_id -l lists $udid"
+  r=$(ideviceinfo -u "$udid" -s -k ProductType 2>&1) && [ -n "$r" ] &&
+    ok "$who: ideviceinfo reads ProductType ($r) from the phone's lockdownd" ||
+    fail "$who: ideviceinfo -s -k ProductType: $r"
+  port=$(iproxy_start 2345) || { fail "$who: iproxy did not listen"; return; }
+  if r=$(echo_check 127.0.0.1 "$port" $((1000000 + 512 * 16))); then ok "$who: iproxy echo: $r"; else fail "$who: iproxy echo: $r"; fi
+  r=$(python3 - "$(iproxy_start 2346)" <<'PY'
+import socket, sys
+s = socket.create_connection(("127.0.0.1", int(sys.argv[1])), 10)
+s.settimeout(20)
+got = bytearray()
+while len(got) < 1_000_000:
+    chunk = s.recv(1 << 16)
+    if not chunk: break
+    got += chunk
+ok = len(got) >= 1_000_000 and all(b == ((i * 131 + (i >> 8)) & 0xff) for i, b in enumerate(got[:1_000_000]))
+print(f"{len(got)} bytes from the source app, {'in order' if ok else 'NOT the pattern'}")
+sys.exit(0 if ok else 1)
+PY
+) && ok "$who: $r" || fail "$who: source app: $r"
+  ! inetcat -u "$udid" 9999 </dev/null >/dev/null 2>&1 && ok "$who: a closed phone port is refused (inetcat fails)" ||
+    fail "$who: inetcat to a closed port succeeded"
+  [ "$( (printf ping; sleep 0.5) | timeout 10 inetcat -u "$udid" 2345)" = ping ] &&
+    ok "$who: inetcat echoes after the refusal" || fail "$who: inetcat echo after the refusal"
+}
+
+# iproxy_start PHONE_PORT: iproxy from a free local port; prints the port.
+iproxy_start() {
+  local port
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  iproxy "$port" "$1" >>"$out/iproxy.log" 2>&1 &
+  wait_until 10 "iproxy on $port" sh -c "ss -ltn | grep -q ':$port '" || return 1
+  echo "$port"
+}
+iproxy_stop() { pkill -x iproxy; sleep 0.2; return 0; }
+
+# cpu_ticks PID: user + system clock ticks the process has used.
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }

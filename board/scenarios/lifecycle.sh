@@ -1,0 +1,70 @@
+#!/bin/bash
+# The packaged lifecycle under real udev and systemd: a cable pulled with connections
+# open, a phone reboot (back within the grace), a long unplug with a forward set up (it
+# stays), the last phone leaving with nothing set up (tetherd exits) and the next plug
+# (systemd starts it again).
+here=$(dirname "$0")
+. "$here/lib.sh"
+
+install_debs tether tether-gadget && ok "dpkg -i tether tether-gadget"
+mask_usbmuxd
+gadget_modules || finish
+start_gadget || finish
+wait_until 30 "systemd to start tetherd" tetherd_active && ok "udev started tetherd"
+udid=$(gadget list | awk '$1 == 1 {print $2}')
+wait_until 15 "tether list to show the phone" sh -c "tether list | grep -q '$udid'"
+pid=$(systemctl show -p MainPID --value tetherd)
+tether forward add 9345 2345 >/dev/null && ok "tether forward add 9345 2345"
+
+# A connection open through the forward when the cable is pulled: it ends (the phone is
+# gone), in bounded time, and says so by closing; nothing hangs.
+python3 - >"$out/open-conn.log" 2>&1 <<'PY' &
+import socket, time
+s = socket.create_connection(("127.0.0.1", 9345), 10)
+s.sendall(b"hello"); assert s.recv(5) == b"hello"
+print("connected", flush=True)
+s.settimeout(20)
+t = time.monotonic()
+try:
+    r = s.recv(10)
+    print(f"closed after {time.monotonic() - t:.2f} s ({'EOF' if not r else r})")
+except OSError as e:
+    print(f"ended after {time.monotonic() - t:.2f} s: {e}")
+PY
+conn=$!
+wait_until 10 "the open connection" grep -q connected "$out/open-conn.log"
+gadget unplug 1 >/dev/null
+wait_until 10 "the open connection to end at the unplug" sh -c "! kill -0 $conn"
+ok "cable pulled with a connection open: $(tail -1 "$out/open-conn.log")"
+
+# A reboot: back within the grace, the same tetherd.
+sleep 0.5
+gadget plug 1 >/dev/null
+wait_until 20 "the phone back" sh -c "tether list | grep -q '$udid'"
+[ "$(systemctl show -p MainPID --value tetherd)" = "$pid" ] &&
+  ok "a phone reboot (back in 0.5 s) keeps the same tetherd (pid $pid)" || fail "tetherd changed on a reboot"
+
+# Away longer than the grace, with a forward set up: tetherd stays, the forward too.
+gadget unplug 1 >/dev/null
+sleep 5
+tetherd_active && [ "$(systemctl show -p MainPID --value tetherd)" = "$pid" ] &&
+  ok "5 s unplugged with a forward set up: tetherd stays" || fail "tetherd left although a forward was set up"
+gadget plug 1 >/dev/null
+wait_until 20 "the phone back after 5 s" sh -c "tether list | grep -q '$udid'"
+if r=$(echo_check 127.0.0.1 9345 65536); then ok "the forward works after the long unplug: $r"; else fail "forward after the long unplug: $r"; fi
+
+# Nothing set up: the last phone leaving stops tetherd; the next plug starts it again.
+tether forward remove 9345 >/dev/null
+gadget unplug 1 >/dev/null
+wait_until 15 "tetherd to exit once idle" tetherd_inactive && ok "idle and no phone: tetherd exited after ${waited_ms} ms"
+result=$(systemctl show -p Result --value tetherd)
+[ "$result" = success ] && ok "it exited cleanly (Result=success)" || fail "tetherd's Result=$result"
+tether list >"$out/list-none.txt" 2>&1 && grep -qi "no phone" "$out/list-none.txt" &&
+  ok "tether list with no daemon: $(head -1 "$out/list-none.txt")" ||
+  fail "tether list with no daemon: $(cat "$out/list-none.txt")"
+plug_start=$(date +%s.%N)
+gadget plug 1 >/dev/null
+wait_until 30 "systemd to start tetherd again" tetherd_active &&
+  wait_until 15 "the phone in tether list" sh -c "tether list | grep -q '$udid'" &&
+  ok "the next plug started tetherd again: the phone listed $(since "$plug_start") s after the plug"
+finish
