@@ -2,11 +2,15 @@
 # One virtual-board scenario: packs tether's .debs with cpack, boots the board (board/run)
 # with them in /share/debs and runs board/scenarios/SCENARIO.sh there.
 #
-#   board_test.sh SOURCE_DIR BUILD_DIR SCENARIO
+#   board_test.sh SOURCE_DIR BUILD_DIR SCENARIO [ARCH]
+#
+# ARCH (amd64 by default) is the board's: an arm64 build's .debs go on the arm64 board.
 set -uo pipefail
-src=$1 build=$2 scenario=$3
+src=$1 build=$2 scenario=$3 arch=${4:-amd64}
 [ "$(id -u)" -eq 0 ] || { echo "SKIP: building the board's image needs root (debootstrap)"; exit 77; }
-for tool in cpack qemu-system-x86_64 debootstrap mkfs.ext4; do
+qemu=qemu-system-x86_64
+[ "$arch" = arm64 ] && qemu=qemu-system-aarch64
+for tool in cpack $qemu debootstrap mkfs.ext4; do
   command -v $tool >/dev/null || { echo "SKIP: $tool is missing (scripts/install-deps installs it)"; exit 77; }
 done
 prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build/CMakeCache.txt")
@@ -24,7 +28,7 @@ rm -rf "$share/cpack"
 echo "packed $(cd "$share/debs" && ls | tr '\n' ' ')in $(( $(date +%s) - start )) s"
 cp -r "$src/board/scenarios" "$share/scenarios"
 rc=0
-"$src/board/run" --share "$share" --timeout 600 --console "$share/console.log" -- \
+"$src/board/run" --arch "$arch" --share "$share" --timeout 900 --console "$share/console.log" -- \
   bash /share/scenarios/"$scenario".sh || rc=$?
 if [ $rc -ne 0 ]; then
   echo "--- the board's console (end) ---"
