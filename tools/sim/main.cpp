@@ -34,58 +34,57 @@ namespace {
 
 using namespace tether::sim;
 
+const char* const usage_head =
+    "usage: tether-sim [options] -- COMMAND [ARGS...]\n"
+    "\n"
+    "Runs COMMAND with virtual iPhones plugged in (umockdev), exiting with its status.\n"
+    "\n"
+    "options:\n"
+    "  --phones N          how many phones to plug in (default 1)\n"
+    "  --speed high|super  USB 2 (512-byte bulk) or USB 3 (1024-byte bulk); default high\n"
+    "  --old-serial        40-hex serials (older phones) instead of 24-hex ones\n"
+    "  --configuration N   configuration the phone starts in (default 1, as the kernel picks)\n"
+    "  --rate MBPS         bus rate in MB/s shared by all phones, half-duplex\n"
+    "                      (default 40, what a USB 2 phone gives; 0 = no limit)\n"
+    "  --latency US        extra latency per transfer in microseconds (default 0)\n"
+    "  --source-bytes N    bytes the source app on port 2346 streams per connection\n"
+    "                      (default 1 GiB)\n"
+    "  --control PATH      unix socket taking commands, one per line:\n"
+    "                        list | plug N | unplug N | replug N\n"
+    "                      and faults:\n"
+    "                        stall N in|out   halt an endpoint until the host clears it\n"
+    "                        delay N MS       add MS to every bulk completion (0 clears)\n"
+    "                        drop N           fail what is in flight (EPROTO), then vanish\n"
+    "                        garbage N        send a malformed mux packet\n"
+    "                        mute N | unmute N  stop / resume answering VERSION\n"
+    "                        reset N          every app resets its connections (RST)\n"
+    "                        stale N          data for a connection the host does not have\n"
+    "                      and a look inside:\n"
+    "                        stats N          what the phone made of the host's transfers\n"
+    "                                         (packets, packets_on_boundary: those that\n"
+    "                                         needed a ZLP, too_large, mismatched: reads\n"
+    "                                         that were not one packet) and its session\n"
+    "                      (default: one in the testbed; COMMAND finds it in\n"
+    "                      TETHER_SIM_CONTROL)\n";
+
+// After the shared --app text.
+const char* const usage_tail =
+    "  --record DIR        controller apps keep frames, captures and report.json in\n"
+    "                      DIR/UDID/; the camera keeps every picture it takes in\n"
+    "                      DIR/camera/\n"
+    "  --camera nikon      plug a virtual PTP camera in too: a Nikon D750 (04b0:0437)\n"
+    "                      that libgphoto2 drives as the real body; control commands:\n"
+    "                        camera plug | camera unplug | camera replug\n"
+    "                        camera busy N   the next N captures/settings get DeviceBusy\n"
+    "                        camera fps N    live view at N frames a second from now on\n"
+    "                        camera status\n"
+    "  --camera-fps N      the camera's live-view frame rate (default 30)\n"
+    "  -v, --verbose       log every plug, unplug and command\n"
+    "  -h, --help          this text\n"
+    "\n";
+
 std::string usage() {
-  return std::string(
-             "usage: tether-sim [options] -- COMMAND [ARGS...]\n"
-             "\n"
-             "Runs COMMAND with virtual iPhones plugged in (umockdev), exiting with its status.\n"
-             "\n"
-             "options:\n"
-             "  --phones N          how many phones to plug in (default 1)\n"
-             "  --speed high|super  USB 2 (512-byte bulk) or USB 3 (1024-byte bulk); default high\n"
-             "  --old-serial        40-hex serials (older phones) instead of 24-hex ones\n"
-             "  --configuration N   configuration the phone starts in (default 1, as the kernel "
-             "picks)\n"
-             "  --rate MBPS         bus rate in MB/s shared by all phones, half-duplex\n"
-             "                      (default 40, what a USB 2 phone gives; 0 = no limit)\n"
-             "  --latency US        extra latency per transfer in microseconds (default 0)\n"
-             "  --source-bytes N    bytes the source app on port 2346 streams per connection\n"
-             "                      (default 1 GiB)\n"
-             "  --control PATH      unix socket taking commands, one per line:\n"
-             "                        list | plug N | unplug N | replug N\n"
-             "                      and faults:\n"
-             "                        stall N in|out   halt an endpoint until the host clears it\n"
-             "                        delay N MS       add MS to every bulk completion (0 clears)\n"
-             "                        drop N           fail what is in flight (EPROTO), then "
-             "vanish\n"
-             "                        garbage N        send a malformed mux packet\n"
-             "                        mute N | unmute N  stop / resume answering VERSION\n"
-             "                        reset N          every app resets its connections (RST)\n"
-             "                        stale N          data for a connection the host does not "
-             "have\n"
-             "                      and a look inside:\n"
-             "                        stats N          what the phone made of the host's "
-             "transfers\n"
-             "                                         (packets, packets_on_boundary: those that\n"
-             "                                         needed a ZLP, too_large, mismatched: reads\n"
-             "                                         that were not one packet) and its session\n"
-             "                      (default: one in the testbed; COMMAND finds it in\n"
-             "                      TETHER_SIM_CONTROL)\n") +
-         app_option_help +
-         ("  --record DIR        controller apps keep frames, captures and report.json in\n"
-          "                      DIR/UDID/; the camera keeps every picture it takes in\n"
-          "                      DIR/camera/\n"
-          "  --camera nikon      plug a virtual PTP camera in too: a Nikon D750 (04b0:0437)\n"
-          "                      that libgphoto2 drives as the real body; control commands:\n"
-          "                        camera plug | camera unplug | camera replug\n"
-          "                        camera busy N   the next N captures/settings get DeviceBusy\n"
-          "                        camera fps N    live view at N frames a second from now on\n"
-          "                        camera status\n"
-          "  --camera-fps N      the camera's live-view frame rate (default 30)\n"
-          "  -v, --verbose       log every plug, unplug and command\n"
-          "  -h, --help          this text\n"
-          "\n") +
-         default_apps_help;
+  return std::string(usage_head) + app_option_help + usage_tail + default_apps_help;
 }
 
 bool verbose = false;
