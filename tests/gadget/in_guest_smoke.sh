@@ -107,9 +107,10 @@ usbmuxd -f -U root -v >"$work/usbmuxd.log" 2>&1 &
 usbmuxd_pid=$!
 wait_until 30 "idevice_id -l to list $udid" listed || finish
 ok "idevice_id -l lists $udid after $waited_ms ms of usbmuxd"
-product=$(ideviceinfo -u "$udid" -k ProductType 2>&1)
-[ "$product" = "iPhone14,2" ] && ok "ideviceinfo -k ProductType: $product" ||
-  fail "ideviceinfo -k ProductType said '$product'"
+# -s: without a session; the virtual lockdownd does not pair (lockdownd_app.hpp).
+product=$(ideviceinfo -s -u "$udid" -k ProductType 2>&1)
+[ "$product" = "iPhone14,2" ] && ok "ideviceinfo -s -k ProductType: $product" ||
+  fail "ideviceinfo -s -k ProductType said '$product'"
 
 # echo: 64-byte round trips, then payloads byte for byte. A mux packet is 16 + 20
 # bytes of headers plus data, so 512k - 36 bytes of data make packets that end on a full
