@@ -76,6 +76,8 @@ void ethernet_interface(descriptor_bytes& b, const iphone_identity& id) {
   endpoint(b, id, 0x86, 2, bulk, 0);
 }
 
+}  // namespace
+
 const char* string_text(const iphone_identity& id, std::uint8_t index) {
   switch (index) {
     case str_manufacturer: return "Apple Inc.";
@@ -90,8 +92,6 @@ const char* string_text(const iphone_identity& id, std::uint8_t index) {
   }
   return nullptr;
 }
-
-}  // namespace
 
 std::uint16_t bulk_packet_size(usb_speed s) { return s == usb_speed::super ? 1024 : 512; }
 

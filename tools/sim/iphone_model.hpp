@@ -43,6 +43,10 @@ std::vector<std::uint8_t> all_descriptors(const iphone_identity& id);
 // Empty when the index does not exist.
 std::vector<std::uint8_t> string_descriptor(const iphone_identity& id, std::uint8_t index);
 
+// The text of string `index` (1 manufacturer, 2 product, 3 serial, then the names of
+// configurations and interfaces the descriptors point at); nullptr when there is none.
+const char* string_text(const iphone_identity& id, std::uint8_t index);
+
 // Does configuration `value` carry the usbmux interface?
 bool has_usbmux(std::uint8_t configuration_value);
 

@@ -23,9 +23,8 @@
 #include <string>
 #include <vector>
 
-#include "tools/sim/camera_app.hpp"
-#include "tools/sim/camera_controller_app.hpp"
-#include "tools/sim/lockdownd_app.hpp"
+#include "tools/sim/app_setup.hpp"
+#include "tools/sim/control_commands.hpp"
 #include "tools/sim/ptp/camera_pictures.hpp"
 #include "tools/sim/ptp/nikon_d750.hpp"
 #include "tools/sim/usbdevfs_phone.hpp"
@@ -35,7 +34,7 @@ namespace {
 
 using namespace tether::sim;
 
-const char* const usage =
+const char* const usage_head =
     "usage: tether-sim [options] -- COMMAND [ARGS...]\n"
     "\n"
     "Runs COMMAND with virtual iPhones plugged in (umockdev), exiting with its status.\n"
@@ -66,14 +65,10 @@ const char* const usage =
     "                                         needed a ZLP, too_large, mismatched: reads\n"
     "                                         that were not one packet) and its session\n"
     "                      (default: one in the testbed; COMMAND finds it in\n"
-    "                      TETHER_SIM_CONTROL)\n"
-    "  --app PORT=WHAT     what listens on PORT of every phone: echo, sink, source,\n"
-    "                      controller (a scripted iOS app driving tether's camera\n"
-    "                      protocol: hello, properties, live view, capture, download),\n"
-    "                      camera (the phone plays the camera: tether's camera protocol\n"
-    "                      with a 1280x720 test pattern at 30 fps, for `tether cam --phone`),\n"
-    "                      or HOST:PORT, a TCP server on this machine that plays the\n"
-    "                      iOS app (e.g. --app 2345=127.0.0.1:9000); repeatable\n"
+    "                      TETHER_SIM_CONTROL)\n";
+
+// After the shared --app text.
+const char* const usage_tail =
     "  --record DIR        controller apps keep frames, captures and report.json in\n"
     "                      DIR/UDID/; the camera keeps every picture it takes in\n"
     "                      DIR/camera/\n"
@@ -86,9 +81,11 @@ const char* const usage =
     "  --camera-fps N      the camera's live-view frame rate (default 30)\n"
     "  -v, --verbose       log every plug, unplug and command\n"
     "  -h, --help          this text\n"
-    "\n"
-    "Apps on every phone unless --app says otherwise: 62078 lockdownd (QueryType,\n"
-    "GetValue), 2345 echo, 2346 source, 2347 sink; any other port refuses connections.\n";
+    "\n";
+
+std::string usage() {
+  return std::string(usage_head) + app_option_help + usage_tail + default_apps_help;
+}
 
 bool verbose = false;
 
@@ -101,19 +98,17 @@ struct options {
   usb_speed speed = usb_speed::high;
   bool old_serial = false;
   int configuration = 1;
-  std::uint64_t source_bytes = 1ull << 30;
   double rate_mbps = 40;
   long latency_us = 0;
   std::string control;
-  std::string record;  // where controller apps keep frames, captures and report.json
   std::string camera;  // "" or "nikon"
   double camera_fps = 30;
-  std::map<std::uint16_t, std::string> apps = {{2345, "echo"}, {2346, "source"}, {2347, "sink"}};
+  app_options apps;  // --app, --source-bytes, --record
   std::vector<char*> command;
 };
 
 [[noreturn]] void bad_usage(const std::string& why) {
-  std::fprintf(stderr, "tether-sim: %s\n\n%s", why.c_str(), usage);
+  std::fprintf(stderr, "tether-sim: %s\n\n%s", why.c_str(), usage().c_str());
   std::exit(2);
 }
 
@@ -150,29 +145,19 @@ options parse(int argc, char** argv) {
     else if (a == "--configuration")
       o.configuration = static_cast<int>(number("--configuration", 0, 4));
     else if (a == "--source-bytes")
-      o.source_bytes = static_cast<std::uint64_t>(number("--source-bytes", 0, 1L << 40));
+      o.apps.source_bytes = static_cast<std::uint64_t>(number("--source-bytes", 0, 1L << 40));
     else if (a == "--control")
       o.control = value("--control");
     else if (a == "--record")
-      o.record = value("--record");
+      o.apps.record = value("--record");
     else if (a == "--camera") {
       o.camera = value("--camera");
       if (o.camera != "nikon") bad_usage("--camera knows 'nikon' (a D750), not '" + o.camera + "'");
     } else if (a == "--camera-fps")
       o.camera_fps = static_cast<double>(number("--camera-fps", 1, 1000));
     else if (a == "--app") {
-      const std::string v = value("--app");
-      const auto eq = v.find('=');
-      char* end = nullptr;
-      const long port = eq == std::string::npos ? 0 : std::strtol(v.c_str(), &end, 10);
-      const std::string what = eq == std::string::npos ? "" : v.substr(eq + 1);
-      const bool known =
-          what == "echo" || what == "sink" || what == "source" || what == "controller" ||
-          what == "camera" ||
-          (what.rfind(':') != std::string::npos && what.rfind(':') + 1 < what.size());
-      if (port < 1 || port > 65535 || end != v.c_str() + eq || !known)
-        bad_usage("--app takes PORT=echo|sink|source|controller|camera|HOST:PORT, not '" + v + "'");
-      o.apps[static_cast<std::uint16_t>(port)] = what;
+      std::string error;
+      if (!parse_app_option(value("--app"), o.apps, error)) bad_usage(error);
     } else if (a == "--rate")
       o.rate_mbps = static_cast<double>(number("--rate", 0, 100000));
     else if (a == "--latency")
@@ -180,7 +165,7 @@ options parse(int argc, char** argv) {
     else if (a == "-v" || a == "--verbose")
       verbose = true;
     else if (a == "-h" || a == "--help") {
-      std::fputs(usage, stdout);
+      std::fputs(usage().c_str(), stdout);
       std::exit(0);
     } else
       bad_usage("unknown option '" + a + "'");
@@ -241,8 +226,8 @@ std::unique_ptr<camera_slot> make_camera(UMockdevTestbed* testbed, usb_bus& bus,
       tether::sim::ptp::nikon_d750(o.camera_fps),
       {[](std::uint64_t shot) { return tether::sim::ptp::capture_jpeg(shot); },
        [](std::uint64_t frame) { return tether::sim::ptp::live_view_jpeg(frame); }});
-  if (!o.record.empty()) {
-    const std::filesystem::path dir = std::filesystem::path(o.record) / "camera";
+  if (!o.apps.record.empty()) {
+    const std::filesystem::path dir = std::filesystem::path(o.apps.record) / "camera";
     std::filesystem::create_directories(dir);
     responder.on_captured = [dir](const std::string& name, const std::vector<std::byte>& data) {
       if (FILE* f = std::fopen((dir / name).c_str(), "wb")) {
@@ -307,60 +292,15 @@ std::string camera_command(std::istringstream& in, camera_slot* cam) {
   return "ok\n";
 }
 
-std::string run_command(const std::string& line,
-                        std::vector<std::unique_ptr<usbdevfs_phone>>& phones, camera_slot* cam) {
+std::string run_command(const std::string& line, std::vector<phone_controls*>& phones,
+                        camera_slot* cam) {
   std::istringstream in(line);
   std::string verb;
-  int n = 0;
   in >> verb;
   if (verb == "camera") return camera_command(in, cam);
-  if (verb == "list") {
-    std::string out;
-    for (std::size_t i = 0; i < phones.size(); ++i)
-      out += std::to_string(i + 1) + " " + phones[i]->udid() +
-             (phones[i]->plugged() ? " plugged\n" : " unplugged\n");
-    return out + "ok\n";
-  }
-  if (!(in >> n) || n < 1 || n > static_cast<int>(phones.size()))
-    return "error: say which phone, 1 to " + std::to_string(phones.size()) + " (e.g. 'unplug 1')\n";
-  usbdevfs_phone& p = *phones[static_cast<std::size_t>(n - 1)];
-  std::string error;
-  std::string arg;
-  in >> arg;
-  if (verb == "unplug") {
-    p.unplug();
-  } else if (verb == "stall") {
-    if (arg != "in" && arg != "out")
-      return "error: say which endpoint: 'stall N in' or 'stall N out'\n";
-    p.device().stall(arg == "in" ? usbmux_in_endpoint : usbmux_out_endpoint);
-  } else if (verb == "delay") {
-    char* end = nullptr;
-    const long ms = std::strtol(arg.c_str(), &end, 10);
-    if (arg.empty() || *end != '\0' || ms < 0)
-      return "error: 'delay N MS' takes milliseconds, e.g. 'delay 1 50'\n";
-    p.device().set_delay(std::chrono::milliseconds(ms));
-  } else if (verb == "drop") {
-    p.device().drop_link();
-  } else if (verb == "garbage") {
-    p.inject_garbage();
-  } else if (verb == "reset") {
-    p.reset_connections();
-  } else if (verb == "stale") {
-    p.inject_stale_packet(2345, 0xfefe);  // a host port no daemon has handed out yet
-  } else if (verb == "stats") {
-    return p.stats() + "\nok\n";
-  } else if (verb == "mute" || verb == "unmute") {
-    p.set_version_muted(verb == "mute");
-  } else if (verb == "plug" || verb == "replug") {
-    if (verb == "replug") p.unplug();
-    if (!p.plug(error)) return "error: " + error + "\n";
-  } else {
-    return "error: unknown command '" + verb +
-           "' (list, plug N, unplug N, replug N, stall N in|out, delay N MS, drop N, garbage N, "
-           "mute N, unmute N, reset N, stale N, stats N)\n";
-  }
-  if (verbose) log_line("info", "phone " + std::to_string(n) + " " + p.udid() + ": " + verb);
-  return "ok\n";
+  return run_phone_command(line, phones, [](const std::string& what) {
+    if (verbose) log_line("info", what);
+  });
 }
 
 pid_t child = 0;
@@ -394,28 +334,7 @@ int main(int argc, char** argv) {
     tether::usbmux::device_options dopt;
     dopt.refused_reason = "no app listening on this port";
     virtual_phone phone(id, dopt);
-    phone.add_app(lockdownd_port, make_lockdownd_app({udid_from_serial(id.serial)}));
-    for (const auto& [port, what] : o.apps) {
-      if (what == "echo")
-        phone.add_app(port, make_echo_app());
-      else if (what == "sink")
-        phone.add_app(port, make_sink_app());
-      else if (what == "source")
-        phone.add_app(port, make_source_app(o.source_bytes));
-      else if (what == "controller")
-        phone.add_app(
-            port, make_camera_controller_app({o.record.empty() ? std::filesystem::path()
-                                                               : std::filesystem::path(o.record) /
-                                                                     udid_from_serial(id.serial)}));
-      else if (what == "camera")
-        phone.add_app(port, make_camera_app({}));
-      else {
-        const auto colon = what.rfind(':');
-        phone.add_app(port, make_tcp_relay_app(
-                                what.substr(0, colon),
-                                static_cast<std::uint16_t>(std::stoi(what.substr(colon + 1)))));
-      }
-    }
+    add_apps(phone, o.apps);
     phones.push_back(std::make_unique<usbdevfs_phone>(testbed, std::move(phone), bus));
     std::string error;
     if (!phones.back()->plug(error)) {
@@ -425,6 +344,9 @@ int main(int argc, char** argv) {
     if (verbose)
       log_line("info", "phone " + std::to_string(i + 1) + " " + phones.back()->udid() + " plugged");
   }
+
+  std::vector<phone_controls*> controls;
+  for (auto& p : phones) controls.push_back(p.get());
 
   std::unique_ptr<camera_slot> camera;
   if (!o.camera.empty()) {
@@ -446,7 +368,7 @@ int main(int argc, char** argv) {
   }
   const int control = open_control_socket(o.control);
   ::setenv("TETHER_SIM_CONTROL", o.control.c_str(), 1);
-  ::setenv("TETHER_SIM_SOURCE_BYTES", std::to_string(o.source_bytes).c_str(), 1);
+  ::setenv("TETHER_SIM_SOURCE_BYTES", std::to_string(o.apps.source_bytes).c_str(), 1);
   ::setenv("TETHER_SIM_PHONES", std::to_string(o.phones).c_str(), 1);
   ::setenv("TETHER_SIM_RATE", std::to_string(o.rate_mbps).c_str(), 1);  // MB/s, 0 = no limit
   ::setenv("TETHER_SIM_SPEED", o.speed == usb_speed::super ? "super" : "high", 1);
@@ -476,7 +398,7 @@ int main(int argc, char** argv) {
         if (n > 0) {
           std::istringstream lines(buf.substr(0, static_cast<std::size_t>(n)));
           for (std::string line; std::getline(lines, line);)
-            if (!line.empty()) reply += run_command(line, phones, camera.get());
+            if (!line.empty()) reply += run_command(line, controls, camera.get());
         }
         (void)::send(conn, reply.data(), reply.size(), MSG_NOSIGNAL);
         ::close(conn);

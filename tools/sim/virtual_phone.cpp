@@ -154,6 +154,23 @@ void virtual_phone::reset_connections() {
   }
 }
 
+std::string virtual_phone::stats_text() const {
+  const read_stats& r = read_stats_;
+  std::string out = "packets=" + std::to_string(r.packets) +
+                    " packets_on_boundary=" + std::to_string(r.packets_on_boundary) +
+                    " largest_packet=" + std::to_string(r.largest_packet) +
+                    " too_large=" + std::to_string(r.too_large) +
+                    " mismatched=" + std::to_string(r.mismatched) +
+                    " window_violations=" + std::to_string(r.window_violations);
+  if (session_) {
+    const usbmux::session_stats& st = session_->stats();
+    out += " anonymous_resets_sent=" + std::to_string(st.anonymous_resets_sent) +
+           " packets_ignored=" + std::to_string(st.packets_ignored) +
+           " connections=" + std::to_string(session_->connection_count());
+  }
+  return out;
+}
+
 void virtual_phone::run_apps() {
   while (auto e = session_->poll_event()) {
     if (auto* a = std::get_if<usbmux::events::accepted>(&*e)) {

@@ -67,6 +67,13 @@ class virtual_phone : public usb_function {
   // (`zero_packet` false, no zero-length transfer after it) loses packets.
   bool bulk_out(std::uint8_t endpoint, std::span<const std::byte> data, bool zero_packet) override;
 
+  // One completed read of the usbmux OUT endpoint, as a real USB device controller
+  // delivered it (a gadget's FunctionFS read): the controller already ended it at a
+  // short packet or a ZLP, so it goes to the mux as is, without bulk_out's emulation.
+  void controller_read(std::span<const std::byte> read) {
+    if (session_) take_read(read);
+  }
+
   // Fills one bulk IN transfer from `endpoint`: returns the length, or nullopt when
   // nothing is due yet (the transfer stays pending). A transfer never holds bytes of
   // two mux packets; a packet ending exactly on a full transfer whose size is a
@@ -80,6 +87,11 @@ class virtual_phone : public usb_function {
   void set_version_muted(bool muted) { version_muted_ = muted; }
   // The next bulk IN transfer carries these bytes instead of a real packet.
   void inject_in_bytes(std::vector<std::byte> bytes) { injected_ = std::move(bytes); }
+  // A TCP packet whose length field (3) is shorter than any header.
+  void inject_garbage() {
+    inject_in_bytes({std::byte{0}, std::byte{0}, std::byte{0}, std::byte{6}, std::byte{0},
+                     std::byte{0}, std::byte{0}, std::byte{3}});
+  }
   // A stale packet: 5 bytes of data on a connection the host does not have (phone port
   // `port` to host port `host_port`), as a phone sends for a session it still thinks
   // open. A host answers it with an RST (the session counts it in packets_ignored).
@@ -87,6 +99,8 @@ class virtual_phone : public usb_function {
   // Every app drops its connections at once (RST each), as when the apps are killed.
   void reset_connections();
   const read_stats& reads() const { return read_stats_; }
+  // reads() and what the session saw, as one line of NAME=VALUE pairs.
+  std::string stats_text() const;
   void clear_read_stats() { read_stats_ = {}; }
 
  private:

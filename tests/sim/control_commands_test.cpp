@@ -1,0 +1,111 @@
+#include "tools/sim/control_commands.hpp"
+
+#include <gtest/gtest.h>
+
+#include <string>
+#include <vector>
+
+#include "tools/sim/app_options.hpp"
+
+namespace tether::sim {
+namespace {
+
+// Records what the interpreter asked of it.
+class fake_phone final : public phone_controls {
+ public:
+  std::string udid() const override { return "00008120-7E7E000000000000"; }
+  bool plugged() const override { return plugged_; }
+  bool plug(std::string& error) override {
+    calls.push_back("plug");
+    if (refuse_plug) error = "no UDC";
+    plugged_ = !refuse_plug;
+    return !refuse_plug;
+  }
+  void unplug() override {
+    calls.push_back("unplug");
+    plugged_ = false;
+  }
+  void stall(bool in) override { calls.push_back(in ? "stall in" : "stall out"); }
+  void set_delay(std::chrono::milliseconds ms) override {
+    calls.push_back("delay " + std::to_string(ms.count()));
+  }
+  void drop() override { calls.push_back("drop"); }
+  void inject_garbage() override { calls.push_back("garbage"); }
+  void reset_connections() override { calls.push_back("reset"); }
+  void inject_stale_packet(std::uint16_t port, std::uint16_t host_port) override {
+    calls.push_back("stale " + std::to_string(port) + " " + std::to_string(host_port));
+  }
+  void set_version_muted(bool muted) override { calls.push_back(muted ? "mute" : "unmute"); }
+  std::string stats() override { return "packets=3"; }
+
+  std::vector<std::string> calls;
+  bool refuse_plug = false;
+
+ private:
+  bool plugged_ = true;
+};
+
+class ControlCommands : public ::testing::Test {
+ protected:
+  std::string run(const std::string& line) {
+    phone_controls* phones[] = {&phone};
+    return run_phone_command(line, phones, [this](const std::string& s) { done.push_back(s); });
+  }
+  fake_phone phone;
+  std::vector<std::string> done;
+};
+
+TEST_F(ControlCommands, ListShowsEachPhoneAndItsState) {
+  EXPECT_EQ(run("list"), "1 00008120-7E7E000000000000 plugged\nok\n");
+  phone.unplug();
+  EXPECT_EQ(run("list"), "1 00008120-7E7E000000000000 unplugged\nok\n");
+}
+
+TEST_F(ControlCommands, EachCommandReachesThePhone) {
+  for (const char* line :
+       {"unplug 1", "plug 1", "replug 1", "stall 1 in", "stall 1 out", "delay 1 50", "drop 1",
+        "garbage 1", "reset 1", "stale 1", "mute 1", "unmute 1"})
+    EXPECT_EQ(run(line), "ok\n") << line;
+  const std::vector<std::string> want = {
+      "unplug",  "plug",  "unplug",           "plug", "stall in", "stall out", "delay 50", "drop",
+      "garbage", "reset", "stale 2345 65278", "mute", "unmute"};
+  EXPECT_EQ(phone.calls, want);
+  ASSERT_EQ(done.size(), 12u);
+  EXPECT_EQ(done[0], "phone 1 00008120-7E7E000000000000: unplug");
+}
+
+TEST_F(ControlCommands, StatsIsOneLineThenOk) {
+  EXPECT_EQ(run("stats 1"), "packets=3\nok\n");
+  EXPECT_TRUE(done.empty()) << "a look inside changes nothing";
+}
+
+TEST_F(ControlCommands, ErrorsSayWhatIsWanted) {
+  EXPECT_EQ(run("unplug"), "error: say which phone, 1 to 1 (e.g. 'unplug 1')\n");
+  EXPECT_EQ(run("unplug 2"), "error: say which phone, 1 to 1 (e.g. 'unplug 1')\n");
+  EXPECT_EQ(run("stall 1 sideways"), "error: say which endpoint: 'stall N in' or 'stall N out'\n");
+  EXPECT_EQ(run("delay 1 soon"), "error: 'delay N MS' takes milliseconds, e.g. 'delay 1 50'\n");
+  const std::string unknown = run("wiggle 1");
+  EXPECT_EQ(unknown.rfind("error: unknown command 'wiggle' (list, plug N,", 0), 0u) << unknown;
+  EXPECT_NE(unknown.find("stats N)"), std::string::npos) << unknown;
+  phone.refuse_plug = true;
+  EXPECT_EQ(run("plug 1"), "error: no UDC\n");
+  EXPECT_TRUE(phone.calls.size() == 1 && done.empty());
+}
+
+TEST(AppOptions, DefaultsAndParsing) {
+  app_options o;
+  EXPECT_EQ(o.apps.at(2345), "echo");
+  EXPECT_EQ(o.apps.at(2346), "source");
+  EXPECT_EQ(o.apps.at(2347), "sink");
+  std::string error;
+  EXPECT_TRUE(parse_app_option("2345=127.0.0.1:9000", o, error));
+  EXPECT_EQ(o.apps.at(2345), "127.0.0.1:9000");
+  EXPECT_TRUE(parse_app_option("7000=controller", o, error));
+  for (const char* bad : {"2345", "0=echo", "70000=echo", "x=echo", "2345=nothing", "2345=host:"}) {
+    EXPECT_FALSE(parse_app_option(bad, o, error)) << bad;
+    EXPECT_NE(error.find(bad), std::string::npos) << error;
+  }
+}
+
+}  // namespace
+}  // namespace tether::sim

@@ -1,0 +1,35 @@
+#pragma once
+// What the control socket can do to one virtual phone. tether-sim's phones (umockdev)
+// and tether-gadget's phone (a real USB gadget) both implement it, so one interpreter
+// (control_commands) serves both programs with the same commands and replies.
+#include <chrono>
+#include <cstdint>
+#include <string>
+
+namespace tether::sim {
+
+class phone_controls {
+ public:
+  virtual ~phone_controls() = default;
+
+  virtual std::string udid() const = 0;
+  virtual bool plugged() const = 0;
+  // Cable in / cable out. plug() says why it failed in `error`.
+  virtual bool plug(std::string& error) = 0;
+  virtual void unplug() = 0;
+
+  // Faults.
+  virtual void stall(bool in) = 0;  // halt the mux's bulk IN or OUT endpoint
+  virtual void set_delay(std::chrono::milliseconds extra) = 0;  // on every bulk completion
+  virtual void drop() = 0;  // the link fails mid-transfer, then the phone is gone
+  virtual void inject_garbage() = 0;
+  virtual void reset_connections() = 0;
+  // Data for a connection the host does not have (phone port `port`, host port `host_port`).
+  virtual void inject_stale_packet(std::uint16_t port, std::uint16_t host_port) = 0;
+  virtual void set_version_muted(bool muted) = 0;
+
+  // One line of NAME=VALUE pairs: what the phone made of the host's transfers.
+  virtual std::string stats() = 0;
+};
+
+}  // namespace tether::sim
