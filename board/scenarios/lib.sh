@@ -37,11 +37,11 @@ start_gadget() {
   wait_until 15 "tether-gadget's control socket" test -S /run/tether-gadget/control
 }
 gadget() {  # gadget COMMAND...: one line to the gadget's control socket, its reply printed
-  python3 - "$*" <<'EOF'
+  python3 - "$*" "${gadget_control:-/run/tether-gadget/control}" <<'EOF'
 import socket, sys
 s = socket.socket(socket.AF_UNIX)
 s.settimeout(10)
-s.connect("/run/tether-gadget/control")
+s.connect(sys.argv[2])
 s.sendall(sys.argv[1].encode() + b"\n")
 reply = b""
 while not reply.endswith(b"ok\n") and b"error" not in reply:

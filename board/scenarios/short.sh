@@ -22,6 +22,15 @@ start_gadget || finish
 wait_until 20 "the phone on the bus (lsusb)" phone_on_bus && note "on the bus after $(since "$plug_start") s"
 wait_until 20 "systemd to start tetherd (udev rule)" tetherd_active &&
   ok "udev started tetherd through systemd, $(since "$plug_start") s after the plug"
+dev=$(lsusb -d 05ac:12a8 | awk '{print "/dev/bus/usb/" $2 "/" substr($4, 1, 3); exit}')
+[ "$(stat -c %U:%G "$dev" 2>/dev/null)" = tether:tether ] && ok "the rule gave $dev to tether" ||
+  fail "$dev belongs to $(stat -c %U:%G "$dev" 2>&1), not tether:tether"
+rules=$(udevadm test --action=add "$(udevadm info -q path -n "$dev")" 2>&1)
+if grep -q '^TETHER_USBMUX=1' <<<"$rules" && grep -q '^SYSTEMD_WANTS=.*tetherd.service' <<<"$rules"; then
+  ok "udevadm test on the phone: 39-tetherd.rules matches (TETHER_USBMUX=1, SYSTEMD_WANTS=tetherd.service)"
+else
+  fail "udevadm test on the phone: the rule did not match"; grep -E '^[A-Z_]+=' <<<"$rules" | sed 's/^/  /'
+fi
 [ "$(systemctl show -p Type --value tetherd)" = notify ] || fail "tetherd.service is not Type=notify"
 pid=$(systemctl show -p MainPID --value tetherd)
 user=$(ps -o user= -p "$pid" 2>/dev/null | tr -d ' ')

@@ -27,6 +27,7 @@ mv "$share"/cpack/*.deb "$share/debs/"
 rm -rf "$share/cpack"
 echo "packed $(cd "$share/debs" && ls | tr '\n' ' ')in $(( $(date +%s) - start )) s"
 cp -r "$src/board/scenarios" "$share/scenarios"
+cp "$src/tests/interop/muxclient.py" "$share/scenarios/"  # a usbmuxd client for the scenarios' checks
 rc=0
 "$src/board/run" --arch "$arch" --share "$share" --timeout 900 --console "$share/console.log" -- \
   bash /share/scenarios/"$scenario".sh || rc=$?

@@ -1,39 +1,22 @@
 #!/bin/bash
-# tether-gadget in a real kernel: runs in the virtual board as root (board/run), with
-# this worktree shared at /share:
-#
-#   board/run --share WORKTREE -- /share/tests/gadget/in_guest_smoke.sh [TETHER-GADGET]
-#
-# The guest's own kernel enumerates the gadget through dummy_hcd; Debian's usbmuxd
-# (started by hand, its udev rule masked) and libimobiledevice's tools talk to it.
-# Checks: enumeration, idevice_id, ideviceinfo, an echo byte for byte at sizes that
+# tether-gadget itself in a real kernel, before any tether package is involved: the
+# guest's own kernel enumerates it through dummy_hcd; Debian's usbmuxd (started by hand,
+# its udev rule masked) and libimobiledevice's tools talk to it. Checks: enumeration, the
+# descriptors lsusb reads, idevice_id, ideviceinfo, an echo byte for byte at sizes that
 # need a ZLP each way, a cable pull and re-plug through the control socket, a clean
 # SIGTERM, and a second run. Prints the figures it measured.
-set -uo pipefail
-gadget_bin=${1:-/share/build/tools/gadget/tether-gadget}
+#
+#   scenarios/gadget.sh [TETHER-GADGET]   (default: the one tether-gadget's .deb installs)
 here=$(cd "$(dirname "$0")" && pwd)
+. "$here/lib.sh"
+if [ -n "${1:-}" ]; then gadget_bin=$1; else
+  install_debs tether-gadget && ok "dpkg -i tether-gadget"
+  gadget_bin=tether-gadget
+fi
 work=$(mktemp -d)
-control=$work/control
-failed=0
-ok() { echo "ok: $*"; }
-fail() { echo "FAILED: $*"; failed=1; }
+gadget_control=$work/control
+control=$gadget_control
 ms() { echo $(($(date +%s%N) / 1000000)); }
-
-# wait_until SECONDS WHAT COMMAND...: COMMAND every 0.1 s until it succeeds; sets
-# waited_ms, or fails naming WHAT once SECONDS have passed.
-wait_until() {
-  local limit=$1 what=$2 start
-  shift 2
-  start=$(ms)
-  until "$@" >/dev/null 2>&1; do
-    if [ $(($(ms) - start)) -ge $((limit * 1000)) ]; then
-      fail "$what: not within $limit s"
-      return 1
-    fi
-    sleep 0.1
-  done
-  waited_ms=$(($(ms) - start))
-}
 
 finish() {
   [ -n "${usbmuxd_pid:-}" ] && kill "$usbmuxd_pid" 2>/dev/null
@@ -48,30 +31,14 @@ finish() {
     tail -n 40 "$work/usbmuxd.log" 2>/dev/null
     echo "--- kernel (last 30 lines)"
     dmesg | tail -n 30
-    echo "in_guest_smoke: FAILED"
+    echo "scenario FAILED after $(since) s"
     exit 1
   fi
-  echo "in_guest_smoke: all passed"
+  echo "scenario passed in $(since) s"
   exit 0
 }
 
-control() {  # control COMMAND: one line to the gadget's control socket; its reply
-  python3 - "$control" "$*" <<'PY'
-import socket, sys
-s = socket.socket(socket.AF_UNIX)
-s.settimeout(10)
-s.connect(sys.argv[1])
-s.sendall(sys.argv[2].encode() + b"\n")
-reply = b""
-while True:
-    chunk = s.recv(4096)
-    if not chunk:
-        break
-    reply += chunk
-sys.stdout.write(reply.decode())
-sys.exit(0 if reply.endswith(b"ok\n") else 1)
-PY
-}
+control() { gadget "$@"; }
 
 listed() { idevice_id -l | grep -qx "$udid"; }
 unlisted() { ! idevice_id -l | grep -qx "$udid"; }
@@ -116,7 +83,7 @@ product=$(ideviceinfo -s -u "$udid" -k ProductType 2>&1)
 # bytes of headers plus data, so 512k - 36 bytes of data make packets that end on a full
 # USB packet (a ZLP each way); 512k bytes do so in the stream's own chunks.
 echo_check() {
-  python3 - "$udid" "$here/../interop" <<'PY'
+  python3 - "$udid" "$here" <<'PY'
 import sys, time
 sys.path.insert(0, sys.argv[2])
 import muxclient
