@@ -155,9 +155,12 @@ int main(int argc, char** argv) {
        "GOTO=\"tetherd_end\"\n"
        "LABEL=\"tetherd_usbmux\"\n\n"
        "# The device node: tetherd runs as "
-    << user << " once its socket is open.\n"
-    << "ACTION!=\"remove\", ENV{TETHER_USBMUX}=\"1\", OWNER=\"" << user << "\", GROUP=\"" << group
-    << "\", MODE=\"0660\"\n\n";
+    << user
+    << " once its socket is open. := makes it final: later rules\n"
+       "# (libgphoto2's for any PTP device, which an iPhone is too: GROUP plugdev, MODE 0664)\n"
+       "# would otherwise take the node from tether.\n"
+    << "ACTION!=\"remove\", ENV{TETHER_USBMUX}=\"1\", OWNER:=\"" << user << "\", GROUP:=\"" << group
+    << "\", MODE:=\"0660\"\n\n";
   if (systemd) {
     r << "# Every event, remove included, reaches systemd, so it knows the phone is gone and\n"
          "# starts the service again on the next plug.\n"

@@ -72,7 +72,7 @@ def matches(value, pattern):
 
 def evaluate(rules, event):
     """What udev would do for `event` (a dict of SUBSYSTEM, DEVTYPE, ACTION, ENV{...})."""
-    out = {"RUN": [], "TAG": [], "ENV{SYSTEMD_WANTS}": [], "assign": {}}
+    out = {"RUN": [], "TAG": [], "ENV{SYSTEMD_WANTS}": [], "assign": {}, "final": set()}
     goto = None
     for toks in rules:
         if goto is not None:
@@ -97,6 +97,8 @@ def evaluate(rules, event):
                 out[key].append(val)
             elif key != "LABEL":
                 out["assign"][key] = val
+                if op == ":=":
+                    out["final"].add(key)
     return out
 
 
@@ -144,6 +146,10 @@ def check_variant(variant):
             a = evaluate(rules, event(action, VENDOR, 0x12a8))["assign"]
             assert a.get("OWNER") == "tether" and a.get("GROUP") == "tether", a
             assert a.get("MODE") == "0660", a
+            # Final (:=): libgphoto2's rule (60-) sets GROUP plugdev and MODE 0664 on any PTP
+            # device, an iPhone included; on the virtual board it took the node from tether.
+            final = evaluate(rules, event(action, VENDOR, 0x12a8))["final"]
+            assert {"OWNER", "GROUP", "MODE"} <= final, final
 
     def t_no_configuration_writes():
         assert "bConfigurationValue" not in re.sub(r"#.*", "", text)
