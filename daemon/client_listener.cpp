@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <charconv>
 #include <cstring>
 
@@ -171,7 +172,11 @@ void client_listener::close() {
   if (unix_) {
     unix_->close(ignored);
     unix_.reset();
-    ::unlink(unix_path_.c_str());
+    // As tether, in root's /run, this fails; the service manager removes the socket then
+    // (tetherd.service's ExecStopPost, the init script's stop).
+    if (::unlink(unix_path_.c_str()) != 0 && errno != ENOENT)
+      log::info("cannot remove " + unix_path_ + " (" + std::strerror(errno) +
+                "): left for the service manager to remove");
   }
   if (tcp_) {
     tcp_->close(ignored);

@@ -54,11 +54,11 @@ for rule in /lib/udev/rules.d/*usbmuxd*.rules /lib/udev/rules.d/*tether*.rules; 
 done
 udevadm control --reload
 
-t0=$(ms)
+gadget_started=$(ms)
 "$gadget_bin" -v --control "$control" >"$work/gadget.log" 2>&1 &
 gadget_pid=$!
 wait_until 20 "lsusb -d 05ac:12a8" lsusb -d 05ac:12a8 || finish
-enumerated_ms=$(($(ms) - t0))
+enumerated_ms=$(($(ms) - gadget_started))
 ok "enumerated as $(lsusb -d 05ac:12a8 | cut -d' ' -f6-) $enumerated_ms ms after tether-gadget started"
 udid=$(control list | awk '$1 == 1 {print $2}')
 lsusb -v -d 05ac:12a8 2>/dev/null >"$work/lsusb.txt"
