@@ -97,7 +97,8 @@ EOF
 
 # Which daemon serves /run/usbmuxd, and whether systemd runs tetherd.
 tetherd_active() { systemctl is-active --quiet tetherd.service; }
-tetherd_inactive() { ! systemctl is-active --quiet tetherd.service; }
+# Stopped for good: not "deactivating", which still runs ExecStopPost.
+tetherd_inactive() { case $(systemctl show -p ActiveState --value tetherd) in inactive | failed) ;; *) false ;; esac; }
 
 # Debian's usbmuxd is in the image for side-by-side runs. Until tether's package takes
 # its place by itself (issue 20), a scenario that wants tetherd started by udev keeps

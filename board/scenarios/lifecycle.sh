@@ -61,7 +61,7 @@ result=$(systemctl show -p Result --value tetherd)
 [ "$result" = success ] && ok "it exited cleanly (Result=success)" || fail "tetherd's Result=$result"
 tether list >"$out/list-none.txt" 2>&1 && grep -qi "no phone" "$out/list-none.txt" &&
   ok "tether list with no daemon: $(head -1 "$out/list-none.txt")" ||
-  fail "tether list with no daemon: $(cat "$out/list-none.txt")"
+  fail "tether list with no daemon: $(cat "$out/list-none.txt") ($(ls -l /run/usbmuxd 2>&1))"
 plug_start=$(date +%s.%N)
 gadget plug 1 >/dev/null
 wait_until 30 "systemd to start tetherd again" tetherd_active &&
