@@ -16,6 +16,31 @@ wait_until 15 "tether list to show the phone" sh -c "tether list | grep -q '$udi
 pid=$(systemctl show -p MainPID --value tetherd)
 tether forward add 9345 2345 >/dev/null && ok "tether forward add 9345 2345"
 
+# Faults the gadget makes at this level: the apps reset their connections (as when iOS
+# kills them), and a slow bus (every bulk transfer 100 ms late).
+python3 - >"$out/reset-conn.log" 2>&1 <<'PY' &
+import socket, time
+s = socket.create_connection(("127.0.0.1", 9345), 10)
+s.sendall(b"hello"); assert s.recv(5) == b"hello"
+print("connected", flush=True)
+s.settimeout(20)
+try:
+    r = s.recv(10)
+    print("closed" if not r else f"got {r}")
+except OSError as e:
+    print(f"ended: {e}")
+PY
+conn=$!
+wait_until 10 "a connection through the forward" grep -q connected "$out/reset-conn.log"
+gadget reset 1 >/dev/null
+wait_until 10 "the reset to end the connection" sh -c "! kill -0 $conn" &&
+  ok "the phone's apps reset their connections: the forward's client saw '$(tail -1 "$out/reset-conn.log")'"
+if r=$(echo_check 127.0.0.1 9345 65536); then ok "a new connection works after the reset: $r"; else fail "after the reset: $r"; fi
+gadget delay 1 100 >/dev/null
+r=$(echo_check 127.0.0.1 9345 4096) && case "$r" in *"median "[1-9][0-9][0-9]*) true ;; *) false ;; esac &&
+  ok "bulk transfers 100 ms late: still intact, $r" || fail "with 100 ms of bus delay: $r"
+gadget delay 1 0 >/dev/null
+
 # A connection open through the forward when the cable is pulled: it ends (the phone is
 # gone), in bounded time, and says so by closing; nothing hangs.
 python3 - >"$out/open-conn.log" 2>&1 <<'PY' &
