@@ -1,7 +1,9 @@
 #include "daemon/client_listener.hpp"
 
 #include <grp.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -112,10 +114,42 @@ bool client_listener::listen_tcp(const std::string& address_port, bool allow_rem
   return true;
 }
 
+bool client_listener::adopt(int fd, std::string& error) {
+  sockaddr_storage ss{};
+  socklen_t len = sizeof ss;
+  std::error_code ec;
+  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
+    error = std::string("cannot inspect the socket from systemd: ") + std::strerror(errno);
+    return false;
+  }
+  if (ss.ss_family == AF_UNIX) {
+    const auto& un = reinterpret_cast<const sockaddr_un&>(ss);
+    unix_.emplace(io_);
+    unix_->assign(asio::local::stream_protocol(), fd, ec);
+    unix_path_ = un.sun_path[0] != '\0' ? un.sun_path : "an abstract unix socket";
+  } else if (ss.ss_family == AF_INET || ss.ss_family == AF_INET6) {
+    tcp_.emplace(io_);
+    tcp_->assign(ss.ss_family == AF_INET ? asio::ip::tcp::v4() : asio::ip::tcp::v6(), fd, ec);
+    tcp_where_ = tcp_->local_endpoint(ec).address().to_string() + ":" +
+                 std::to_string(tcp_->local_endpoint(ec).port());
+  } else {
+    error = "the socket from systemd is neither a unix nor a TCP socket";
+    return false;
+  }
+  if (ec) {
+    error = "cannot serve the socket from systemd: " + ec.message();
+    return false;
+  }
+  adopted_ = true;
+  if (unix_) accept_unix();
+  if (tcp_) accept_tcp();
+  return true;
+}
+
 std::string client_listener::describe() const {
   std::string s = unix_path_;
   if (!tcp_where_.empty()) s += (s.empty() ? "" : " and ") + tcp_where_;
-  return s;
+  return adopted_ ? s + " (socket from systemd)" : s;
 }
 
 void client_listener::accept_unix() {
@@ -173,8 +207,8 @@ void client_listener::close() {
     unix_->close(ignored);
     unix_.reset();
     // As tether, in root's /run, this fails; the service manager removes the socket then
-    // (tetherd.service's ExecStopPost, the init script's stop).
-    if (::unlink(unix_path_.c_str()) != 0 && errno != ENOENT)
+    // (the init script's stop). systemd's socket stays, to start the next tetherd.
+    if (!adopted_ && ::unlink(unix_path_.c_str()) != 0 && errno != ENOENT)
       log::info("cannot remove " + unix_path_ + " (" + std::strerror(errno) +
                 "): left for the service manager to remove");
   }

@@ -30,8 +30,12 @@ class client_listener {
   bool listen_unix(const std::string& path, const std::string& group, std::string& error);
   // "ADDRESS:PORT" ("[::1]:PORT" for IPv6). Loopback only unless `allow_remote`.
   bool listen_tcp(const std::string& address_port, bool allow_remote, std::string& error);
+  // Serves a listening socket made by someone else (systemd's socket activation): its
+  // path, owner and mode are theirs, and it is theirs to remove.
+  bool adopt(int fd, std::string& error);
   std::string describe() const;
-  // Stops accepting and removes the socket file (when tetherd still may).
+  // Stops accepting and removes the socket file (when it is tetherd's, and tetherd
+  // still may).
   void close();
   // Drops every client still in the usbmuxd protocol (relays end with their phones).
   void close_clients();
@@ -50,6 +54,7 @@ class client_listener {
   std::optional<asio::ip::tcp::acceptor> tcp_;
   std::string unix_path_;
   std::string tcp_where_;
+  bool adopted_ = false;
   usb::quiet_timer backoff_;
   std::uint32_t next_client_ = 1;
   std::vector<std::weak_ptr<client_session>> sessions_;

@@ -11,20 +11,12 @@
 #include <set>
 
 #include "daemon/log.hpp"
-#include "daemon/read_file.hpp"
+#include "daemon/small_file.hpp"
 
 namespace tether::daemon {
 namespace {
 
 constexpr std::size_t max_config_bytes = 1 << 20;
-
-bool plain_name(const std::string& s) {
-  return !s.empty() && s.size() <= proto::tetherd::max_name &&
-         std::all_of(s.begin(), s.end(), [](char c) {
-           return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
-                  c == ':';
-         });
-}
 
 std::optional<long> number(const std::string& v, long lo, long hi) {
   long n = 0;
@@ -58,6 +50,7 @@ bool parse_local(const std::string& v, proto::tetherd::forward_spec& f) {
 }
 
 struct parser {
+  bool forwards_only = false;
   config out;
   std::map<std::string, proto::tetherd::forward_spec> forwards;
   std::set<std::string> seen;  // "section/key": each key once
@@ -71,9 +64,10 @@ struct parser {
   bool handle(const std::string& section, const std::string& key, const std::string& value) {
     if (!seen.insert(section + "/" + key).second)
       return fail(section, "'" + key + "' is given twice");
-    if (section == "tetherd") return daemon_key(key, value);
+    if (section == "tetherd" && !forwards_only) return daemon_key(key, value);
     if (section.rfind("forward ", 0) == 0) return forward_key(section, key, value);
-    return fail(section, "unknown section (expected [tetherd] or [forward NAME])");
+    return fail(section, forwards_only ? "unknown section (expected [forward NAME])"
+                                       : "unknown section (expected [tetherd] or [forward NAME])");
   }
 
   bool daemon_key(const std::string& key, const std::string& value) {
@@ -101,7 +95,7 @@ struct parser {
 
   bool forward_key(const std::string& section, const std::string& key, const std::string& value) {
     const std::string name = section.substr(8);
-    if (!plain_name(name))
+    if (!proto::tetherd::plain_name(name))
       return fail(section,
                   "a forward's name is 1 to 64 letters, digits, - _ . or :, as in "
                   "[forward ssh]");
@@ -133,10 +127,11 @@ struct parser {
 
 }  // namespace
 
-std::variant<config, std::string> parse_config(const std::string& text) {
+std::variant<config, std::string> parse_config(const std::string& text, sections which) {
   if (text.size() > max_config_bytes) return std::string("larger than 1 MiB");
   if (text.find('\0') != std::string::npos) return std::string("contains a NUL byte");
   parser p;
+  p.forwards_only = which == sections::forwards_only;
   const int line = ini_parse_string(text.c_str(), &parser::callback, &p);
   if (line != 0) {
     if (line < 0) return std::string("out of memory");
@@ -160,6 +155,19 @@ std::variant<config, std::string> load_config(const std::string& path, bool opti
   auto parsed = parse_config(text);
   if (auto* e = std::get_if<std::string>(&parsed)) return path + ": " + *e;
   return parsed;
+}
+
+std::string format_forwards(const std::vector<proto::tetherd::forward_spec>& forwards) {
+  std::string out;
+  for (const auto& f : forwards) {
+    const bool v6 = f.bind_address.find(':') != std::string::npos;
+    out += "\n[forward " + f.name + "]\n";
+    out += "local = " + (v6 ? "[" + f.bind_address + "]" : f.bind_address) + ":" +
+           std::to_string(f.local_port) + "\n";
+    out += "phone-port = " + std::to_string(f.phone_port) + "\n";
+    if (!f.udid.empty()) out += "udid = " + f.udid + "\n";
+  }
+  return out;
 }
 
 }  // namespace tether::daemon

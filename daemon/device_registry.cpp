@@ -132,7 +132,19 @@ void device_registry::on_event(usb::device_link& link, const usbmux::event& e) {
 void device_registry::on_gone(usb::device_link& link, const std::string& reason) {
   const std::uint32_t id = id_of(link);
   auto it = devices_.find(id);
-  if (it == devices_.end()) return;
+  if (it == devices_.end()) {
+    // It never became a device (the handshake failed or the phone left first): no
+    // client knew it, but the log must say why a plugged phone is not listed.
+    const auto& f = link.facts();
+    const std::string phone = "phone at " + std::to_string(f.bus) + "-" +
+                              std::to_string(f.address) +
+                              (f.udid.empty() ? "" : " (" + f.udid + ")");
+    if (reason == "unplugged")
+      log::debug(phone + " left before it was ready");
+    else
+      log::warn(phone + " failed before it was ready: " + reason + "; trying again");
+    return;
+  }
   log::info("detached " + it->second.info.udid + " (device " + std::to_string(id) + "): " + reason);
   // Every connection on the phone ends with it.
   auto owners = std::move(it->second.owners);

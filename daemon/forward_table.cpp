@@ -15,7 +15,12 @@ bool plausible_udid(const std::string& u) {
 }  // namespace
 
 std::optional<proto::tetherd::forward_status> forward_table::add(proto::tetherd::forward_spec spec,
-                                                                 std::string& error) {
+                                                                 std::string& error, origin from) {
+  if (forwards_.size() >= max_forwards) {
+    error = "tetherd runs at most " + std::to_string(max_forwards) +
+            " forwards: remove one first (tether forward remove NAME)";
+    return std::nullopt;
+  }
   if (spec.phone_port == 0) {
     error = "the phone port is missing";
     return std::nullopt;
@@ -50,27 +55,42 @@ std::optional<proto::tetherd::forward_status> forward_table::add(proto::tetherd:
     f->rename(name);
   }
   f->start();
-  forwards_[f->spec().name] = f;
+  forwards_[f->spec().name] = entry{f, from};
+  if (from == origin::client) client_changed();
   return f->status();
 }
 
 bool forward_table::remove(const std::string& name) {
   auto it = forwards_.find(name);
   if (it == forwards_.end()) return false;
-  it->second->stop();
+  it->second.f->stop();
+  const origin from = it->second.from;
   forwards_.erase(it);
+  if (from == origin::client) client_changed();
   return true;
 }
 
 std::vector<proto::tetherd::forward_status> forward_table::list() const {
   std::vector<proto::tetherd::forward_status> out;
-  for (const auto& [name, f] : forwards_) out.push_back(f->status());
+  for (const auto& [name, e] : forwards_) out.push_back(e.f->status());
   return out;
 }
 
 void forward_table::stop_all() {
-  for (auto& [name, f] : forwards_) f->stop();
+  for (auto& [name, e] : forwards_) e.f->stop();
   forwards_.clear();
+}
+
+void forward_table::client_changed() const {
+  if (!on_client_change_) return;
+  std::vector<proto::tetherd::forward_spec> specs;
+  for (const auto& [name, e] : forwards_) {
+    if (e.from != origin::client) continue;
+    auto spec = e.f->spec();
+    spec.local_port = e.f->status().bound_port;  // a port the kernel chose stays the same
+    specs.push_back(std::move(spec));
+  }
+  on_client_change_(specs);
 }
 
 }  // namespace tether::daemon

@@ -2,6 +2,7 @@
 // The port forwards tetherd runs: from the configuration file at start-up and added or
 // removed at run time over the socket (TetherForwardAdd/Remove/List).
 #include <asio/io_context.hpp>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -21,19 +22,42 @@ class forward_table {
       : io_(io), devices_(devices), allow_remote_(allow_remote), retry_(retry) {}
   ~forward_table() { stop_all(); }
 
+  // Where a forward comes from: tetherd.conf, or a client (`tether forward add`, also
+  // when tetherd restores the ones it saved).
+  enum class origin { config_file, client };
+
   // Validates, binds and starts a forward; nullopt with `error` set when it cannot.
   std::optional<proto::tetherd::forward_status> add(proto::tetherd::forward_spec spec,
-                                                    std::string& error);
+                                                    std::string& error,
+                                                    origin from = origin::client);
   bool remove(const std::string& name);
   std::vector<proto::tetherd::forward_status> list() const;
   void stop_all();
 
+  // Called after a client's forward is added or removed (not while stopping), with
+  // every client forward, each with the local port it is bound to, sorted by name:
+  // what must come back after a restart.
+  void on_client_change(std::function<void(const std::vector<proto::tetherd::forward_spec>&)> f) {
+    on_client_change_ = std::move(f);
+  }
+
  private:
+  struct entry {
+    std::shared_ptr<forward> f;
+    origin from;
+  };
+  void client_changed() const;
+
   asio::io_context& io_;
   device_registry& devices_;
   bool allow_remote_;
   retry_policy retry_;
-  std::map<std::string, std::shared_ptr<forward>> forwards_;
+  std::map<std::string, entry> forwards_;
+  std::function<void(const std::vector<proto::tetherd::forward_spec>&)> on_client_change_;
 };
+
+// Each forward holds a listening socket and its clients: a bound on what one client
+// (or a configuration file) can make tetherd hold.
+inline constexpr std::size_t max_forwards = 256;
 
 }  // namespace tether::daemon

@@ -21,7 +21,9 @@
 #include "daemon/log.hpp"
 #include "daemon/options.hpp"
 #include "daemon/privileges.hpp"
+#include "daemon/saved_forwards.hpp"
 #include "daemon/sd_notify.hpp"
+#include "daemon/socket_activation.hpp"
 #include "usbmux/usb/usb_host.hpp"
 
 #ifndef TETHER_VERSION
@@ -132,22 +134,45 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   const bool socket_is_tcp = o.socket.find('/') == std::string::npos &&
                              daemon::split_address_port(o.socket, host_part, port);
   const std::string group = o.group.value_or(cfg.group.value_or(""));
-  if (socket_is_tcp ? !listener.listen_tcp(o.socket, cfg.allow_remote_forwards, error)
-                    : !listener.listen_unix(o.socket, group, error))
+  const auto activated = daemon::systemd_socket(error);
+  if (!error.empty()) return started.fail(error);
+  if (activated       ? !listener.adopt(*activated, error)
+      : socket_is_tcp ? !listener.listen_tcp(o.socket, cfg.allow_remote_forwards, error)
+                      : !listener.listen_unix(o.socket, group, error))
     return started.fail(error);
   if (o.tcp && !listener.listen_tcp(*o.tcp, cfg.allow_remote_forwards, error))
     return started.fail(error);
+  auto describe = [](const proto::tetherd::forward_status& f) {
+    return f.spec.bind_address + ":" + std::to_string(f.bound_port) + " -> phone port " +
+           std::to_string(f.spec.phone_port) + (f.spec.udid.empty() ? "" : " on " + f.spec.udid);
+  };
   for (const auto& spec : cfg.forwards) {
-    auto added = forwards.add(spec, error);
+    auto added = forwards.add(spec, error, daemon::forward_table::origin::config_file);
     if (!added) return started.fail("forward " + spec.name + ": " + error);
-    daemon::log::info("forward " + added->spec.name + ": " + added->spec.bind_address + ":" +
-                      std::to_string(added->bound_port) + " -> phone port " +
-                      std::to_string(spec.phone_port) +
-                      (spec.udid.empty() ? "" : " on " + spec.udid));
+    daemon::log::info("forward " + added->spec.name + ": " + describe(*added));
   }
+  // Forwards added at run time come back as they were (a port the kernel chose, too).
+  // One that cannot (its port taken meanwhile, its name now in tetherd.conf) is said
+  // and dropped; the others still serve.
+  const daemon::saved_forwards saved(o.state_dir == "NONE" ? "" : o.state_dir);
+  if (!saved.prepare(error)) daemon::log::warn(error);
+  std::string problem;
+  for (const auto& spec : saved.load(problem)) {
+    if (auto added = forwards.add(spec, error))
+      daemon::log::info("forward " + added->spec.name + " (saved): " + describe(*added));
+    else
+      daemon::log::warn("saved forward " + spec.name + " not restored: " + error);
+  }
+  if (!problem.empty()) daemon::log::warn(problem);
+  forwards.on_client_change([&](const std::vector<proto::tetherd::forward_spec>& specs) {
+    std::string save_error;
+    if (!saved.save(specs, save_error)) daemon::log::warn(save_error);
+  });
 
   if (const auto user = o.user ? o.user : cfg.user) {
-    if (!daemon::drop_privileges(*user, o.config_dir, error)) return started.fail(error);
+    std::vector<std::string> writable{o.config_dir};
+    if (saved.enabled()) writable.push_back(o.state_dir);
+    if (!daemon::drop_privileges(*user, writable, error)) return started.fail(error);
   }
   if (auto ec = host.start())
     return started.fail("cannot watch for phones (libusb hotplug): " + ec.message());
@@ -158,7 +183,10 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   // that reboots (removed, then added a second later) keep its daemon. It stays while a
   // forward is kept or a client is connected: a forward added with `tether forward add`
   // must outlive an unplug, and `tether watch` waits for the next phone.
+  // Socket-activated, tetherd exits when idle from the start: systemd holds the socket
+  // meanwhile and starts a tetherd again for the next client, or udev for the next phone.
   std::optional<std::chrono::seconds> idle_grace = o.exit_when_idle;
+  if (activated && !idle_grace) idle_grace = daemon::default_idle_grace;
   usb::quiet_timer idle_timer(io);
   auto stop = [&](const std::string& why) {
     daemon::log::info("stopping: " + why);

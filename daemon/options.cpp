@@ -35,14 +35,19 @@ const char* const usage =
     "  -c, --config FILE       configuration (default /etc/tether/tetherd.conf, if present)\n"
     "  -g, --group NAME        group allowed to use the socket (mode 0660; usbmuxd's is 0666)\n"
     "      --tcp ADDR:PORT     also listen on this loopback TCP address\n"
+    "      --state-dir DIR|NONE  where forwards added at run time are saved, to be\n"
+    "                          restored at the next start (default /var/lib/tether)\n"
     "      --exit-when-idle[=SECONDS]  exit once no phone has been attached for SECONDS\n"
     "                          (default 2)\n"
     "\n"
+    "Started by systemd's socket activation (tetherd.socket), tetherd serves the socket\n"
+    "it is given instead of --socket, and exits when idle: systemd starts it again for\n"
+    "the next client.\n"
     "A second tetherd started while one runs asks it to look for phones (SIGUSR2) and\n"
     "exits. Exit status: 0 on a clean stop, 1 when tetherd cannot start, 2 on bad usage.\n";
 
 std::variant<options, std::string> parse_options(int argc, char** argv) {
-  enum { opt_tcp = 1000, opt_exit_when_idle };
+  enum { opt_tcp = 1000, opt_exit_when_idle, opt_state_dir };
   static const option longs[] = {
       {"socket", required_argument, nullptr, 'S'},
       {"config-dir", required_argument, nullptr, 'C'},
@@ -64,6 +69,7 @@ std::variant<options, std::string> parse_options(int argc, char** argv) {
       {"group", required_argument, nullptr, 'g'},
       {"tcp", required_argument, nullptr, opt_tcp},
       {"exit-when-idle", optional_argument, nullptr, opt_exit_when_idle},
+      {"state-dir", required_argument, nullptr, opt_state_dir},
       {nullptr, 0, nullptr, 0},
   };
   options o;
@@ -109,6 +115,10 @@ std::variant<options, std::string> parse_options(int argc, char** argv) {
       case opt_tcp:
         if (auto e = nonempty(optarg, "--tcp")) return *e;
         o.tcp = optarg;
+        break;
+      case opt_state_dir:
+        if (auto e = nonempty(optarg, "--state-dir")) return *e;
+        o.state_dir = optarg;
         break;
       case opt_exit_when_idle: {
         long s = default_idle_grace.count();

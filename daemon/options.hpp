@@ -12,6 +12,7 @@ struct options {
   std::string socket = "/var/run/usbmuxd";  // -S: a path, or ADDRESS:PORT for TCP only
   std::optional<std::string> tcp;           // --tcp ADDRESS:PORT, beside the unix socket
   std::string config_dir = "/var/lib/lockdown";
+  std::string state_dir = "/var/lib/tether";  // saved forwards; "NONE": save nothing
   std::string config_file = "/etc/tether/tetherd.conf";
   bool config_file_given = false;
   std::string pidfile = "/var/run/tetherd.pid";  // "NONE": no single-instance lock

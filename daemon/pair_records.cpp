@@ -1,6 +1,6 @@
 #include "daemon/pair_records.hpp"
 
-#include "daemon/read_file.hpp"
+#include "daemon/small_file.hpp"
 #include "proto/plist_util.hpp"
 
 #include <fcntl.h>
@@ -64,7 +64,7 @@ int pair_records::save(std::string_view id, std::span<const std::byte> data) con
                     static_cast<std::uint32_t>(data.size()), &root);
   plist_ptr record(root);
   if (!root || plist_get_node_type(root) != PLIST_DICT) return EINVAL;
-  return write_atomically(dir_ / (std::string(id) + ".plist"), to_xml(root), 0600);
+  return write_file(dir_ / (std::string(id) + ".plist"), to_xml(root), 0600);
 }
 
 int pair_records::remove(std::string_view id) const {
@@ -86,40 +86,18 @@ std::string pair_records::system_buid(std::string& error) const {
   const std::string buid = random_uuid();
   plist_ptr config(plist_new_dict());
   plist_dict_set_item(config.get(), "SystemBUID", plist_new_string(buid.c_str()));
-  if (int e = write_atomically(file, to_xml(config.get()), 0644)) {
+  if (int e = write_file(file, to_xml(config.get()), 0644)) {
     error = "cannot store the SystemBUID in " + file.string() + ": " + std::strerror(e);
     return {};
   }
   return buid;
 }
 
-int pair_records::write_atomically(const std::filesystem::path& file, std::string_view contents,
-                                   int mode) const {
+int pair_records::write_file(const std::filesystem::path& file, std::string_view contents,
+                             int mode) const {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  const auto tmp = file.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, mode);
-  if (fd < 0) return errno;
-  ::fchmod(fd, static_cast<mode_t>(mode));  // the umask must not widen or narrow it
-  std::size_t off = 0;
-  while (off < contents.size()) {
-    const ssize_t n = ::write(fd, contents.data() + off, contents.size() - off);
-    if (n < 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return e;
-    }
-    off += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || ::rename(tmp.c_str(), file.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    return e;
-  }
-  return 0;
+  return write_file_atomically(file.string(), contents, mode);
 }
 
 }  // namespace tether::daemon

@@ -36,8 +36,8 @@ class pair_records {
   const std::filesystem::path& dir() const { return dir_; }
 
  private:
-  int write_atomically(const std::filesystem::path& file, std::string_view contents,
-                       int mode) const;
+  // Creates the directory when missing, then writes atomically (small_file.hpp).
+  int write_file(const std::filesystem::path& file, std::string_view contents, int mode) const;
   std::filesystem::path dir_;
 };
 

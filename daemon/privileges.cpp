@@ -12,7 +12,8 @@
 
 namespace tether::daemon {
 
-bool drop_privileges(const std::string& user, const std::string& config_dir, std::string& error) {
+bool drop_privileges(const std::string& user, const std::vector<std::string>& writable_dirs,
+                     std::string& error) {
   if (::getuid() != 0 && ::geteuid() != 0) {
     log::info("not running as root: keeping user " + std::to_string(::getuid()) + " (--user " +
               user + " ignored)");
@@ -24,9 +25,11 @@ bool drop_privileges(const std::string& user, const std::string& config_dir, std
     return false;
   }
   if (pw->pw_uid == 0) return true;
-  struct stat st {};
-  if (::stat(config_dir.c_str(), &st) == 0 && (st.st_uid != pw->pw_uid || st.st_gid != pw->pw_gid))
-    (void)::chown(config_dir.c_str(), pw->pw_uid, pw->pw_gid);
+  for (const auto& dir : writable_dirs) {
+    struct stat st {};
+    if (::stat(dir.c_str(), &st) == 0 && (st.st_uid != pw->pw_uid || st.st_gid != pw->pw_gid))
+      (void)::chown(dir.c_str(), pw->pw_uid, pw->pw_gid);
+  }
   if (::initgroups(user.c_str(), pw->pw_gid) != 0 || ::setgid(pw->pw_gid) != 0 ||
       ::setuid(pw->pw_uid) != 0) {
     error = "cannot become user '" + user + "': " + std::strerror(errno);

@@ -3,11 +3,13 @@
 // directory are set up, tetherd becomes USER (-U), as usbmuxd does. USB device nodes
 // must then be reachable by that user (the udev rules give them to its group).
 #include <string>
+#include <vector>
 
 namespace tether::daemon {
 
-// Does nothing unless running as root. The configuration directory is handed to the
-// user so pair records can still be written.
-bool drop_privileges(const std::string& user, const std::string& config_dir, std::string& error);
+// Does nothing unless running as root. The directories tetherd writes in (pair records,
+// saved forwards) are handed to the user first.
+bool drop_privileges(const std::string& user, const std::vector<std::string>& writable_dirs,
+                     std::string& error);
 
 }  // namespace tether::daemon

@@ -1,20 +1,36 @@
 #!/bin/bash
-# The packaged lifecycle under real udev and systemd: a cable pulled with connections
+# The packaged lifecycle under real udev and systemd: a forward added before any phone
+# (the socket starts tetherd; the forward is saved), a cable pulled with connections
 # open, a phone reboot (back within the grace), a long unplug with a forward set up (it
-# stays), the last phone leaving with nothing set up (tetherd exits) and the next plug
-# (systemd starts it again).
+# stays), a restart and a crash (the saved forward comes back), the last phone leaving
+# with nothing set up (tetherd exits, the socket stays) and the next plug (systemd
+# starts it again).
 here=$(dirname "$0")
 . "$here/lib.sh"
 
 install_debs tether tether-gadget && ok "dpkg -i tether tether-gadget"
 mask_usbmuxd
+[ "$(systemctl is-enabled tetherd.socket) $(systemctl is-enabled tetherd.service)" = "enabled enabled" ] &&
+  ok "the install enabled tetherd.socket and tetherd.service (the socket and the saved forwards come back at boot)" ||
+  fail "enabled: socket $(systemctl is-enabled tetherd.socket), service $(systemctl is-enabled tetherd.service)"
+
+# Before any phone, a user in plugdev sets a forward up: the socket starts tetherd, which
+# saves the forward and stays for it.
+useradd -m bob 2>/dev/null
+usermod -aG plugdev bob
+r=$(su bob -c 'tether forward add 9345 2345' 2>&1) && ok "tether forward add 9345 2345 with no phone, as bob (plugdev): $r" ||
+  fail "forward add with no phone: $r"
+grep -qx '\[forward 9345\]' /var/lib/tether/forwards 2>/dev/null &&
+  ok "saved in /var/lib/tether/forwards (owner $(stat -c %U /var/lib/tether/forwards))" ||
+  fail "not saved: $(cat /var/lib/tether/forwards 2>&1)"
+sleep 3
+tetherd_active && ok "tetherd stays for the forward with no phone" || fail "tetherd left although a forward was set up"
+
 gadget_modules || finish
 start_gadget || finish
-wait_until 30 "systemd to start tetherd" tetherd_active && ok "udev started tetherd"
 udid=$(gadget list | awk '$1 == 1 {print $2}')
-wait_until 15 "tether list to show the phone" sh -c "tether list | grep -q '$udid'"
+wait_until 15 "tether list to show the phone" sh -c "tether list | grep -q '$udid'" && ok "the phone plugged: listed"
 pid=$(systemctl show -p MainPID --value tetherd)
-tether forward add 9345 2345 >/dev/null && ok "tether forward add 9345 2345"
 
 # Faults the gadget makes at this level: the apps reset their connections (as when iOS
 # kills them), and a slow bus (every bulk transfer 100 ms late).
@@ -78,15 +94,35 @@ gadget plug 1 >/dev/null
 wait_until 20 "the phone back after 5 s" sh -c "tether list | grep -q '$udid'"
 if r=$(echo_check 127.0.0.1 9345 65536); then ok "the forward works after the long unplug: $r"; else fail "forward after the long unplug: $r"; fi
 
-# Nothing set up: the last phone leaving stops tetherd; the next plug starts it again.
+# The saved forward comes back after a restart and after a crash (SIGKILL: nothing is
+# written at exit, and systemd restarts a failed tetherd).
+forward_back() {  # forward_back WHAT: the forward listed and echoing after WHAT
+  wait_until 20 "the phone after $1" sh -c "tether list | grep -q '$udid'" &&
+    tether forward list | grep -q 9345 && r=$(echo_check 127.0.0.1 9345 65536) &&
+    ok "after $1, the saved forward serves again: $r" || fail "the forward after $1: ${r:-not listed}"
+}
+systemctl restart tetherd
+forward_back "systemctl restart tetherd"
+old=$(systemctl show -p MainPID --value tetherd)
+systemctl kill -s KILL tetherd
+wait_until 20 "systemd to restart tetherd after the crash" sh -c \
+  "[ \"\$(systemctl show -p MainPID --value tetherd)\" != $old ] && systemctl is-active --quiet tetherd"
+forward_back "a crash (SIGKILL)"
+
+# Nothing set up: the last phone leaving stops tetherd; the socket stays, and the next
+# client or plug starts it again.
 tether forward remove 9345 >/dev/null
+grep -q 9345 /var/lib/tether/forwards && fail "the removed forward is still saved"
 gadget unplug 1 >/dev/null
 wait_until 15 "tetherd to exit once idle" tetherd_inactive && ok "idle and no phone: tetherd exited after ${waited_ms} ms"
 result=$(systemctl show -p Result --value tetherd)
 [ "$result" = success ] && ok "it exited cleanly (Result=success)" || fail "tetherd's Result=$result"
-tether list >"$out/list-none.txt" 2>&1 && grep -qi "no phone" "$out/list-none.txt" &&
-  ok "tether list with no daemon: $(head -1 "$out/list-none.txt")" ||
+[ -S /run/usbmuxd ] && systemctl is-active --quiet tetherd.socket && ok "the socket stays with systemd" ||
+  fail "no socket after the exit: $(ls -l /run/usbmuxd 2>&1)"
+tether list >"$out/list-none.txt" 2>&1 && grep -qx "no phone attached" "$out/list-none.txt" &&
+  ok "tether list, no phone, tetherd not running: '$(head -1 "$out/list-none.txt")' from a tetherd the socket started" ||
   fail "tether list with no daemon: $(cat "$out/list-none.txt") ($(ls -l /run/usbmuxd 2>&1))"
+wait_until 10 "tetherd to exit again after the client" tetherd_inactive
 plug_start=$(date +%s.%N)
 gadget plug 1 >/dev/null
 wait_until 30 "systemd to start tetherd again" tetherd_active &&

@@ -10,10 +10,23 @@ install_debs tether tether-gadget && ok "dpkg -i tether tether-gadget"
 getent passwd tether >/dev/null && getent group tether >/dev/null &&
   ok "the tether user and group exist" || fail "no tether user or group after dpkg -i"
 for f in /lib/udev/rules.d/39-tetherd.rules /lib/systemd/system/tetherd.service \
-  /etc/tether/tetherd.conf /usr/sbin/tetherd /usr/bin/tether; do
+  /lib/systemd/system/tetherd.socket /etc/tether/tetherd.conf /usr/sbin/tetherd /usr/bin/tether; do
   [ -e "$f" ] || fail "$f is not installed"
 done
 mask_usbmuxd
+
+# --- before any phone: the socket is systemd's, and a client starts tetherd on it --------
+systemctl is-active --quiet tetherd.socket &&
+  [ "$(stat -c %U:%G:%a /run/usbmuxd 2>/dev/null)" = root:plugdev:660 ] &&
+  ok "the install left tetherd.socket listening on /run/usbmuxd (root:plugdev, 0660)" ||
+  fail "tetherd.socket: $(systemctl is-active tetherd.socket), /run/usbmuxd $(stat -c %U:%G:%a /run/usbmuxd 2>&1)"
+tetherd_inactive || fail "tetherd runs before any phone or client"
+r=$(tether list 2>&1) && [ "$r" = "no phone attached" ] &&
+  journalctl -b -u tetherd | grep -q "listening on /run/usbmuxd (socket from systemd)" &&
+  ok "tether list with no phone: '$r', from a tetherd the socket started" ||
+  fail "tether list with no phone: '$r' (exit $?)"
+wait_until 10 "tetherd to exit once idle after the client" tetherd_inactive &&
+  [ -S /run/usbmuxd ] && ok "the client gone, tetherd exited after ${waited_ms} ms; the socket stays"
 
 # --- plug ------------------------------------------------------------------------------
 gadget_modules || finish
@@ -70,4 +83,6 @@ tether forward remove 9345 >/dev/null || fail "tether forward remove 9345"
 gadget unplug 1 >/dev/null
 wait_until 15 "tetherd to exit once idle" tetherd_inactive &&
   ok "the last phone left: tetherd exited after ${waited_ms} ms"
+systemctl is-active --quiet tetherd.socket && [ -S /run/usbmuxd ] &&
+  ok "tetherd.socket still listens for the next client" || fail "the socket went with tetherd"
 finish

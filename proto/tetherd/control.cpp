@@ -6,14 +6,14 @@
 #include "proto/plist_util.hpp"
 
 namespace tether::proto::tetherd {
-namespace {
-
 bool plain_name(const std::string& s) {
   return !s.empty() && s.size() <= max_name && std::all_of(s.begin(), s.end(), [](char c) {
     return std::isalnum(static_cast<unsigned char>(c)) || c == '-' || c == '_' || c == '.' ||
            c == ':';
   });
 }
+
+namespace {
 
 // A port under `key`: absent is nullopt with no error; present must be an integer
 // in range.

@@ -22,6 +22,10 @@ namespace tether::proto::tetherd {
 
 inline constexpr std::size_t max_name = 64;
 
+// A forward's name: 1 to max_name letters, digits, - _ . or :, so that it also works
+// as a configuration section ([forward NAME]) and on a command line.
+bool plain_name(const std::string& s);
+
 struct forward_spec {
   std::string name;  // unique; generated from the local port when not given
   std::string bind_address = "127.0.0.1";

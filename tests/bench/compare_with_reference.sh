@@ -33,7 +33,7 @@ daemon() {  # daemon RATE [TETHERD] -> prints the tool's line, through the daemo
   local rate=$1 port
   rm -rf "$dir/run"; mkdir "$dir/run"
   if [ -n "${2:-}" ]; then
-    "$sim" --rate "$rate" --source-bytes $((bytes * 2)) -- "$2" -f --pidfile "$dir/run/tetherd.pid" --socket "$dir/run/usbmuxd" --config-dir "$dir/lockdown" \
+    "$sim" --rate "$rate" --source-bytes $((bytes * 2)) -- "$2" -f --pidfile "$dir/run/tetherd.pid" --socket "$dir/run/usbmuxd" --config-dir "$dir/lockdown" --state-dir "$dir/run" \
       >"$dir/usbmuxd.log" 2>&1 &
   else
     unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' --rate $rate --source-bytes $((bytes * 2)) \

@@ -90,7 +90,7 @@ start_daemon() {  # start_daemon reference|tetherd RATE: sets sim_pid, daemon_pi
   if [ "$which" = tetherd ]; then
     name=$(basename "$tetherd")
     "$sim" --rate "$rate" --source-bytes $((bytes * 2)) -- "$tetherd" -f --pidfile "$run/tetherd.pid" --socket "$sock" \
-      --config-dir "$dir/lockdown-$which" >"$dir/$which-$rate.log" 2>&1 &
+      --config-dir "$dir/lockdown-$which" --state-dir "$run" >"$dir/$which-$rate.log" 2>&1 &
   else
     name=usbmuxd
     unshare -m sh -c "mount --bind '$run' /run && exec '$sim' --rate $rate \

@@ -69,7 +69,7 @@ def inside(tetherd, camera):
     sock = os.path.join(work, "usbmuxd")
     camlog_path = os.path.join(work, "camera.log")
     daemon = subprocess.Popen([tetherd, "-f", "-S", sock, "-C", os.path.join(work, "lockdown"),
-                               "-P", os.path.join(work, "tetherd.pid")],
+                               "-P", os.path.join(work, "tetherd.pid"), "--state-dir", work],
                               stdout=open(os.path.join(work, "tetherd.log"), "w"),
                               stderr=subprocess.STDOUT)
     wait_for(lambda: os.path.exists(sock), 15, "tetherd's socket")

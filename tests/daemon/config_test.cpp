@@ -102,5 +102,40 @@ TEST(Config, MissingOptionalFileIsEmptyButAGivenOneMustExist) {
             "cannot read /nonexistent/tetherd.conf: No such file or directory");
 }
 
+// The saved forwards (saved_forwards.hpp) are this format, written by format_forwards.
+TEST(Config, FormattedForwardsReadBackTheSame) {
+  std::vector<proto::tetherd::forward_spec> in(3);
+  in[0] = {.name = "9345",
+           .bind_address = "127.0.0.1",
+           .local_port = 9345,
+           .phone_port = 2345,
+           .udid = ""};
+  in[1] = {.name = "cam:v6",
+           .bind_address = "::1",
+           .local_port = 40123,
+           .phone_port = 2351,
+           .udid = "00008030-001A2B3C4D5E6F70"};
+  in[2] = {
+      .name = "ssh", .bind_address = "0.0.0.0", .local_port = 2222, .phone_port = 22, .udid = ""};
+  auto r = parse_config(format_forwards(in), sections::forwards_only);
+  ASSERT_TRUE(std::holds_alternative<config>(r)) << std::get<std::string>(r);
+  const auto& out = std::get<config>(r).forwards;
+  ASSERT_EQ(out.size(), in.size());
+  for (std::size_t i = 0; i < in.size(); ++i) {
+    EXPECT_EQ(out[i].name, in[i].name);
+    EXPECT_EQ(out[i].bind_address, in[i].bind_address);
+    EXPECT_EQ(out[i].local_port, in[i].local_port);
+    EXPECT_EQ(out[i].phone_port, in[i].phone_port);
+    EXPECT_EQ(out[i].udid, in[i].udid);
+  }
+}
+
+TEST(Config, SavedForwardsHoldForwardsOnly) {
+  auto r = parse_config("[tetherd]\nuser = root\n", sections::forwards_only);
+  ASSERT_TRUE(std::holds_alternative<std::string>(r));
+  EXPECT_EQ(std::get<std::string>(r),
+            "line 2: [tetherd]: unknown section (expected [forward NAME])");
+}
+
 }  // namespace
 }  // namespace tether::daemon

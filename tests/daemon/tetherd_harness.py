@@ -243,7 +243,7 @@ class Tetherd:
         self.proc = subprocess.Popen(
             [sim, "--phones", str(phones), "--control", self.ctl, *sim_args, "--",
              tetherd, "-f", "--socket", self.path, "--config-dir", os.path.join(self.dir, "lockdown"),
-             "--pidfile", os.path.join(self.dir, "tetherd.pid")],
+             "--pidfile", os.path.join(self.dir, "tetherd.pid"), "--state-dir", self.dir],
             stdout=self.log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
         self.stopped = False
         wait_until(lambda: self.proc.poll() is not None or

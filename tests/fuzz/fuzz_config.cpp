@@ -1,13 +1,32 @@
-// Fuzz target: tetherd's configuration file (tetherd.conf), as read at start-up. Any
-// text must parse or be rejected with a message naming the line; never crash.
+// Fuzz target: tetherd's configuration file (tetherd.conf) and its saved forwards, as
+// read at start-up. Any text must parse or be rejected with a message naming the line;
+// never crash. Forwards that parse, written back (what tetherd saves), read back the same.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
 
 #include "daemon/config.hpp"
 
+namespace {
+
+void check_saved_round_trip(const std::vector<tether::proto::tetherd::forward_spec>& forwards) {
+  using namespace tether::daemon;
+  auto again = parse_config(format_forwards(forwards), sections::forwards_only);
+  const auto* c = std::get_if<config>(&again);
+  if (c == nullptr || c->forwards.size() != forwards.size()) std::abort();
+  for (std::size_t i = 0; i < forwards.size(); ++i) {
+    const auto &a = forwards[i], &b = c->forwards[i];
+    if (a.name != b.name || a.bind_address != b.bind_address || a.local_port != b.local_port ||
+        a.phone_port != b.phone_port || a.udid != b.udid)
+      std::abort();
+  }
+}
+
+}  // namespace
+
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
+  (void)tether::daemon::parse_config(text, tether::daemon::sections::forwards_only);
   auto parsed = tether::daemon::parse_config(text);
   if (auto* error = std::get_if<std::string>(&parsed)) {
     if (error->empty()) std::abort();  // every rejection says why
@@ -16,6 +35,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (c.forwards.size() > tether::daemon::max_config_forwards) std::abort();
     for (const auto& f : c.forwards)
       if (f.phone_port == 0 || f.name.empty()) std::abort();
+    check_saved_round_trip(c.forwards);
   }
   return 0;
 }

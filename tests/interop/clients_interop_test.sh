@@ -51,7 +51,7 @@ pids+=($!)
 
 sim_args=(--phones 2 --source-bytes 1000000 --app "5000=127.0.0.1:$app_port" --control "$dir/ctl")
 if [ -n "$tetherd" ]; then
-  "$sim" "${sim_args[@]}" -- "$tetherd" -f --socket "$dir/run/usbmuxd" --config-dir "$dir/lockdown" --pidfile "$dir/tetherd.pid" \
+  "$sim" "${sim_args[@]}" -- "$tetherd" -f --socket "$dir/run/usbmuxd" --config-dir "$dir/lockdown" --pidfile "$dir/tetherd.pid" --state-dir "$dir" \
     >"$dir/usbmuxd.log" 2>&1 &
 else
   unshare -m sh -c "mount --bind '$dir/run' /run && exec '$sim' ${sim_args[*]} -- usbmuxd -f -p" \

@@ -124,7 +124,9 @@ class Daemon:
     directory; the socket is self.sock."""
 
     def __init__(self, sim, tetherd, name, phones=1, config="", extra=(), sim_extra=(), env=None,
-                 usable=None):
+                 usable=None, activated=False):
+        """activated: systemd-socket-activate holds the socket and starts tetherd at the
+        first client (the same LISTEN_FDS hand-over as systemd's tetherd.socket)."""
         self.dir = os.path.join(TMP, name)
         os.makedirs(self.dir)
         self.ctl = os.path.join(self.dir, "ctl")
@@ -136,8 +138,14 @@ class Daemon:
         sim_cmd = [sim, "--phones", str(phones), "--control", self.ctl, *sim_extra, "--"]
         if tetherd:
             self.sock = os.path.join(self.dir, "usbmuxd")
-            cmd = [*sim_cmd, tetherd, "-f", "-S", self.sock, "-C",
-                   os.path.join(self.dir, "lockdown"), "-P", self.pidfile, "-c", self.conf, *extra]
+            # It passes on only the variables named: the sim's (umockdev's) and the sanitizers'.
+            passed = ["LD_PRELOAD", "UMOCKDEV_DIR", "ASAN_OPTIONS", "UBSAN_OPTIONS", "TSAN_OPTIONS",
+                      "LSAN_OPTIONS"]
+            activator = (["systemd-socket-activate", "-l", self.sock,
+                          *(f"-E{v}" for v in passed)] if activated else [])
+            cmd = [*sim_cmd, *activator, tetherd, "-f", "-S", self.sock, "-C",
+                   os.path.join(self.dir, "lockdown"), "-P", self.pidfile, "-c", self.conf,
+                   "--state-dir", self.dir, *extra]
         else:
             run = os.path.join(self.dir, "run")
             os.makedirs(run)

@@ -11,6 +11,7 @@ import os
 import plistlib
 import pwd
 import shutil
+import signal
 import socket
 import struct
 import subprocess
@@ -281,7 +282,7 @@ def t_refusals_are_not_a_flood():
 
 
 def t_second_instance_pokes():
-    r = subprocess.run([TETHERD, "-f", "-S", d.sock, "-P", d.pidfile],
+    r = subprocess.run([TETHERD, "-f", "-S", d.sock, "-P", d.pidfile, "--state-dir", d.dir],
                        capture_output=True, text=True, timeout=10)
     assert r.returncode == 0 and "already running" in r.stderr, (r.returncode, r.stderr)
     wait_for(lambda: "poked by another tetherd" in d.log(), what="the poke in the log")
@@ -394,6 +395,92 @@ check("-z and tetherd -x with no phone: stays while a forward is kept or a clien
       t_idle_stays_for_forwards_and_clients)
 
 
+def t_forwards_saved_and_restored():
+    # `tether forward add` outlives tetherd: a restart, an exit when idle, a crash. The
+    # forwards are saved in --state-dir (the package's /var/lib/tether) and come back
+    # on their ports, a port the kernel chose included. Those from tetherd.conf are not
+    # saved: the configuration brings them back itself.
+    state = os.path.join(TMP, "state")
+    os.makedirs(state)
+    saved = os.path.join(state, "forwards")
+    conf = "[forward conf]\nlocal = 0\nphone-port = 2345\n"
+    e = Daemon(SIM, TETHERD, "saved-1", phones=1, config=conf, extra=["--state-dir", state])
+    try:
+        chosen = e.ask({"MessageType": "TetherForwardAdd", "LocalPort": 0, "PhonePort": 2345,
+                        "Name": "cam"})["Forward"]["LocalPort"]
+        fixed = free_port()
+        assert e.ask({"MessageType": "TetherForwardAdd", "LocalPort": fixed,
+                      "PhonePort": 2345})["Number"] == 0
+        text = open(saved).read()
+        assert "[forward cam]" in text and f"local = 127.0.0.1:{chosen}" in text, text
+        assert f"[forward {fixed}]" in text and "[forward conf]" not in text, text
+        assert not os.path.exists(saved + ".tmp")
+    finally:
+        os.kill(int(open(e.pidfile).read()), signal.SIGKILL)  # a crash: nothing written at exit
+        e.proc.wait(timeout=20)
+    e = Daemon(SIM, TETHERD, "saved-2", phones=1, config=conf, extra=["--state-dir", state])
+    try:
+        f = e.forwards()
+        assert set(f) == {"cam", str(fixed), "conf"}, (f, e.log()[-2000:])
+        assert f["cam"]["LocalPort"] == chosen and f[str(fixed)]["LocalPort"] == fixed, f
+        assert "forward cam (saved)" in e.log(), e.log()[-1500:]
+        with socket.create_connection(("127.0.0.1", chosen), timeout=10) as c:
+            round_trip(c, os.urandom(50_000))
+        assert e.ask({"MessageType": "TetherForwardRemove", "Name": "cam"})["Number"] == 0
+        assert "[forward cam]" not in open(saved).read()
+        e.stop()
+        # A file tetherd cannot read back is kept aside and said; tetherd still serves.
+        with open(saved, "w") as out:
+            out.write("[forward broken]\nphone-port = 0x10\n")
+        e = Daemon(SIM, TETHERD, "saved-3", phones=1, extra=["--state-dir", state])
+        log = e.log()
+        assert "cannot be read (line 2: [forward broken]: phone-port must be 1-65535" in log, log
+        assert f"moved to {saved}.bad" in log and os.path.exists(saved + ".bad"), log
+        assert e.forwards() == {}
+    finally:
+        if e.proc.poll() is None:
+            e.stop()
+
+
+check("forwards added at run time are saved atomically in --state-dir and restored on "
+      "their ports after a crash; tetherd.conf's are not saved; an unreadable file is moved "
+      "aside and said", t_forwards_saved_and_restored)
+
+
+def t_socket_activation():
+    # tetherd.socket's hand-over, with systemd's own systemd-socket-activate: the socket
+    # exists before tetherd; the first client starts it; it serves the socket it was
+    # given, exits once idle without -x, and leaves the socket to its owner.
+    e = Daemon(SIM, TETHERD, "activated", phones=1, activated=True)
+    try:
+        log = e.log()
+        assert f"listening on {e.sock} (socket from systemd)" in log, log[-1500:]
+        assert len(e.devices()) == 1
+        e.sim("unplug 1")
+        t0 = time.monotonic()
+        rc = e.proc.wait(timeout=15)
+        assert rc == 0 and time.monotonic() - t0 < 6, (rc, e.log()[-1500:])
+        assert "exiting when idle" in e.log()
+        assert os.path.exists(e.sock), "the socket is systemd's to remove, not tetherd's"
+    finally:
+        if e.proc.poll() is None:
+            e.stop()
+    # Two sockets (a unit with two ListenStream=) are refused in words.
+    dd = os.path.join(TMP, "two-sockets")
+    os.makedirs(dd)
+    r = subprocess.run(["timeout", "20", "sh", "-c",
+                        f"(sleep 1; {sys.executable} -c 'import socket; s = socket.socket(socket.AF_UNIX); "
+                        f"s.connect(\"{dd}/a\")') & exec systemd-socket-activate -l {dd}/a -l {dd}/b "
+                        f"{TETHERD} -f -P NONE -C {dd}/lockdown --state-dir {dd}"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "systemd passed 2 sockets; tetherd serves one" in r.stderr, r
+
+
+check("socket activation: the first client starts tetherd on the socket systemd holds; it "
+      "exits when idle and leaves the socket; two sockets are refused in words",
+      t_socket_activation)
+
+
 def t_sd_notify():
     ns_path = os.path.join(TMP, "notify.sock")
     ns = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
@@ -449,11 +536,11 @@ def t_daemonize():
     os.makedirs(dd)
     sock, pidfile = os.path.join(dd, "usbmuxd"), os.path.join(dd, "pid")
     r = subprocess.run([TETHERD, "-S", sock, "-P", pidfile, "-C", os.path.join(dd, "lockdown"),
-                        "-c", "/nonexistent/tetherd.conf"], capture_output=True, text=True,
+                        "--state-dir", dd, "-c", "/nonexistent/tetherd.conf"], capture_output=True, text=True,
                        timeout=10)
     assert r.returncode == 1 and "/nonexistent/tetherd.conf" in r.stderr, r
     r = subprocess.run([TETHERD, "-S", sock, "-P", pidfile, "-C", os.path.join(dd, "lockdown"),
-                        "-l", os.path.join(dd, "log")], capture_output=True, text=True,
+                        "--state-dir", dd, "-l", os.path.join(dd, "log")], capture_output=True, text=True,
                        timeout=10)
     assert r.returncode == 0, r
     assert os.path.exists(sock), "the socket must exist when the starter returns"

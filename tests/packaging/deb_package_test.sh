@@ -90,7 +90,8 @@ if [ $have_camera = 1 ]; then
   ok "tether-camera installed and runs: $v"
 fi
 for f in /usr/sbin/tetherd /usr/lib/udev/rules.d/39-tetherd.rules \
-  /usr/lib/systemd/system/tetherd.service /etc/init.d/tetherd /etc/tether/tetherd.conf \
+  /usr/lib/systemd/system/tetherd.service /usr/lib/systemd/system/tetherd.socket \
+  /etc/init.d/tetherd /etc/tether/tetherd.conf \
   /usr/share/man/man8/tetherd.8 /usr/include/tether/usbmux/core/session.hpp \
   /usr/include/tether/proto/usbmuxd/wire.hpp; do
   [ -e "$f" ] || fail "$f is missing"
@@ -105,6 +106,15 @@ done
 ok "files are in place"
 grep -q 'RUN+="/usr/sbin/tetherd -x"' /usr/lib/udev/rules.d/39-tetherd.rules || fail "rules name another tetherd"
 grep -q '^ExecStart=/usr/sbin/tetherd ' /usr/lib/systemd/system/tetherd.service || fail "unit names another tetherd"
+grep -qx 'ListenStream=/run/usbmuxd' /usr/lib/systemd/system/tetherd.socket || fail "the socket unit holds another path"
+# A first install enables the socket (clients always find a daemon) and the service (the
+# forwards listen from boot), as debhelper's packages do, through deb-systemd-helper.
+if command -v deb-systemd-helper >/dev/null; then
+  for link in sockets.target.wants/tetherd.socket multi-user.target.wants/tetherd.service; do
+    [ -L "/etc/systemd/system/$link" ] || fail "dpkg -i did not enable ${link#*/} ($link)"
+  done
+  ok "tetherd.socket and tetherd.service enabled by the install"
+fi
 
 v=$(/usr/sbin/tetherd --version) && [ "$v" = "tetherd $(dpkg-deb -f "$deb" Version)" ] ||
   fail "/usr/sbin/tetherd --version says '$v'"
@@ -153,6 +163,10 @@ ok "dpkg -r removed the program and kept the changed conffile"
 
 if dpkg -P tether-camera tether-dev tether >"$tmp/dpkg-p.log" 2>&1; then ok "dpkg -P"; else cat "$tmp/dpkg-p.log"; fail "dpkg -P"; fi
 [ -e /etc/tether ] && fail "/etc/tether survives purging"
+[ -e /var/lib/tether ] && fail "/var/lib/tether (saved forwards) survives purging"
+for link in sockets.target.wants/tetherd.socket multi-user.target.wants/tetherd.service; do
+  [ -e "/etc/systemd/system/$link" ] || [ -L "/etc/systemd/system/$link" ] && fail "$link survives purging"
+done
 for p in tether tether-dev tether-camera; do
   dpkg-query -W $p >/dev/null 2>&1 && fail "dpkg still knows $p after purging"
 done

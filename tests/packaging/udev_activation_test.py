@@ -92,7 +92,7 @@ class Testbed:
         self.env = dict(kv.split("=", 1) for kv in open(envfile).read().split("\0") if "=" in kv)
         self.env["ASAN_OPTIONS"] = "verify_asan_link_order=0"
         self.common = ["-S", self.sock, "-P", self.pidfile, "-C", os.path.join(self.dir, "lockdown"),
-                       "-c", self.conf, "-l", self.log]
+                       "-c", self.conf, "-l", self.log, "--state-dir", self.dir]
         self.helper_failures = []
 
     def run(self, *args):
@@ -308,7 +308,8 @@ def t_init_script():
         defaults = os.path.join(ib.dir, "default")
         with open(defaults, "w") as f:
             f.write(f"DAEMON={TETHERD}\nPIDFILE={ib.pidfile}\nTETHERD_USER=\n"
-                    f"DAEMON_ARGS=\"-S {ib.sock} -C {ib.dir}/lockdown -c {ib.conf} -l {ib.log}\"\n")
+                    f"DAEMON_ARGS=\"-S {ib.sock} -C {ib.dir}/lockdown -c {ib.conf} -l {ib.log} "
+                    f"--state-dir {ib.dir}\"\n")
         env = dict(ib.env, TETHERD_DEFAULTS=defaults)
 
         def init(*args):
@@ -331,12 +332,19 @@ def t_init_script():
         assert alive(pid), "an init-script tetherd must not exit when idle"
         ib.sim("plug 1")
         wait_for(lambda: len(ib.devices()) == 1, what="the phone back")
+        # A forward added at run time outlives the restart (saved in --state-dir).
+        added = mc.request(ib.sock, {"MessageType": "TetherForwardAdd", "LocalPort": 0,
+                                     "PhonePort": 2345, "Name": "kept"})
+        assert added["Number"] == 0, added
         r = init("restart")
         assert r.returncode == 0, r
         assert wait_exit(pid, 5) == 0
         pid2 = ib.daemon_pid()
         assert pid2 != pid and alive(pid2)
         wait_for(lambda: len(ib.devices()) == 1, what="the phone after restart")
+        kept = mc.request(ib.sock, {"MessageType": "TetherForwardList"})["Forwards"]
+        assert [(f["Name"], f["LocalPort"]) for f in kept] == \
+            [("kept", added["Forward"]["LocalPort"])], kept
         r = init("stop")
         assert r.returncode == 0 and "Stopping tetherd: tetherd." in r.stdout, r
         assert wait_exit(pid2, 1) == 0 and not os.path.exists(ib.sock)
@@ -353,7 +361,8 @@ def t_init_script():
 
 
 check("init script: start (returns once serving), status, start again (poke), not stopped "
-      "by tetherd -x, restart, stop, stale status, a failing start says why", t_init_script)
+      "by tetherd -x, restart (a forward added at run time comes back), stop, stale status, "
+      "a failing start says why", t_init_script)
 
 subprocess.run(["rm", "-rf", TMP])
 print("udev activation:", "FAILED" if failed else "all passed")

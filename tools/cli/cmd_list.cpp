@@ -12,8 +12,10 @@
 namespace tether::cli {
 
 int run_list(const global_options& o) {
-  // At the packaged default, no socket means tetherd is not running, which udev arranges
-  // when no phone is attached: that is the answer, not an error.
+  // At the packaged default, no socket means tetherd is not running: with systemd,
+  // tetherd.socket is always there, but an init script's system (or a socket unit
+  // stopped by hand) has tetherd only while a phone is attached. That is the answer,
+  // not an error.
   if (o.default_socket) {
     const auto where = proto::usbmuxd::parse_daemon_address(o.socket);
     const auto* e = std::get_if<proto::usbmuxd::daemon_endpoint>(&where);

@@ -60,7 +60,8 @@ int main(int argc, char** argv) {
     c->add_option("--address", fa.address, "local address to listen on (default 127.0.0.1)");
     c->fallthrough();
   };
-  auto* fadd = forward->add_subcommand("add", "have tetherd keep a forward (survives replugs)");
+  auto* fadd = forward->add_subcommand(
+      "add", "have tetherd keep a forward (survives replugs, restarts and reboots)");
   add_ports(fadd);
   fadd->add_option("--name", fa.name, "the forward's name (default: its local port)");
   fadd->add_flag("--any-phone", fa.any_phone,

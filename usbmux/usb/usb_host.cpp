@@ -53,7 +53,12 @@ void usb_host::attach(libusb_device* dev) {
   std::string what;
   if (auto ec = link->open(what)) {
     outer_.on_attach_failed(libusb_get_bus_number(dev), libusb_get_device_address(dev), what, ec);
-    if (ec != libusb_error(LIBUSB_ERROR_NO_DEVICE)) schedule_retry(dev);
+    // Even "no device" is tried again: a phone whose kernel driver changes under us (the
+    // first Apple device after boot loads apple-mfi-fastcharge, which takes the device
+    // over and resets its configuration) fails this way yet stays, with no new arrival
+    // to come (seen on the virtual board). A phone really gone sends its departure,
+    // which ends the retries.
+    schedule_retry(dev);
     return;
   }
   links_.emplace(dev, std::move(link));

@@ -1,0 +1,37 @@
+#pragma once
+// The forwards a user added at run time (`tether forward add`), kept in
+// STATE_DIR/forwards (default /var/lib/tether/forwards) so that they outlive tetherd:
+// an exit when idle, a restart, a crash, a reboot. The file has tetherd.conf's
+// [forward NAME] format and is rewritten atomically on every change. Forwards from
+// tetherd.conf are not in it: the configuration brings them back itself.
+#include <string>
+#include <vector>
+
+#include "proto/tetherd/control.hpp"
+
+namespace tether::daemon {
+
+class saved_forwards {
+ public:
+  // An empty `dir` saves nothing (--state-dir NONE).
+  explicit saved_forwards(std::string dir);
+
+  bool enabled() const { return !path_.empty(); }
+  const std::string& path() const { return path_; }
+
+  // Creates the directory (0755) when missing; run while still root. False with
+  // `error` set when it cannot be made (tetherd still serves, saving nothing).
+  bool prepare(std::string& error) const;
+  // The saved forwards; none when there is no file. A file that cannot be read back
+  // is moved aside to forwards.bad, so the next save does not destroy what it held,
+  // and `problem` says so.
+  std::vector<proto::tetherd::forward_spec> load(std::string& problem) const;
+  // Replaces the file with `forwards`; false with `error` set.
+  bool save(const std::vector<proto::tetherd::forward_spec>& forwards, std::string& error) const;
+
+ private:
+  std::string dir_;
+  std::string path_;
+};
+
+}  // namespace tether::daemon
