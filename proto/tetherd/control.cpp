@@ -2,6 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <concepts>
+#include <limits>
+#include <type_traits>
 
 #include "proto/plist_util.hpp"
 
@@ -48,22 +51,126 @@ void set_string(plist_t d, const char* key, const std::string& v) {
   plist_dict_set_item(d, key, plist_new_string(v.c_str()));
 }
 
+// Each reply's fields, written once: the daemon encodes with them and the CLI decodes
+// with them, so the two cannot name a field differently. `v(key, member)` is called for
+// every field, on a const object to encode and a mutable one to decode.
+template <class F, class V>
+void forward_fields(F& f, V&& v) {
+  v("Name", f.spec.name);
+  v("LocalAddress", f.spec.bind_address);
+  v("LocalPort", f.bound_port);
+  v("RequestedLocalPort", f.spec.local_port);
+  v("PhonePort", f.spec.phone_port);
+  v("UDID", f.spec.udid);
+  v("State", f.state);
+  v("LastError", f.last_error);
+  v("ClientsActive", f.clients_active);
+  v("ClientsTotal", f.clients_total);
+  v("ConnectFailures", f.connect_failures);
+  v("BytesToPhone", f.bytes_to_phone);
+  v("BytesFromPhone", f.bytes_from_phone);
+}
+
+template <class P, class V>
+void phone_fields(P& p, V&& v) {
+  v("DeviceID", p.device_id);
+  v("UDID", p.udid);
+  v("ProductID", p.product_id);
+  v("ConnectionSpeed", p.speed_bps);
+  v("Configuration", p.configuration);
+  v("LocationID", p.location);
+  v("SecondsAttached", p.seconds_attached);
+  v("ConnectionsOpen", p.connections_open);
+  v("ConnectionsTotal", p.connections_total);
+  v("BytesToPhone", p.bytes_to_phone);
+  v("BytesFromPhone", p.bytes_from_phone);
+  v("PacketsToPhone", p.packets_to_phone);
+  v("PacketsFromPhone", p.packets_from_phone);
+  v("ProtocolErrors", p.protocol_errors);
+}
+
+template <class C, class V>
+void connection_fields(C& c, V&& v) {
+  v("DeviceID", c.device_id);
+  v("PhonePort", c.phone_port);
+  v("Client", c.client);
+  v("State", c.state);
+  v("SecondsOpen", c.seconds_open);
+  v("BytesToPhone", c.bytes_to_phone);
+  v("BytesFromPhone", c.bytes_from_phone);
+}
+
+// TetherForwardAdd's fields, as the CLI sends them and tetherd reads them.
+template <class S, class V>
+void forward_add_fields(S& spec, V&& v) {
+  v("LocalAddress", spec.bind_address);
+  v("LocalPort", spec.local_port);
+  v("PhonePort", spec.phone_port);
+  v("UDID", spec.udid);
+  v("Name", spec.name);
+}
+
+struct writer {
+  plist_t dict;
+  bool skip_empty = false;  // requests leave optional strings out
+  void operator()(const char* key, const std::string& v) const {
+    if (!skip_empty || !v.empty()) set_string(dict, key, v);
+  }
+  template <std::integral I>
+  void operator()(const char* key, I v) const {
+    if constexpr (std::is_signed_v<I>)
+      set_uint(dict, key, static_cast<std::uint64_t>(std::max<I>(0, v)));
+    else
+      set_uint(dict, key, v);
+  }
+};
+
+// A field that is absent keeps its default (a newer tetherd may add fields, an older
+// one may lack some); one of the wrong type or out of range is an error.
+struct reader {
+  plist_t dict;
+  const char* where;
+  std::string& error;
+  void operator()(const char* key, std::string& out) const {
+    if (!error.empty() || plist_dict_get_item(dict, key) == nullptr) return;
+    if (auto v = string_item(dict, key))
+      out = *v;
+    else
+      error = std::string(where) + " " + key + " is not a string";
+  }
+  template <std::integral I>
+  void operator()(const char* key, I& out) const {
+    if (!error.empty() || plist_dict_get_item(dict, key) == nullptr) return;
+    const auto v = uint_item(dict, key);
+    if (v && *v <= static_cast<std::uint64_t>(std::numeric_limits<I>::max()))
+      out = static_cast<I>(*v);
+    else
+      error = std::string(where) + " " + key + " is not a number of 0 to " +
+              std::to_string(std::numeric_limits<I>::max());
+  }
+};
+
 plist_t forward_dict(const forward_status& f) {
   plist_t d = plist_new_dict();
-  set_string(d, "Name", f.spec.name);
-  set_string(d, "LocalAddress", f.spec.bind_address);
-  set_uint(d, "LocalPort", f.bound_port);
-  set_uint(d, "RequestedLocalPort", f.spec.local_port);
-  set_uint(d, "PhonePort", f.spec.phone_port);
-  set_string(d, "UDID", f.spec.udid);
-  set_string(d, "State", f.state);
-  set_string(d, "LastError", f.last_error);
-  set_uint(d, "ClientsActive", f.clients_active);
-  set_uint(d, "ClientsTotal", f.clients_total);
-  set_uint(d, "ConnectFailures", f.connect_failures);
-  set_uint(d, "BytesToPhone", f.bytes_to_phone);
-  set_uint(d, "BytesFromPhone", f.bytes_from_phone);
+  forward_fields(f, writer{d});
   return d;
+}
+
+template <class T, class Fields>
+std::variant<std::vector<T>, std::string> read_array(plist_t reply, const char* key,
+                                                     const char* where, Fields fields) {
+  plist_t a = plist_dict_get_item(reply, key);
+  if (a == nullptr || plist_get_node_type(a) != PLIST_ARRAY)
+    return std::string("the reply has no ") + key + " list";
+  std::vector<T> out(plist_array_get_size(a));
+  std::string error;
+  for (std::uint32_t i = 0; i < out.size() && error.empty(); ++i) {
+    plist_t e = plist_array_get_item(a, i);
+    if (plist_get_node_type(e) != PLIST_DICT) return std::string(where) + " is not a dictionary";
+    fields(out[i], reader{e, where, error});
+  }
+  if (!error.empty()) return error;
+  return out;
 }
 
 }  // namespace
@@ -82,10 +189,12 @@ std::variant<request, std::string> decode(plist_t dict, const std::string& t) {
     const auto local = port_item(dict, "LocalPort", error, true);
     if (!error.empty()) return error;
     a.spec.local_port = local.value_or(0);
-    if (!optional_string(dict, "LocalAddress", a.spec.bind_address, error) ||
-        !optional_string(dict, "UDID", a.spec.udid, error) ||
-        !optional_string(dict, "Name", a.spec.name, error))
-      return error;
+    // The strings, by the same field list the CLI encodes with.
+    forward_add_fields(a.spec, [&](const char* key, auto& field) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>)
+        if (error.empty()) optional_string(dict, key, field, error);
+    });
+    if (!error.empty()) return error;
     if (!a.spec.name.empty() && !plain_name(a.spec.name))
       return std::string("Name may hold letters, digits and - _ . : (at most 64)");
     return request{a};
@@ -136,39 +245,72 @@ plist_t status_dict(std::span<const phone_status> phones,
   plist_t ps = plist_new_array();
   for (const auto& p : phones) {
     plist_t e = plist_new_dict();
-    set_uint(e, "DeviceID", p.device_id);
-    set_string(e, "UDID", p.udid);
-    set_uint(e, "ProductID", p.product_id);
-    set_uint(e, "ConnectionSpeed", p.speed_bps);
-    set_uint(e, "Configuration", p.configuration);
-    set_uint(e, "LocationID", p.location);
-    set_uint(e, "SecondsAttached",
-             static_cast<std::uint64_t>(std::max<std::int64_t>(0, p.seconds_attached)));
-    set_uint(e, "ConnectionsOpen", p.connections_open);
-    set_uint(e, "ConnectionsTotal", p.connections_total);
-    set_uint(e, "BytesToPhone", p.bytes_to_phone);
-    set_uint(e, "BytesFromPhone", p.bytes_from_phone);
-    set_uint(e, "PacketsToPhone", p.packets_to_phone);
-    set_uint(e, "PacketsFromPhone", p.packets_from_phone);
-    set_uint(e, "ProtocolErrors", p.protocol_errors);
+    phone_fields(p, writer{e});
     plist_array_append_item(ps, e);
   }
   plist_dict_set_item(d, "Phones", ps);
   plist_t cs = plist_new_array();
   for (const auto& c : connections) {
     plist_t e = plist_new_dict();
-    set_uint(e, "DeviceID", c.device_id);
-    set_uint(e, "PhonePort", c.phone_port);
-    set_string(e, "Client", c.client);
-    set_string(e, "State", c.state);
-    set_uint(e, "SecondsOpen",
-             static_cast<std::uint64_t>(std::max<std::int64_t>(0, c.seconds_open)));
-    set_uint(e, "BytesToPhone", c.bytes_to_phone);
-    set_uint(e, "BytesFromPhone", c.bytes_from_phone);
+    connection_fields(c, writer{e});
     plist_array_append_item(cs, e);
   }
   plist_dict_set_item(d, "Connections", cs);
   return d;
+}
+
+const char* message_type(const request& r) {
+  return std::visit(
+      [](const auto& q) -> const char* {
+        using Q = std::decay_t<decltype(q)>;
+        if constexpr (std::is_same_v<Q, requests::forward_add>) return "TetherForwardAdd";
+        if constexpr (std::is_same_v<Q, requests::forward_remove>) return "TetherForwardRemove";
+        if constexpr (std::is_same_v<Q, requests::forward_list>) return "TetherForwardList";
+        if constexpr (std::is_same_v<Q, requests::status>) return "TetherStatus";
+        if constexpr (std::is_same_v<Q, requests::set_log_level>) return "TetherSetLogLevel";
+      },
+      r);
+}
+
+plist_t encode(const request& r) {
+  plist_t d = plist_new_dict();
+  set_string(d, "MessageType", message_type(r));
+  std::visit(
+      [&](const auto& q) {
+        using Q = std::decay_t<decltype(q)>;
+        if constexpr (std::is_same_v<Q, requests::forward_add>)
+          forward_add_fields(q.spec, writer{d, true});
+        if constexpr (std::is_same_v<Q, requests::forward_remove>) set_string(d, "Name", q.name);
+        if constexpr (std::is_same_v<Q, requests::set_log_level>) set_string(d, "Level", q.level);
+      },
+      r);
+  return d;
+}
+
+std::variant<forward_status, std::string> decode_forward_added(plist_t reply) {
+  plist_t f = plist_dict_get_item(reply, "Forward");
+  if (f == nullptr || plist_get_node_type(f) != PLIST_DICT)
+    return std::string("the reply has no Forward");
+  forward_status out;
+  std::string error;
+  forward_fields(out, reader{f, "Forward", error});
+  if (!error.empty()) return error;
+  return out;
+}
+
+std::variant<std::vector<forward_status>, std::string> decode_forward_list(plist_t reply) {
+  return read_array<forward_status>(reply, "Forwards", "a forward",
+                                    [](auto& f, auto r) { forward_fields(f, r); });
+}
+
+std::variant<status_report, std::string> decode_status(plist_t reply) {
+  auto phones = read_array<phone_status>(reply, "Phones", "a phone",
+                                         [](auto& p, auto r) { phone_fields(p, r); });
+  if (auto* e = std::get_if<std::string>(&phones)) return *e;
+  auto conns = read_array<connection_status>(reply, "Connections", "a connection",
+                                             [](auto& c, auto r) { connection_fields(c, r); });
+  if (auto* e = std::get_if<std::string>(&conns)) return *e;
+  return status_report{std::move(std::get<0>(phones)), std::move(std::get<0>(conns))};
 }
 
 }  // namespace tether::proto::tetherd

@@ -102,4 +102,17 @@ plist_t forward_list_dict(std::span<const forward_status> forwards);
 plist_t status_dict(std::span<const phone_status> phones,
                     std::span<const connection_status> connections);
 
+// The client's side (the tether CLI), by the same field lists: a request as the
+// dictionary to send (MessageType included), and the replies decoded. A field of the
+// wrong type is an error; an absent one keeps its default.
+const char* message_type(const request& r);
+plist_t encode(const request& r);
+struct status_report {
+  std::vector<phone_status> phones;
+  std::vector<connection_status> connections;
+};
+std::variant<forward_status, std::string> decode_forward_added(plist_t reply);
+std::variant<std::vector<forward_status>, std::string> decode_forward_list(plist_t reply);
+std::variant<status_report, std::string> decode_status(plist_t reply);
+
 }  // namespace tether::proto::tetherd

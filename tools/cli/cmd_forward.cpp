@@ -12,21 +12,21 @@
 namespace tether::cli {
 namespace {
 
-nlohmann::json forward_json(plist_t f) {
-  auto s = [&](const char* k) { return proto::string_item(f, k).value_or(""); };
-  auto u = [&](const char* k) { return proto::uint_item(f, k).value_or(0); };
-  return {{"name", s("Name")},
-          {"address", s("LocalAddress")},
-          {"local_port", u("LocalPort")},
-          {"phone_port", u("PhonePort")},
-          {"udid", s("UDID")},
-          {"state", s("State")},
-          {"last_error", s("LastError")},
-          {"clients_active", u("ClientsActive")},
-          {"clients_total", u("ClientsTotal")},
-          {"connect_failures", u("ConnectFailures")},
-          {"bytes_to_phone", u("BytesToPhone")},
-          {"bytes_from_phone", u("BytesFromPhone")}};
+namespace ctl = proto::tetherd;
+
+nlohmann::json forward_json(const ctl::forward_status& f) {
+  return {{"name", f.spec.name},
+          {"address", f.spec.bind_address},
+          {"local_port", f.bound_port},
+          {"phone_port", f.spec.phone_port},
+          {"udid", f.spec.udid},
+          {"state", f.state},
+          {"last_error", f.last_error},
+          {"clients_active", f.clients_active},
+          {"clients_total", f.clients_total},
+          {"connect_failures", f.connect_failures},
+          {"bytes_to_phone", f.bytes_to_phone},
+          {"bytes_from_phone", f.bytes_from_phone}};
 }
 
 }  // namespace
@@ -37,9 +37,7 @@ int run_forward_add(const global_options& o, const forward_args& f) {
   if (o.udid.empty() && !f.any_phone) {
     {  // The daemon must be tetherd first: usbmuxd keeps no forwards, with any phones.
       mux_client probe(o.socket);
-      plist_t list = plist_new_dict();
-      plist_dict_set_item(list, "MessageType", plist_new_string("TetherForwardList"));
-      tetherd_request(probe, list, "keep port forwards");
+      tetherd_request(probe, ctl::requests::forward_list{}, "keep port forwards");
     }
     mux_client lister(o.socket);
     if (const auto phones = list_phones(lister); phones.size() > 1) {
@@ -53,15 +51,14 @@ int run_forward_add(const global_options& o, const forward_args& f) {
     }
   }
   mux_client c(o.socket);
-  plist_t req = plist_new_dict();
-  plist_dict_set_item(req, "MessageType", plist_new_string("TetherForwardAdd"));
-  plist_dict_set_item(req, "LocalAddress", plist_new_string(f.address.c_str()));
-  plist_dict_set_item(req, "LocalPort", plist_new_uint(f.local_port));
-  plist_dict_set_item(req, "PhonePort", plist_new_uint(f.phone_port));
-  if (!o.udid.empty()) plist_dict_set_item(req, "UDID", plist_new_string(o.udid.c_str()));
-  if (!f.name.empty()) plist_dict_set_item(req, "Name", plist_new_string(f.name.c_str()));
-  const auto reply = tetherd_request(c, req, "keep port forwards");
-  const auto j = forward_json(plist_dict_get_item(reply.get(), "Forward"));
+  const ctl::requests::forward_add add{{.name = f.name,
+                                        .bind_address = f.address,
+                                        .local_port = f.local_port,
+                                        .phone_port = f.phone_port,
+                                        .udid = o.udid}};
+  const auto reply = tetherd_request(c, add, "keep port forwards");
+  const auto j =
+      forward_json(decoded(ctl::decode_forward_added(reply.get()), "a forward's addition"));
   if (o.json) {
     std::puts(j.dump(2).c_str());
   } else {
@@ -77,13 +74,10 @@ int run_forward_add(const global_options& o, const forward_args& f) {
 
 int run_forward_list(const global_options& o) {
   mux_client c(o.socket);
-  plist_t req = plist_new_dict();
-  plist_dict_set_item(req, "MessageType", plist_new_string("TetherForwardList"));
-  const auto reply = tetherd_request(c, req, "list port forwards");
-  plist_t list = plist_dict_get_item(reply.get(), "Forwards");
+  const auto reply = tetherd_request(c, ctl::requests::forward_list{}, "list port forwards");
   auto all = nlohmann::json::array();
-  for (std::uint32_t i = 0; list != nullptr && i < plist_array_get_size(list); ++i)
-    all.push_back(forward_json(plist_array_get_item(list, i)));
+  for (const auto& f : decoded(ctl::decode_forward_list(reply.get()), "the list of forwards"))
+    all.push_back(forward_json(f));
   if (o.json) {
     std::puts(all.dump(2).c_str());
     return ok;
@@ -110,10 +104,7 @@ int run_forward_list(const global_options& o) {
 
 int run_forward_remove(const global_options& o, const std::string& name) {
   mux_client c(o.socket);
-  plist_t req = plist_new_dict();
-  plist_dict_set_item(req, "MessageType", plist_new_string("TetherForwardRemove"));
-  plist_dict_set_item(req, "Name", plist_new_string(name.c_str()));
-  tetherd_request(c, req, "remove port forwards");
+  tetherd_request(c, ctl::requests::forward_remove{name}, "remove port forwards");
   return ok;
 }
 

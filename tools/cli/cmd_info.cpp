@@ -19,12 +19,11 @@ int run_info(const global_options& o) {
     mux_client c(address);
     p = choose_phone(list_phones(c), o.udid);
   }
+  namespace ctl = proto::tetherd;
   mux_client c(address);
-  plist_t req = plist_new_dict();
-  plist_dict_set_item(req, "MessageType", plist_new_string("TetherStatus"));
-  const auto status = tetherd_request(c, req, "report counters");
-  auto u = [](plist_t d, const char* k) { return proto::uint_item(d, k).value_or(0); };
-  auto s = [](plist_t d, const char* k) { return proto::string_item(d, k).value_or(""); };
+  const auto status = decoded(
+      ctl::decode_status(tetherd_request(c, ctl::requests::status{}, "report counters").get()),
+      "a status request");
 
   nlohmann::json j{{"udid", p.udid},
                    {"device_id", p.device_id},
@@ -33,46 +32,41 @@ int run_info(const global_options& o) {
                    {"speed_bps", p.speed_bps},
                    {"connection_type", p.connection_type},
                    {"location", p.location}};
-  plist_t phones = plist_dict_get_item(status.get(), "Phones");
-  for (std::uint32_t i = 0; phones != nullptr && i < plist_array_get_size(phones); ++i) {
-    plist_t e = plist_array_get_item(phones, i);
-    if (u(e, "DeviceID") != p.device_id) continue;
-    j["configuration"] = u(e, "Configuration");
-    j["seconds_attached"] = u(e, "SecondsAttached");
-    j["connections_open"] = u(e, "ConnectionsOpen");
-    j["connections_total"] = u(e, "ConnectionsTotal");
-    j["bytes_to_phone"] = u(e, "BytesToPhone");
-    j["bytes_from_phone"] = u(e, "BytesFromPhone");
-    j["packets_to_phone"] = u(e, "PacketsToPhone");
-    j["packets_from_phone"] = u(e, "PacketsFromPhone");
-    j["protocol_errors"] = u(e, "ProtocolErrors");
+  for (const auto& e : status.phones) {
+    if (e.device_id != p.device_id) continue;
+    j["configuration"] = e.configuration;
+    j["seconds_attached"] = e.seconds_attached;
+    j["connections_open"] = e.connections_open;
+    j["connections_total"] = e.connections_total;
+    j["bytes_to_phone"] = e.bytes_to_phone;
+    j["bytes_from_phone"] = e.bytes_from_phone;
+    j["packets_to_phone"] = e.packets_to_phone;
+    j["packets_from_phone"] = e.packets_from_phone;
+    j["protocol_errors"] = e.protocol_errors;
   }
   auto conns = nlohmann::json::array();
-  plist_t cs = plist_dict_get_item(status.get(), "Connections");
-  for (std::uint32_t i = 0; cs != nullptr && i < plist_array_get_size(cs); ++i) {
-    plist_t e = plist_array_get_item(cs, i);
-    if (u(e, "DeviceID") != p.device_id) continue;
-    conns.push_back({{"client", s(e, "Client")},
-                     {"phone_port", u(e, "PhonePort")},
-                     {"state", s(e, "State")},
-                     {"seconds_open", u(e, "SecondsOpen")},
-                     {"bytes_to_phone", u(e, "BytesToPhone")},
-                     {"bytes_from_phone", u(e, "BytesFromPhone")}});
+  for (const auto& e : status.connections) {
+    if (e.device_id != p.device_id) continue;
+    conns.push_back({{"client", e.client},
+                     {"phone_port", e.phone_port},
+                     {"state", e.state},
+                     {"seconds_open", e.seconds_open},
+                     {"bytes_to_phone", e.bytes_to_phone},
+                     {"bytes_from_phone", e.bytes_from_phone}});
   }
   j["connections"] = conns;
   mux_client fc(address);
-  plist_t freq = plist_new_dict();
-  plist_dict_set_item(freq, "MessageType", plist_new_string("TetherForwardList"));
-  const auto fl = tetherd_request(fc, freq, "list port forwards");
+  const auto listed =
+      decoded(ctl::decode_forward_list(
+                  tetherd_request(fc, ctl::requests::forward_list{}, "list port forwards").get()),
+              "the list of forwards");
   auto forwards = nlohmann::json::array();
-  plist_t fs = plist_dict_get_item(fl.get(), "Forwards");
-  for (std::uint32_t i = 0; fs != nullptr && i < plist_array_get_size(fs); ++i) {
-    plist_t e = plist_array_get_item(fs, i);
-    if (!s(e, "UDID").empty() && s(e, "UDID") != p.udid) continue;
-    forwards.push_back({{"name", s(e, "Name")},
-                        {"local", s(e, "LocalAddress") + ":" + std::to_string(u(e, "LocalPort"))},
-                        {"phone_port", u(e, "PhonePort")},
-                        {"state", s(e, "State")}});
+  for (const auto& e : listed) {
+    if (!e.spec.udid.empty() && e.spec.udid != p.udid) continue;
+    forwards.push_back({{"name", e.spec.name},
+                        {"local", e.spec.bind_address + ":" + std::to_string(e.bound_port)},
+                        {"phone_port", e.spec.phone_port},
+                        {"state", e.state}});
   }
   j["forwards"] = forwards;
 
@@ -117,10 +111,7 @@ int run_info(const global_options& o) {
 
 int run_log_level(const global_options& o, const std::string& level) {
   mux_client c(o.socket);
-  plist_t req = plist_new_dict();
-  plist_dict_set_item(req, "MessageType", plist_new_string("TetherSetLogLevel"));
-  plist_dict_set_item(req, "Level", plist_new_string(level.c_str()));
-  tetherd_request(c, req, "change its log level");
+  tetherd_request(c, proto::tetherd::requests::set_log_level{level}, "change its log level");
   return ok;
 }
 

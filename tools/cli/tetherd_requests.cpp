@@ -1,11 +1,10 @@
 #include "tools/cli/tetherd_requests.hpp"
 
-#include "tools/cli/cli_error.hpp"
-
 namespace tether::cli {
 
-proto::plist_ptr tetherd_request(mux_client& c, plist_t request, const std::string& what) {
-  auto reply = c.request(request);
+proto::plist_ptr tetherd_request(mux_client& c, const proto::tetherd::request& request,
+                                 const std::string& what) {
+  auto reply = c.request(proto::tetherd::encode(request));
   const auto number = result_number(reply.get());
   if (number == 0) return reply;
   const auto error = proto::string_item(reply.get(), "Error");

@@ -1,0 +1,160 @@
+// tetherd's control requests and replies from both sides: what the CLI encodes, the
+// daemon decodes, and what the daemon encodes, the CLI decodes, field for field. Both
+// sides use one field list per message, so a field renamed on one side shows here.
+#include <gtest/gtest.h>
+
+#include "proto/plist_util.hpp"
+#include "proto/tetherd/control.hpp"
+
+namespace tether::proto::tetherd {
+namespace {
+
+request round_trip(const request& r) {
+  plist_ptr dict(encode(r));
+  auto decoded = decode(dict.get(), string_item(dict.get(), "MessageType").value_or(""));
+  EXPECT_TRUE(std::holds_alternative<request>(decoded)) << std::get<std::string>(decoded);
+  return std::holds_alternative<request>(decoded) ? std::get<request>(decoded) : request{};
+}
+
+TEST(TetherControlBothSides, EveryRequestReadsBackAsSent) {
+  const forward_spec spec{.name = "cam",
+                          .bind_address = "::1",
+                          .local_port = 9345,
+                          .phone_port = 2351,
+                          .udid = "00008030-001A2B3C4D5E6F70"};
+  const auto add = std::get<requests::forward_add>(round_trip(requests::forward_add{spec}));
+  EXPECT_EQ(add.spec.name, spec.name);
+  EXPECT_EQ(add.spec.bind_address, spec.bind_address);
+  EXPECT_EQ(add.spec.local_port, spec.local_port);
+  EXPECT_EQ(add.spec.phone_port, spec.phone_port);
+  EXPECT_EQ(add.spec.udid, spec.udid);
+  // Optional fields left empty are left out, and the daemon's defaults apply.
+  const auto bare = std::get<requests::forward_add>(round_trip(requests::forward_add{
+      {.name = "", .bind_address = "127.0.0.1", .local_port = 0, .phone_port = 22, .udid = ""}}));
+  EXPECT_EQ(bare.spec.name, "");
+  EXPECT_EQ(bare.spec.phone_port, 22);
+  EXPECT_EQ(std::get<requests::forward_remove>(round_trip(requests::forward_remove{"cam"})).name,
+            "cam");
+  EXPECT_EQ(std::get<requests::set_log_level>(round_trip(requests::set_log_level{"debug"})).level,
+            "debug");
+  EXPECT_TRUE(std::holds_alternative<requests::forward_list>(round_trip(requests::forward_list{})));
+  EXPECT_TRUE(std::holds_alternative<requests::status>(round_trip(requests::status{})));
+}
+
+forward_status sample_forward() {
+  forward_status f;
+  f.spec = {.name = "ssh",
+            .bind_address = "127.0.0.1",
+            .local_port = 0,
+            .phone_port = 22,
+            .udid = "00008030-001A2B3C4D5E6F70"};
+  f.bound_port = 40123;
+  f.state = "waiting for the app";
+  f.last_error = "port 22 closed on the phone";
+  f.clients_active = 1;
+  f.clients_total = 7;
+  f.connect_failures = 2;
+  f.bytes_to_phone = 1ull << 40;
+  f.bytes_from_phone = 12345;
+  return f;
+}
+
+void expect_same(const forward_status& a, const forward_status& b) {
+  EXPECT_EQ(a.spec.name, b.spec.name);
+  EXPECT_EQ(a.spec.bind_address, b.spec.bind_address);
+  EXPECT_EQ(a.spec.local_port, b.spec.local_port);
+  EXPECT_EQ(a.spec.phone_port, b.spec.phone_port);
+  EXPECT_EQ(a.spec.udid, b.spec.udid);
+  EXPECT_EQ(a.bound_port, b.bound_port);
+  EXPECT_EQ(a.state, b.state);
+  EXPECT_EQ(a.last_error, b.last_error);
+  EXPECT_EQ(a.clients_active, b.clients_active);
+  EXPECT_EQ(a.clients_total, b.clients_total);
+  EXPECT_EQ(a.connect_failures, b.connect_failures);
+  EXPECT_EQ(a.bytes_to_phone, b.bytes_to_phone);
+  EXPECT_EQ(a.bytes_from_phone, b.bytes_from_phone);
+}
+
+TEST(TetherControlBothSides, ForwardRepliesReadBackAsSent) {
+  const auto f = sample_forward();
+  plist_ptr added(forward_added_dict(f));
+  auto back = decode_forward_added(added.get());
+  ASSERT_TRUE(std::holds_alternative<forward_status>(back)) << std::get<std::string>(back);
+  expect_same(std::get<forward_status>(back), f);
+
+  const forward_status two[] = {f, forward_status{}};
+  plist_ptr listed(forward_list_dict(two));
+  auto list = decode_forward_list(listed.get());
+  ASSERT_TRUE(std::holds_alternative<std::vector<forward_status>>(list));
+  ASSERT_EQ(std::get<0>(list).size(), 2u);
+  expect_same(std::get<0>(list)[0], f);
+  expect_same(std::get<0>(list)[1], forward_status{});
+}
+
+TEST(TetherControlBothSides, StatusReadsBackAsSent) {
+  phone_status p{.device_id = 3,
+                 .udid = "u",
+                 .product_id = 0x12a8,
+                 .speed_bps = 480'000'000,
+                 .configuration = 4,
+                 .location = 0x10002,
+                 .seconds_attached = 61,
+                 .connections_open = 2,
+                 .connections_total = 9,
+                 .bytes_to_phone = 1,
+                 .bytes_from_phone = 2,
+                 .packets_to_phone = 3,
+                 .packets_from_phone = 4,
+                 .protocol_errors = 5};
+  connection_status c{.device_id = 3,
+                      .phone_port = 2345,
+                      .client = "client 7 iproxy",
+                      .state = "connected",
+                      .seconds_open = 12,
+                      .bytes_to_phone = 6,
+                      .bytes_from_phone = 7};
+  plist_ptr d(status_dict(std::span(&p, 1), std::span(&c, 1)));
+  auto back = decode_status(d.get());
+  ASSERT_TRUE(std::holds_alternative<status_report>(back)) << std::get<std::string>(back);
+  const auto& r = std::get<status_report>(back);
+  ASSERT_EQ(r.phones.size(), 1u);
+  ASSERT_EQ(r.connections.size(), 1u);
+  const auto& q = r.phones[0];
+  EXPECT_EQ(q.device_id, 3u);
+  EXPECT_EQ(q.udid, "u");
+  EXPECT_EQ(q.product_id, 0x12a8);
+  EXPECT_EQ(q.speed_bps, 480'000'000u);
+  EXPECT_EQ(q.configuration, 4);
+  EXPECT_EQ(q.location, 0x10002u);
+  EXPECT_EQ(q.seconds_attached, 61);
+  EXPECT_EQ(q.connections_open, 2u);
+  EXPECT_EQ(q.connections_total, 9u);
+  EXPECT_EQ(q.packets_from_phone, 4u);
+  EXPECT_EQ(q.protocol_errors, 5u);
+  EXPECT_EQ(r.connections[0].client, "client 7 iproxy");
+  EXPECT_EQ(r.connections[0].phone_port, 2345);
+  EXPECT_EQ(r.connections[0].seconds_open, 12);
+  EXPECT_EQ(r.connections[0].bytes_from_phone, 7u);
+}
+
+// A reply the CLI cannot trust says which field is wrong, never a silent zero.
+TEST(TetherControlBothSides, AWrongFieldIsNamed) {
+  plist_ptr d(forward_added_dict(sample_forward()));
+  plist_t f = plist_dict_get_item(d.get(), "Forward");
+  plist_dict_set_item(f, "LocalPort", plist_new_uint(70000));
+  auto back = decode_forward_added(d.get());
+  ASSERT_TRUE(std::holds_alternative<std::string>(back));
+  EXPECT_EQ(std::get<std::string>(back), "Forward LocalPort is not a number of 0 to 65535");
+
+  plist_dict_set_item(f, "LocalPort", plist_new_string("9345"));
+  back = decode_forward_added(d.get());
+  EXPECT_EQ(std::get<std::string>(back), "Forward LocalPort is not a number of 0 to 65535");
+
+  plist_ptr empty(result_dict(0));
+  auto list = decode_forward_list(empty.get());
+  ASSERT_TRUE(std::holds_alternative<std::string>(list));
+  EXPECT_EQ(std::get<std::string>(list), "the reply has no Forwards list");
+}
+
+}  // namespace
+}  // namespace tether::proto::tetherd
