@@ -318,7 +318,8 @@ TEST(CameraMessages, EveryStringAndListIsBounded) {
   expect_bound(capture_done{1, "a.jpg", 0, std::string(127, 'm')},
                capture_done{1, "a.jpg", 0, std::string(128, 'm')}, "MimeType is 128 bytes");
   expect_bound(capture_done{1, "a.jpg", max_file_size, "image/jpeg"},
-               capture_done{1, "a.jpg", max_file_size + 1, "image/jpeg"}, "Size 4294967297");
+               capture_done{1, "a.jpg", max_file_size + 1, "image/jpeg"},
+               "Size is 4294967297, more than 4294967296");
 }
 
 TEST(CameraMessages, LiveViewAndChunkSizesAreBounded) {
