@@ -4,6 +4,7 @@
 // protocol's limits). messages.cpp builds the public encode/decode/validate on them.
 #include <plist/plist.h>
 
+#include <algorithm>
 #include <array>
 #include <optional>
 #include <string>
