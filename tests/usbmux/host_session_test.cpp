@@ -85,6 +85,8 @@ TEST_F(HostSession, UnsupportedVersionIsFatal) {
   drain(host);
   EXPECT_EQ(host.receive(version_packet(3)), errc::unsupported_version);
   EXPECT_TRUE(host.failed());
+  EXPECT_EQ(host.failure_text(),
+            "the phone answered mux protocol version 3.0; tether speaks 1 and 2");
   EXPECT_EQ(host.receive(version_packet(2)), errc::session_failed);
 }
 
@@ -93,6 +95,7 @@ TEST_F(HostSession, TruncatedVersionReplyIsFatal) {
   drain(host);
   EXPECT_EQ(host.receive(mux_packet(header_format::v1, protocol::version, hex("00000002"))),
             errc::bad_version_packet);
+  EXPECT_EQ(host.failure_text(), "VERSION payload of 4 bytes is shorter than 12");
 }
 
 TEST_F(HostSession, SilentPhoneTimesOutInsteadOfHangingForever) {
@@ -514,7 +517,10 @@ TEST_F(HostSession, FatalErrorsEndEveryConnection) {
   EXPECT_EQ(host.receive(mux_packet(v2, protocol{9}, {})), errc::unknown_protocol);
   const auto closed = only<events::closed>(drain_events(host));
   ASSERT_EQ(closed.size(), 2u);
-  for (const auto& c : closed) EXPECT_EQ(c.reason, close_reason::session_ended);
+  for (const auto& c : closed) {
+    EXPECT_EQ(c.reason, close_reason::session_ended);
+    EXPECT_EQ(c.detail, "mux packet has the unknown protocol number 9");
+  }
   EXPECT_TRUE(drain(host).empty());
   EXPECT_EQ(host.connect(5, t0).error(), errc::session_failed);
   (void)a;
@@ -524,16 +530,20 @@ TEST_F(HostSession, FatalErrorsEndEveryConnection) {
 TEST_F(HostSession, TruncatedTcpHeaderIsFatal) {
   handshake();
   EXPECT_EQ(host.receive(mux_packet(v2, protocol::tcp, bytes(19))), errc::truncated_tcp_header);
+  EXPECT_EQ(host.failure_text(), "TCP packet of 19 bytes is shorter than its 20-byte header");
 }
 
 TEST_F(HostSession, V2LengthShorterThanV2HeaderIsFatal) {
   handshake();
   EXPECT_EQ(host.receive(hex("00000006 0000000c 00000000")), errc::bad_packet_length);
+  EXPECT_EQ(host.failure_text(), "mux packet length 12 is shorter than its 16-byte header");
 }
 
 TEST_F(HostSession, OversizedPacketIsFatal) {
   handshake();
   EXPECT_EQ(host.receive(hex("00000006 00010001")), errc::packet_too_large);
+  // The offending value is kept, and every connection hears it.
+  EXPECT_EQ(host.failure_text(), "mux packet length 65537 exceeds the maximum 65536");
 }
 
 // --- closing from our side ---------------------------------------------------------------

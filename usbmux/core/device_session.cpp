@@ -16,9 +16,15 @@ std::error_code device_session::on_version(std::span<const std::byte> payload) {
     ++stats_.packets_ignored;
     return {};
   }
-  if (payload.size() < version_payload_size) return errc::bad_version_packet;
+  if (payload.size() < version_payload_size)
+    return fatal(errc::bad_version_packet, "VERSION payload of " + std::to_string(payload.size()) +
+                                               " bytes is shorter than " +
+                                               std::to_string(version_payload_size));
   const version_payload offered = decode_version_payload(payload.first<version_payload_size>());
-  if (offered.major < 1) return errc::unsupported_version;
+  if (offered.major < 1)
+    return fatal(errc::unsupported_version, "the host offered mux protocol version " +
+                                                std::to_string(offered.major) + "." +
+                                                std::to_string(offered.minor));
   const std::uint32_t major = std::min(offered.major, version_major_);
   queue_version(major, 0);
   finish_handshake(major >= 2 ? header_format::v2 : header_format::v1, offered.major,

@@ -19,7 +19,10 @@ std::error_code host_session::on_version(std::span<const std::byte> payload) {
     ++stats_.packets_ignored;  // the reference warns and carries on, so do we
     return {};
   }
-  if (payload.size() < version_payload_size) return errc::bad_version_packet;
+  if (payload.size() < version_payload_size)
+    return fatal(errc::bad_version_packet, "VERSION payload of " + std::to_string(payload.size()) +
+                                               " bytes is shorter than " +
+                                               std::to_string(version_payload_size));
   const version_payload v = decode_version_payload(payload.first<version_payload_size>());
   if (v.major == 2) {
     finish_handshake(header_format::v2, v.major, v.minor);
@@ -27,7 +30,9 @@ std::error_code host_session::on_version(std::span<const std::byte> payload) {
   } else if (v.major == 1) {
     finish_handshake(header_format::v1, v.major, v.minor);
   } else {
-    return errc::unsupported_version;
+    return fatal(errc::unsupported_version,
+                 "the phone answered mux protocol version " + std::to_string(v.major) + "." +
+                     std::to_string(v.minor) + "; tether speaks 1 and 2");
   }
   return {};
 }

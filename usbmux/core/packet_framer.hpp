@@ -6,6 +6,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <system_error>
 #include <vector>
 
@@ -24,21 +25,32 @@ class packet_framer {
   std::error_code feed(std::span<const std::byte> in, OnPacket&& on_packet);
 
   std::size_t buffered() const { return partial_.size(); }
+  // After a framing error: what was wrong, with the offending value.
+  const std::string& error_detail() const { return detail_; }
 
  private:
   // Length of the packet starting at `head`, or an error; 0 means "need more bytes".
   std::error_code check_length(std::span<const std::byte, v1_header_size> head,
-                               std::uint32_t& length) const;
+                               std::uint32_t& length);
 
   std::uint32_t max_packet_;
   std::vector<std::byte> partial_;  // bytes of one incomplete packet
+  std::string detail_;
 };
 
 inline std::error_code packet_framer::check_length(std::span<const std::byte, v1_header_size> head,
-                                                   std::uint32_t& length) const {
+                                                   std::uint32_t& length) {
   length = peek_bounds(head).length;
-  if (length < v1_header_size) return errc::bad_packet_length;
-  if (length > max_packet_) return errc::packet_too_large;
+  if (length < v1_header_size) {
+    detail_ = "mux packet length " + std::to_string(length) + " is shorter than its " +
+              std::to_string(v1_header_size) + "-byte header";
+    return errc::bad_packet_length;
+  }
+  if (length > max_packet_) {
+    detail_ = "mux packet length " + std::to_string(length) + " exceeds the maximum " +
+              std::to_string(max_packet_);
+    return errc::packet_too_large;
+  }
   return {};
 }
 

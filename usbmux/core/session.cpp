@@ -60,14 +60,17 @@ std::error_code session::receive(std::span<const std::byte> bytes) {
   if (failure_) return errc::session_failed;
   std::error_code ec =
       framer_.feed(bytes, [this](std::span<const std::byte> p) { return on_packet(p); });
-  if (ec) fail(ec);
+  if (ec) fail(ec, pending_detail_.empty() ? framer_.error_detail() : pending_detail_);
   return ec;
 }
 
 std::error_code session::on_packet(std::span<const std::byte> packet) {
   ++stats_.packets_received;
   const std::size_t hs = header_size(format_);
-  if (packet.size() < hs) return errc::bad_packet_length;
+  if (packet.size() < hs)
+    return fatal(errc::bad_packet_length, "mux packet length " + std::to_string(packet.size()) +
+                                              " is shorter than its " + std::to_string(hs) +
+                                              "-byte header");
   const mux_header h = *decode_mux_header(packet, format_);
   if (format_ == header_format::v2) {
     peer_tx_seq_ = h.tx_seq;
@@ -85,7 +88,8 @@ std::error_code session::on_packet(std::span<const std::byte> packet) {
       }
       return on_tcp(payload);
   }
-  return errc::unknown_protocol;
+  return fatal(errc::unknown_protocol, "mux packet has the unknown protocol number " +
+                                           std::to_string(static_cast<std::uint32_t>(h.proto)));
 }
 
 void session::on_control(std::span<const std::byte> payload) {
@@ -103,7 +107,9 @@ void session::on_control(std::span<const std::byte> payload) {
 }
 
 std::error_code session::on_tcp(std::span<const std::byte> payload) {
-  if (payload.size() < tcp_header_size) return errc::truncated_tcp_header;
+  if (payload.size() < tcp_header_size)
+    return fatal(errc::truncated_tcp_header, "TCP packet of " + std::to_string(payload.size()) +
+                                                 " bytes is shorter than its 20-byte header");
   const tcp_header th = decode_tcp_header(payload.first<tcp_header_size>());
   const auto data = payload.subspan(tcp_header_size);
   stream* s = find_by_ports(th.dest_port, th.source_port);
@@ -564,9 +570,16 @@ void session::finish_handshake(header_format f, std::uint32_t peer_major,
   emit<events::handshake_done>(f, peer_major, peer_minor);
 }
 
-void session::fail(std::error_code ec) {
+std::string session::failure_text() const {
+  if (!failure_) return {};
+  return failure_detail_.empty() ? failure_.message() : failure_detail_;
+}
+
+void session::fail(std::error_code ec, std::string detail) {
   if (failure_) return;
   failure_ = ec;
+  failure_detail_ = std::move(detail);
+  pending_detail_.clear();
   handshake_deadline_.reset();
   for (auto it = streams_.begin(); it != streams_.end();) {
     stream& s = it->second;
@@ -578,7 +591,7 @@ void session::fail(std::error_code ec) {
     if (s.state != stream_state::dead) {
       s.state = stream_state::dead;
       s.tx.clear();
-      emit<events::closed>(s.id, close_reason::session_ended, ec.message());
+      emit<events::closed>(s.id, close_reason::session_ended, failure_text());
     }
     ++it;
   }

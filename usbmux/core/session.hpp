@@ -119,6 +119,9 @@ class session {
   bool ready() const { return handshake_done_ && !failure_; }
   bool failed() const { return static_cast<bool>(failure_); }
   std::error_code failure() const { return failure_; }
+  // The failure in words, with the offending value where there is one ("mux packet
+  // length 70000 exceeds the maximum 65536"); empty while the session is healthy.
+  std::string failure_text() const;
   header_format format() const { return format_; }
   const session_stats& stats() const { return stats_; }
   const session_options& options() const { return opts_; }
@@ -153,7 +156,13 @@ class session {
   }
   void set_deadline(stream& s, time_point t);
   void finish_handshake(header_format f, std::uint32_t peer_major, std::uint32_t peer_minor);
-  void fail(std::error_code ec);
+  void fail(std::error_code ec, std::string detail = {});
+  // Returns `ec` and keeps `detail` for failure_text(): a fatal error found while
+  // reading a packet, said with its values.
+  std::error_code fatal(std::error_code ec, std::string detail) {
+    if (pending_detail_.empty()) pending_detail_ = std::move(detail);
+    return ec;
+  }
 
   session_options opts_;
   session_stats stats_;
@@ -203,6 +212,8 @@ class session {
   rx_seq_policy rx_policy_;
   packet_framer framer_;
   std::error_code failure_;
+  std::string failure_detail_;
+  std::string pending_detail_;  // from fatal(), until receive() fails the session
 
   std::unordered_map<conn_id, stream> streams_;
   std::unordered_map<std::uint32_t, conn_id> by_ports_;  // live connections only

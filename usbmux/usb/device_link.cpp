@@ -203,7 +203,7 @@ void device_link::on_in(libusb_transfer* t) {
         std::as_bytes(std::span(t->buffer, static_cast<std::size_t>(t->actual_length)));
     if (auto ec = session_.receive(bytes)) {
       drain_events();
-      return fail("mux protocol error: " + ec.message());
+      return fail("mux protocol error: " + session_.failure_text());
     }
   }
   if (int r = libusb_submit_transfer(t); r != 0)
