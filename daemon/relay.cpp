@@ -39,7 +39,7 @@ void relay::on_conn_event(const usbmux::event& e) {
 // written, so a slow client holds the phone back through the window.
 void relay::pump_to_client() {
   if (done_ || writing_) return;
-  usb::device_link* l = link();
+  usbmux::phone_link* l = link();
   if (l == nullptr) return finish("phone gone");
   const auto data = l->session().received(conn_);
   if (data.empty()) {
@@ -55,7 +55,7 @@ void relay::pump_to_client() {
                       if (self->done_) return;
                       if (ec) return self->finish("client went away");
                       self->totals_.from_phone += n;
-                      if (usb::device_link* lk = self->link()) {
+                      if (usbmux::phone_link* lk = self->link()) {
                         lk->session().consume(self->conn_, n, std::chrono::steady_clock::now());
                         lk->flush();
                       }
@@ -67,7 +67,7 @@ void relay::pump_to_client() {
 // connection takes it; a short send arms `writable`, which calls back here.
 void relay::pump_to_phone() {
   if (done_ || reading_ || phone_closed_) return;
-  usb::device_link* l = link();
+  usbmux::phone_link* l = link();
   if (l == nullptr) return finish("phone gone");
   if (!to_phone_.empty()) {
     const auto took = l->session().send(conn_, to_phone_);
@@ -97,7 +97,7 @@ void relay::finish(const std::string& why) {
             " ended (" + why + "), " + std::to_string(totals_.to_phone) + " bytes to the phone, " +
             std::to_string(totals_.from_phone) + " from it");
   devices_.disown(device_id_, conn_);
-  if (usb::device_link* l = link()) {
+  if (usbmux::phone_link* l = link()) {
     (void)l->session().close(conn_, std::chrono::steady_clock::now());  // flush, then RST
     l->flush();
   }

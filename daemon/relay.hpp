@@ -42,7 +42,7 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   void pump_to_client();
   void pump_to_phone();
   void finish(const std::string& why);
-  usb::device_link* link() const { return devices_.find(device_id_); }
+  usbmux::phone_link* link() const { return devices_.find(device_id_); }
 
   socket_type socket_;
   device_registry& devices_;
