@@ -1,6 +1,9 @@
 #include "in_process.hpp"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <plist/plist.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -148,6 +151,19 @@ test_client& world::client() {
   sessions.push_back(session);
   session->start();
   clients.push_back(std::make_unique<test_client>(ours.release()));
+  return *clients.back();
+}
+
+test_client& world::tcp_client(std::uint16_t port) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(port);
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  // Blocking, but loopback completes it from the listen backlog at once.
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0)
+    ADD_FAILURE() << "connect";
+  clients.push_back(std::make_unique<test_client>(fd));
   return *clients.back();
 }
 

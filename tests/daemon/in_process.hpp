@@ -76,6 +76,8 @@ class world {
   void unplug(memory_phone& p);
   // A client of the usbmuxd socket, its session started.
   test_client& client();
+  // A TCP client of 127.0.0.1:port (a forward's).
+  test_client& tcp_client(std::uint16_t port);
   // Sends a request and waits for the reply (or the socket's end).
   std::optional<std::string> ask(test_client& c, std::uint32_t tag, const std::string& type,
                                  const std::vector<std::pair<std::string, std::uint64_t>>& n = {});
