@@ -130,6 +130,7 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
                                  daemon::retry_policy{.give_up = give_up});
   daemon::repeat_limiter repeats;
   daemon::daemon_context ctx{devices, records, buid, forwards, repeats};
+  ctx.limits.max_clients = cfg.max_clients;
   daemon::client_listener listener(io, ctx);
   std::string host_part;
   std::uint16_t port = 0;

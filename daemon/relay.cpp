@@ -8,7 +8,7 @@ namespace tether::daemon {
 
 relay::relay(socket_type socket, device_registry& devices, std::uint32_t device_id,
              usbmux::conn_id conn, std::uint16_t port, std::string who, bool phone_closed,
-             std::vector<std::byte> first_to_phone, ended_fn ended)
+             std::vector<std::byte> first_to_phone, ended_fn ended, std::size_t chunk)
     : socket_(std::move(socket)),
       devices_(devices),
       device_id_(device_id),
@@ -17,7 +17,8 @@ relay::relay(socket_type socket, device_registry& devices, std::uint32_t device_
       who_(std::move(who)),
       phone_closed_(phone_closed),
       ended_(std::move(ended)),
-      to_phone_(std::move(first_to_phone)) {}
+      to_phone_(std::move(first_to_phone)),
+      chunk_(chunk) {}
 
 void relay::start() {
   devices_.own(device_id_, conn_, shared_from_this());
@@ -47,7 +48,7 @@ void relay::pump_to_client() {
     return;
   }
   to_client_.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(
-                                                     std::min<std::size_t>(data.size(), chunk)));
+                                                     std::min<std::size_t>(data.size(), chunk_)));
   writing_ = true;
   asio::async_write(socket_, asio::buffer(to_client_),
                     [self = shared_from_this()](std::error_code ec, std::size_t n) {
@@ -78,7 +79,7 @@ void relay::pump_to_phone() {
     if (!to_phone_.empty()) return;
   }
   reading_ = true;
-  socket_.async_read_some(asio::buffer(read_buf_.get(), chunk),
+  socket_.async_read_some(asio::buffer(read_buf_.get(), chunk_),
                           [self = shared_from_this()](std::error_code ec, std::size_t n) {
                             self->reading_ = false;
                             if (self->done_) return;

@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <plist/plist.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -86,9 +87,15 @@ world::world()
           ("tether-daemon-test-" + std::to_string(::getpid()))),
       records(dir),
       forwards(io, devices, false, retry_policy{10ms, 40ms, 500ms}),
-      ctx{devices, records, "00000000-0000-0000-0000-000000000000", forwards, repeats} {}
+      ctx{devices, records, "00000000-0000-0000-0000-000000000000", forwards, repeats} {
+  std::filesystem::create_directories(dir);
+}
 
 world::~world() {
+  if (listener) {
+    listener->close_clients();
+    listener->close();
+  }
   for (const auto& w : sessions)
     if (auto s = w.lock()) s->close();
   forwards.stop_all();
@@ -151,6 +158,23 @@ test_client& world::client() {
   sessions.push_back(session);
   session->start();
   clients.push_back(std::make_unique<test_client>(ours.release()));
+  return *clients.back();
+}
+
+test_client& world::socket_client() {
+  const auto path = dir / "usbmuxd";
+  if (!listener) {
+    listener.emplace(io, ctx);
+    std::string error;
+    if (!listener->listen_unix(path.string(), "", error)) ADD_FAILURE() << error;
+  }
+  const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
+  sockaddr_un a{};
+  a.sun_family = AF_UNIX;
+  std::strncpy(a.sun_path, path.c_str(), sizeof a.sun_path - 1);
+  if (::connect(fd, reinterpret_cast<const sockaddr*>(&a), sizeof a) != 0)
+    ADD_FAILURE() << "connect";
+  clients.push_back(std::make_unique<test_client>(fd));
   return *clients.back();
 }
 

@@ -14,6 +14,7 @@
 #include <string>
 #include <vector>
 
+#include "daemon/client_listener.hpp"
 #include "daemon/client_session.hpp"
 #include "daemon/daemon_context.hpp"
 #include "daemon/device_registry.hpp"
@@ -76,6 +77,9 @@ class world {
   void unplug(memory_phone& p);
   // A client of the usbmuxd socket, its session started.
   test_client& client();
+  // A client of a client_listener on a unix socket in `dir` (made on first use), so
+  // the listener's own rules (the client cap) apply.
+  test_client& socket_client();
   // A TCP client of 127.0.0.1:port (a forward's).
   test_client& tcp_client(std::uint16_t port);
   // Sends a request and waits for the reply (or the socket's end).
@@ -91,6 +95,7 @@ class world {
   repeat_limiter repeats;
   forward_table forwards;
   daemon_context ctx;
+  std::optional<client_listener> listener;
   std::vector<std::unique_ptr<memory_phone>> phones;
   std::vector<std::unique_ptr<test_client>> clients;
   std::vector<std::weak_ptr<client_session>> sessions;
