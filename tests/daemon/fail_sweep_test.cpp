@@ -76,8 +76,10 @@ TEST(FailureSweep, EveryOperationOfTheLinkMayFail) {
     ::testing::internal::CaptureStderr();
     const auto run = scenario(n);
     const std::string log = ::testing::internal::GetCapturedStderr();
-    if (n < clean.operations) {
-      EXPECT_TRUE(run.phone_gone);
+    // Timers (delayed ACKs) may make a run a packet shorter than the clean one: then
+    // the scenario ended before operation n came, and nothing failed.
+    EXPECT_TRUE(run.phone_gone || run.operations <= n) << run.operations;
+    if (run.phone_gone) {
       // The log names the cause, in the registry's words or the relay's.
       EXPECT_NE(log.find("injected failure at operation " + std::to_string(n)), std::string::npos)
           << log;
