@@ -21,6 +21,7 @@ relay::relay(socket_type socket, device_registry& devices, std::uint32_t device_
       chunk_(chunk) {}
 
 void relay::start() {
+  link_ = devices_.find(device_id_);
   devices_.own(device_id_, conn_, shared_from_this());
   pump_to_client();
   pump_to_phone();
@@ -29,7 +30,10 @@ void relay::start() {
 void relay::on_conn_event(const usbmux::event& e) {
   if (const auto* c = std::get_if<usbmux::events::closed>(&e)) {
     phone_closed_ = true;
-    if (c->reason == usbmux::close_reason::session_ended) return finish("phone gone: " + c->detail);
+    if (c->reason == usbmux::close_reason::session_ended) {
+      link_ = nullptr;  // the phone is going: its session is not ours to touch any more
+      return finish("phone gone: " + c->detail);
+    }
     return pump_to_client();  // deliver what the phone sent before its RST, then close
   }
   if (std::holds_alternative<usbmux::events::readable>(e)) return pump_to_client();

@@ -44,12 +44,15 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   void pump_to_client();
   void pump_to_phone();
   void finish(const std::string& why);
-  usbmux::phone_link* link() const { return devices_.find(device_id_); }
+  usbmux::phone_link* link() const { return link_; }
 
   socket_type socket_;
   device_registry& devices_;
   std::uint32_t device_id_;
   usbmux::conn_id conn_;
+  // The phone, held from start() until the registry says it is gone: a link outlives
+  // the on_gone that tells every owner, so the per-chunk path needs no lookup.
+  usbmux::phone_link* link_ = nullptr;
   std::uint16_t port_;
   std::string who_;
   bool phone_closed_;
