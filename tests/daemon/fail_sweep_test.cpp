@@ -89,5 +89,46 @@ TEST(FailureSweep, EveryOperationOfTheLinkMayFail) {
   std::printf("swept %llu failure points\n", static_cast<unsigned long long>(clean.operations + 1));
 }
 
+// Mid-stream: 1 MiB echoed through a relay takes over a hundred operations (window
+// updates, full packets, short sends). The link failing at any of them must end the
+// stream with a prefix of what was sent and leave the daemon serving.
+std::uint64_t stream(std::optional<std::uint64_t> fail_at, std::size_t& echoed) {
+  world w;
+  auto& phone = w.plug("phone", fail_at);
+  auto& c = w.client();
+  auto result = w.ask(c, 1, "Connect",
+                      {{"DeviceID", w.devices.find_udid("phone")}, {"PortNumber", htons(1000)}});
+  std::string sent(1024 * 1024, '\0');
+  for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>('a' + i % 23);
+  if (result && number_in(*result) == 0) {
+    c.send(sent);
+    EXPECT_TRUE(w.run_until([&] { return c.inbox().size() >= sent.size() || c.closed(); }, 5s));
+    EXPECT_TRUE(
+        std::equal(c.inbox().begin(), c.inbox().end(), std::as_bytes(std::span(sent)).begin()))
+        << "the bytes that arrived are not a prefix of those sent";
+  }
+  echoed = c.inbox().size();
+  c.close();
+  EXPECT_TRUE(w.run_until([&] { return w.devices.connections().empty(); }));
+  auto& later = w.client();
+  EXPECT_TRUE(w.ask(later, 2, "ListDevices")) << "the daemon stopped answering";
+  return phone.operations();
+}
+
+TEST(FailureSweep, EveryOperationOfAStreamMayFail) {
+  std::size_t echoed = 0;
+  const auto total = stream(std::nullopt, echoed);
+  ASSERT_EQ(echoed, 1024u * 1024);
+  ASSERT_GT(total, 20u);
+  ::testing::internal::CaptureStderr();  // over a hundred runs' worth of log lines
+  for (std::uint64_t n = 0; n <= total; ++n) {
+    SCOPED_TRACE("failing at operation " + std::to_string(n));
+    (void)stream(n, echoed);
+    if (::testing::Test::HasFailure()) break;
+  }
+  (void)::testing::internal::GetCapturedStderr();
+  std::printf("swept %llu failure points mid-stream\n", static_cast<unsigned long long>(total + 1));
+}
+
 }  // namespace
 }  // namespace tether::daemon::test
