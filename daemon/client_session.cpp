@@ -257,8 +257,10 @@ void client_session::write_queued() {
                     });
 }
 
-// No request was read, so the reply has tag 0; libusbmuxd and tether's clients report
-// a failed request, and the plist's error string carries the reason.
+// No request was read, so the reply has tag 0 and a non-zero Number: whatever the
+// client asks first does not succeed, and the plist's error string says why to whoever
+// reads it. The reply is a few hundred bytes: it fits the socket buffer, so a refused
+// client costs one short write and a descriptor closed right after it.
 void client_session::refuse(const std::string& why) {
   plist_ = true;
   queue(encode_plist(
