@@ -184,6 +184,14 @@ void client_listener::accept_tcp() {
 void client_listener::serve(asio::generic::stream_protocol::socket s) {
   std::erase_if(sessions_, [](const auto& w) { return w.expired(); });
   auto session = std::make_shared<client_session>(std::move(s), ctx_, next_client_++);
+  if (sessions_.size() >= ctx_.limits.max_clients) {
+    const std::string why = "tetherd serves at most " + std::to_string(ctx_.limits.max_clients) +
+                            " clients at once: try again when one leaves";
+    // Once, then in the repeat limiter's summaries: a flood must not flood the log.
+    if (auto line = ctx_.repeats.note("client cap", why, std::chrono::steady_clock::now()))
+      log::warn("refused a client: " + *line);
+    return session->refuse(why);
+  }
   sessions_.push_back(session);
   session->start();
 }

@@ -12,13 +12,6 @@ namespace tether::daemon {
 using namespace proto::usbmuxd;
 
 namespace {
-// Backpressure: a client's requests are not read while this many bytes of replies wait
-// for it (a device list is a few hundred bytes); reading resumes once they are written.
-constexpr std::size_t read_pause_bytes = 64 * 1024;
-// The last resort, for events (a Listen client's Attached, Detached, Paired), which
-// backpressure cannot hold back: past this many unwritten, the client is dropped.
-constexpr std::size_t max_queued_events = 1024;
-
 const char* request_name(const request_body& b) {
   constexpr const char* names[] = {
       "ListDevices",    "Listen",           "Connect",       "ReadBUID",       "ReadPairRecord",
@@ -60,7 +53,7 @@ void client_session::read_commands() {
 
 // After a read, and again when replies drain, so a client held back resumes.
 void client_session::handle_requests() {
-  while (state_ == state::command && out_bytes_ < read_pause_bytes) {
+  while (state_ == state::command && out_bytes_ < ctx_.limits.read_pause_bytes) {
     auto m = reader_.next();
     if (!m) break;
     auto decoded = decode_request(m->head, m->body);
@@ -80,7 +73,7 @@ void client_session::handle_requests() {
     early_bytes_ = reader_.take_rest();
     return;
   }
-  if (state_ == state::command && out_bytes_ >= read_pause_bytes) return;  // held back
+  if (state_ == state::command && out_bytes_ >= ctx_.limits.read_pause_bytes) return;  // held back
   if (framing_) {  // every request before the bad header was handled
     log::warn(who() + ": " + framing_.message() + ": closing the socket");
     return close();
@@ -229,13 +222,14 @@ void client_session::hand_over() {
   auto d = std::move(dialer_);
   state_ = state::closed;
   std::make_shared<relay>(std::move(socket_), ctx_.devices, d->device_id(), d->conn(), d->port(),
-                          who(), d->phone_closed(), std::move(early_bytes_))
+                          who(), d->phone_closed(), std::move(early_bytes_), relay::ended_fn{},
+                          ctx_.limits.relay_chunk)
       ->start();
 }
 
 void client_session::queue(std::vector<std::byte> message, bool event) {
   if (state_ == state::closed) return;
-  if (event && out_.size() >= max_queued_events) {
+  if (event && out_.size() >= ctx_.limits.max_queued_events) {
     log::warn(who() + ": dropped: it left " + std::to_string(out_.size()) +
               " device events unread (it must keep reading its Listen socket)");
     return close();
@@ -255,11 +249,23 @@ void client_session::write_queued() {
                       if (ec) return self->close();
                       self->out_bytes_ -= self->out_.front().size();
                       self->out_.pop_front();
+                      if (self->state_ == state::refusing) return self->close();
                       if (self->state_ == state::command && !self->reading_)
                         self->handle_requests();  // below the bound again: read on
                       if (!self->out_.empty()) return self->write_queued();
                       if (self->state_ == state::handing_over) self->hand_over();
                     });
+}
+
+// No request was read, so the reply has tag 0 and a non-zero Number: whatever the
+// client asks first does not succeed, and the plist's error string says why to whoever
+// reads it. The reply is a few hundred bytes: it fits the socket buffer, so a refused
+// client costs one short write and a descriptor closed right after it.
+void client_session::refuse(const std::string& why) {
+  plist_ = true;
+  queue(encode_plist(
+      0, proto::tetherd::result_dict(static_cast<std::uint32_t>(result_code::bad_command), why)));
+  state_ = state::refusing;
 }
 
 void client_session::close() {

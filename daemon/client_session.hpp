@@ -24,9 +24,11 @@ class client_session : public std::enable_shared_from_this<client_session>,
   void start();
   // tetherd is stopping: drop the client.
   void close();
+  // Instead of start(), for a client over the cap: one reply that says why, then close.
+  void refuse(const std::string& why);
 
  private:
-  enum class state { command, listening, connecting, handing_over, closed };
+  enum class state { command, listening, connecting, handing_over, refusing, closed };
 
   void read_commands();
   void handle_requests();

@@ -87,6 +87,10 @@ struct parser {
       const auto n = number(value, 1, 86400);
       if (!n) return fail(s, "forward-give-up must be seconds, 1 to 86400");
       out.forward_give_up_seconds = static_cast<int>(*n);
+    } else if (key == "max-clients") {
+      const auto n = number(value, 1, 65536);
+      if (!n) return fail(s, "max-clients must be 1 to 65536");
+      out.max_clients = static_cast<std::size_t>(*n);
     } else {
       return fail(s, "unknown key '" + key + "'");
     }

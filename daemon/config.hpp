@@ -8,6 +8,7 @@
 //   log-level = info                ; error | warn | info | debug
 //   allow-remote-forwards = no      ; forwards may listen beyond loopback only if yes
 //   forward-give-up = 30            ; seconds a forward client waits for the phone
+//   max-clients = 256               ; usbmuxd clients at once (limits.hpp)
 //
 //   [forward ssh]                   ; one section per forward; the name is its handle
 //   local = 127.0.0.1:2222          ; or just a port; 0 picks a free one
@@ -21,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "daemon/limits.hpp"
 #include "proto/tetherd/control.hpp"
 
 namespace tether::daemon {
@@ -31,6 +33,7 @@ struct config {
   std::optional<std::string> log_level;
   bool allow_remote_forwards = false;
   int forward_give_up_seconds = 30;
+  std::size_t max_clients = daemon_limits{}.max_clients;
   std::vector<proto::tetherd::forward_spec> forwards;
 };
 

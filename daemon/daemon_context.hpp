@@ -5,6 +5,7 @@
 #include <string>
 
 #include "daemon/device_registry.hpp"
+#include "daemon/limits.hpp"
 #include "daemon/pair_records.hpp"
 #include "daemon/repeat_limiter.hpp"
 
@@ -18,6 +19,7 @@ struct daemon_context {
   std::string buid;
   forward_table& forwards;
   repeat_limiter& repeats;
+  daemon_limits limits{};
 };
 
 }  // namespace tether::daemon

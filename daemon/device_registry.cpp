@@ -1,10 +1,6 @@
 #include "daemon/device_registry.hpp"
 
-#include <unistd.h>
-
 #include <algorithm>
-
-#include "usbmux/usb/usb_error.hpp"
 
 #include "daemon/log.hpp"
 
@@ -16,15 +12,14 @@ std::vector<proto::usbmuxd::device> device_registry::devices() const {
   return out;
 }
 
-usb::device_link* device_registry::find(std::uint32_t device_id) const {
+usbmux::phone_link* device_registry::find(std::uint32_t device_id) const {
   auto it = devices_.find(device_id);
   return it == devices_.end() ? nullptr : it->second.link;
 }
 
-std::uint32_t device_registry::id_of(const usb::device_link& link) const {
-  for (const auto& [id, e] : devices_)
-    if (e.link == &link) return id;
-  return 0;
+std::uint32_t device_registry::id_of(const usbmux::phone_link& link) const {
+  auto it = ids_.find(&link);
+  return it == ids_.end() ? 0 : it->second;
 }
 
 std::vector<proto::usbmuxd::listener> device_registry::listeners() const {
@@ -59,7 +54,7 @@ std::vector<phone_status> device_registry::phones() const {
     p.udid = f.udid;
     p.product_id = f.product_id;
     p.speed_bps = f.speed_bps;
-    p.configuration = f.mux.configuration;
+    p.configuration = f.configuration;
     p.location = f.location;
     p.seconds_attached = std::chrono::duration_cast<std::chrono::seconds>(now - e.since).count();
     p.connections_open = e.owners.size();
@@ -99,19 +94,20 @@ void device_registry::disown(std::uint32_t device_id, usbmux::conn_id id) {
   if (auto it = devices_.find(device_id); it != devices_.end()) it->second.owners.erase(id);
 }
 
-void device_registry::on_ready(usb::device_link& link) {
+void device_registry::on_ready(usbmux::phone_link& link) {
   const auto& f = link.facts();
   const std::uint32_t id = next_id_++;
   proto::usbmuxd::device d{id, f.udid, f.product_id, f.location, f.speed_bps};
   devices_[id] = entry{&link, d, {}, std::chrono::steady_clock::now()};
+  ids_[&link] = id;
   log::info("attached " + f.udid + " as device " + std::to_string(id) + ", " +
             std::to_string(f.speed_bps / 1'000'000) + " Mbit/s, configuration " +
-            std::to_string(f.mux.configuration) + ", location " + std::to_string(f.location));
+            std::to_string(f.configuration) + ", location " + std::to_string(f.location));
   for (watcher* w : std::vector<watcher*>(watchers_)) w->on_attached(d);
   if (count_hook_) count_hook_(devices_.size());
 }
 
-void device_registry::on_event(usb::device_link& link, const usbmux::event& e) {
+void device_registry::on_event(usbmux::phone_link& link, const usbmux::event& e) {
   const std::uint32_t device_id = id_of(link);
   auto it = devices_.find(device_id);
   if (it == devices_.end()) return;
@@ -129,7 +125,7 @@ void device_registry::on_event(usb::device_link& link, const usbmux::event& e) {
   }
 }
 
-void device_registry::on_gone(usb::device_link& link, const std::string& reason) {
+void device_registry::on_gone(usbmux::phone_link& link, const std::string& reason) {
   const std::uint32_t id = id_of(link);
   auto it = devices_.find(id);
   if (it == devices_.end()) {
@@ -149,22 +145,11 @@ void device_registry::on_gone(usb::device_link& link, const std::string& reason)
   // Every connection on the phone ends with it.
   auto owners = std::move(it->second.owners);
   devices_.erase(it);
+  ids_.erase(&link);
   for (auto& [conn, owner] : owners)
     owner->on_conn_event(usbmux::events::closed{conn, usbmux::close_reason::session_ended, reason});
   for (watcher* w : std::vector<watcher*>(watchers_)) w->on_detached(id);
   if (count_hook_) count_hook_(devices_.size());
-}
-
-void device_registry::on_attach_failed(std::uint8_t bus, std::uint8_t address,
-                                       const std::string& what, std::error_code ec) {
-  std::string hint;
-  if (ec == usb::libusb_error(LIBUSB_ERROR_ACCESS))
-    hint = " (tetherd runs as uid " + std::to_string(::getuid()) +
-           ": install tether's udev rules, or run it as a user that may open USB devices)";
-  else if (ec == usb::libusb_error(LIBUSB_ERROR_BUSY))
-    hint = " (another program holds the phone's usbmux interface: is usbmuxd running?)";
-  log::warn("phone at " + std::to_string(bus) + "-" + std::to_string(address) + ": " + what + ": " +
-            ec.message() + hint);
 }
 
 }  // namespace tether::daemon

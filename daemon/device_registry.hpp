@@ -2,7 +2,9 @@
 // The phones tetherd serves, as clients see them: each usable phone gets a DeviceID
 // from a counter that only moves forward (a replugged phone gets a new one, as with
 // usbmuxd; clients key on the UDID). Listeners hear Attached/Detached; connection
-// events go to whoever opened the connection.
+// events go to whoever opened the connection. The phones come through the
+// usbmux::phone_link interface: over USB in tetherd (usb_phones.hpp joins usb_host to
+// it), over usbmux/testing's memory_phone in the daemon's unit tests.
 #include <chrono>
 #include <cstdint>
 #include <functional>
@@ -13,14 +15,14 @@
 
 #include "proto/tetherd/control.hpp"
 #include "proto/usbmuxd/wire.hpp"
-#include "usbmux/usb/usb_host.hpp"
+#include "usbmux/core/phone_link.hpp"
 
 namespace tether::daemon {
 
 using proto::tetherd::connection_status;
 using proto::tetherd::phone_status;
 
-class device_registry : public usb::usb_host::listener {
+class device_registry : public usbmux::phone_link::listener {
  public:
   struct watcher {
     virtual ~watcher() = default;
@@ -38,13 +40,13 @@ class device_registry : public usb::usb_host::listener {
   };
 
   std::vector<proto::usbmuxd::device> devices() const;
-  usb::device_link* find(std::uint32_t device_id) const;
+  usbmux::phone_link* find(std::uint32_t device_id) const;
   // The DeviceID of the attached phone with this UDID, or 0.
   std::uint32_t find_udid(const std::string& udid) const;
   std::string udid_of(std::uint32_t device_id) const;
   std::vector<phone_status> phones() const;
   std::vector<connection_status> connections() const;
-  std::uint32_t id_of(const usb::device_link& link) const;
+  std::uint32_t id_of(const usbmux::phone_link& link) const;
 
   void add_watcher(watcher* w) { watchers_.push_back(w); }
   std::vector<proto::usbmuxd::listener> listeners() const;
@@ -57,20 +59,20 @@ class device_registry : public usb::usb_host::listener {
   void own(std::uint32_t device_id, usbmux::conn_id id, std::shared_ptr<conn_owner> o);
   void disown(std::uint32_t device_id, usbmux::conn_id id);
 
- private:
-  void on_ready(usb::device_link& link) override;
-  void on_event(usb::device_link& link, const usbmux::event& e) override;
-  void on_gone(usb::device_link& link, const std::string& reason) override;
-  void on_attach_failed(std::uint8_t bus, std::uint8_t address, const std::string& what,
-                        std::error_code ec) override;
+  // From the transport.
+  void on_ready(usbmux::phone_link& link) override;
+  void on_event(usbmux::phone_link& link, const usbmux::event& e) override;
+  void on_gone(usbmux::phone_link& link, const std::string& reason) override;
 
+ private:
   struct entry {
-    usb::device_link* link;
+    usbmux::phone_link* link;
     proto::usbmuxd::device info;
     std::map<usbmux::conn_id, std::shared_ptr<conn_owner>> owners;
     std::chrono::steady_clock::time_point since;
   };
   std::map<std::uint32_t, entry> devices_;
+  std::map<const usbmux::phone_link*, std::uint32_t> ids_;  // every event looks one up
   std::uint32_t next_id_ = 1;
   std::vector<watcher*> watchers_;
   std::function<void(std::size_t)> count_hook_;

@@ -15,7 +15,7 @@ dialer::dialer(device_registry& devices, std::uint32_t device_id, std::uint16_t 
 std::shared_ptr<dialer> dialer::dial(device_registry& devices, std::uint32_t device_id,
                                      std::uint16_t port, std::string who, done_fn done) {
   auto d = std::make_shared<dialer>(devices, device_id, port, std::move(who), std::move(done));
-  usb::device_link* link = devices.find(device_id);
+  usbmux::phone_link* link = devices.find(device_id);
   if (link == nullptr) {
     d->finish(outcome::no_such_phone,
               "no phone with DeviceID " + std::to_string(device_id) + " (was it unplugged?)");
@@ -43,7 +43,7 @@ void dialer::finish(outcome o, const std::string& why) {
 void dialer::cancel() {
   if (conn_ == 0) return;
   devices_.disown(device_id_, conn_);
-  if (usb::device_link* l = devices_.find(device_id_)) {
+  if (usbmux::phone_link* l = devices_.find(device_id_)) {
     (void)l->session().close(conn_, std::chrono::steady_clock::now());
     l->flush();
   }
@@ -85,7 +85,7 @@ void dialer::on_conn_event(const usbmux::event& e) {
   }
   // A refused or failed connection is over on the phone's side; release our end.
   devices_.disown(device_id_, conn_);
-  if (usb::device_link* l = devices_.find(device_id_);
+  if (usbmux::phone_link* l = devices_.find(device_id_);
       l && c->reason != usbmux::close_reason::session_ended) {
     (void)l->session().close(conn_, std::chrono::steady_clock::now());
   }

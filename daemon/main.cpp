@@ -24,6 +24,7 @@
 #include "daemon/saved_forwards.hpp"
 #include "daemon/sd_notify.hpp"
 #include "daemon/socket_activation.hpp"
+#include "daemon/usb_phones.hpp"
 #include "usbmux/usb/usb_host.hpp"
 
 #ifndef TETHER_VERSION
@@ -107,7 +108,8 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   asio::io_context io;
   usb::event_loop loop(io);
   daemon::device_registry devices;
-  usb::usb_host host(loop, {}, devices);
+  daemon::usb_phones usb_side(devices);
+  usb::usb_host host(loop, {}, usb_side);
   if (auto ec = loop.start()) return started.fail("cannot start libusb: " + ec.message());
   libusb_set_log_cb(loop.context(), libusb_line, LIBUSB_LOG_CB_GLOBAL | LIBUSB_LOG_CB_CONTEXT);
   auto libusb_level = [&](daemon::log::level l) {
@@ -128,6 +130,7 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
                                  daemon::retry_policy{.give_up = give_up});
   daemon::repeat_limiter repeats;
   daemon::daemon_context ctx{devices, records, buid, forwards, repeats};
+  ctx.limits.max_clients = cfg.max_clients;
   daemon::client_listener listener(io, ctx);
   std::string host_part;
   std::uint16_t port = 0;

@@ -8,7 +8,7 @@ namespace tether::daemon {
 
 relay::relay(socket_type socket, device_registry& devices, std::uint32_t device_id,
              usbmux::conn_id conn, std::uint16_t port, std::string who, bool phone_closed,
-             std::vector<std::byte> first_to_phone, ended_fn ended)
+             std::vector<std::byte> first_to_phone, ended_fn ended, std::size_t chunk)
     : socket_(std::move(socket)),
       devices_(devices),
       device_id_(device_id),
@@ -17,9 +17,11 @@ relay::relay(socket_type socket, device_registry& devices, std::uint32_t device_
       who_(std::move(who)),
       phone_closed_(phone_closed),
       ended_(std::move(ended)),
-      to_phone_(std::move(first_to_phone)) {}
+      to_phone_(std::move(first_to_phone)),
+      chunk_(chunk) {}
 
 void relay::start() {
+  link_ = devices_.find(device_id_);
   devices_.own(device_id_, conn_, shared_from_this());
   pump_to_client();
   pump_to_phone();
@@ -28,7 +30,10 @@ void relay::start() {
 void relay::on_conn_event(const usbmux::event& e) {
   if (const auto* c = std::get_if<usbmux::events::closed>(&e)) {
     phone_closed_ = true;
-    if (c->reason == usbmux::close_reason::session_ended) return finish("phone gone: " + c->detail);
+    if (c->reason == usbmux::close_reason::session_ended) {
+      link_ = nullptr;  // the phone is going: its session is not ours to touch any more
+      return finish("phone gone: " + c->detail);
+    }
     return pump_to_client();  // deliver what the phone sent before its RST, then close
   }
   if (std::holds_alternative<usbmux::events::readable>(e)) return pump_to_client();
@@ -39,7 +44,7 @@ void relay::on_conn_event(const usbmux::event& e) {
 // written, so a slow client holds the phone back through the window.
 void relay::pump_to_client() {
   if (done_ || writing_) return;
-  usb::device_link* l = link();
+  usbmux::phone_link* l = link();
   if (l == nullptr) return finish("phone gone");
   const auto data = l->session().received(conn_);
   if (data.empty()) {
@@ -47,7 +52,7 @@ void relay::pump_to_client() {
     return;
   }
   to_client_.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(
-                                                     std::min<std::size_t>(data.size(), chunk)));
+                                                     std::min<std::size_t>(data.size(), chunk_)));
   writing_ = true;
   asio::async_write(socket_, asio::buffer(to_client_),
                     [self = shared_from_this()](std::error_code ec, std::size_t n) {
@@ -55,7 +60,7 @@ void relay::pump_to_client() {
                       if (self->done_) return;
                       if (ec) return self->finish("client went away");
                       self->totals_.from_phone += n;
-                      if (usb::device_link* lk = self->link()) {
+                      if (usbmux::phone_link* lk = self->link()) {
                         lk->session().consume(self->conn_, n, std::chrono::steady_clock::now());
                         lk->flush();
                       }
@@ -67,7 +72,7 @@ void relay::pump_to_client() {
 // connection takes it; a short send arms `writable`, which calls back here.
 void relay::pump_to_phone() {
   if (done_ || reading_ || phone_closed_) return;
-  usb::device_link* l = link();
+  usbmux::phone_link* l = link();
   if (l == nullptr) return finish("phone gone");
   if (!to_phone_.empty()) {
     const auto took = l->session().send(conn_, to_phone_);
@@ -78,7 +83,7 @@ void relay::pump_to_phone() {
     if (!to_phone_.empty()) return;
   }
   reading_ = true;
-  socket_.async_read_some(asio::buffer(read_buf_.get(), chunk),
+  socket_.async_read_some(asio::buffer(read_buf_.get(), chunk_),
                           [self = shared_from_this()](std::error_code ec, std::size_t n) {
                             self->reading_ = false;
                             if (self->done_) return;
@@ -97,7 +102,7 @@ void relay::finish(const std::string& why) {
             " ended (" + why + "), " + std::to_string(totals_.to_phone) + " bytes to the phone, " +
             std::to_string(totals_.from_phone) + " from it");
   devices_.disown(device_id_, conn_);
-  if (usb::device_link* l = link()) {
+  if (usbmux::phone_link* l = link()) {
     (void)l->session().close(conn_, std::chrono::steady_clock::now());  // flush, then RST
     l->flush();
   }

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "daemon/device_registry.hpp"
+#include "daemon/limits.hpp"
 
 namespace tether::daemon {
 
@@ -29,7 +30,8 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
 
   relay(socket_type socket, device_registry& devices, std::uint32_t device_id, usbmux::conn_id conn,
         std::uint16_t port, std::string who, bool phone_closed,
-        std::vector<std::byte> first_to_phone = {}, ended_fn ended = {});
+        std::vector<std::byte> first_to_phone = {}, ended_fn ended = {},
+        std::size_t chunk = daemon_limits{}.relay_chunk);
   // Takes the connection over from whoever opened it and starts moving bytes.
   void start();
   // Ends the relay from tetherd's side (the forward was removed, tetherd stops).
@@ -42,12 +44,15 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   void pump_to_client();
   void pump_to_phone();
   void finish(const std::string& why);
-  usb::device_link* link() const { return devices_.find(device_id_); }
+  usbmux::phone_link* link() const { return link_; }
 
   socket_type socket_;
   device_registry& devices_;
   std::uint32_t device_id_;
   usbmux::conn_id conn_;
+  // The phone, held from start() until the registry says it is gone: a link outlives
+  // the on_gone that tells every owner, so the per-chunk path needs no lookup.
+  usbmux::phone_link* link_ = nullptr;
   std::uint16_t port_;
   std::string who_;
   bool phone_closed_;
@@ -57,9 +62,9 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   bool reading_ = false;
   std::vector<std::byte> to_client_;  // bytes from the phone being written now
   std::vector<std::byte> to_phone_;   // read from the client, not yet taken by the mux
-  static constexpr std::size_t chunk = 65536;
+  std::size_t chunk_;
   // Not zero-filled: an idle relay's buffer costs address space, not memory.
-  std::unique_ptr<std::byte[]> read_buf_ = std::make_unique_for_overwrite<std::byte[]>(chunk);
+  std::unique_ptr<std::byte[]> read_buf_ = std::make_unique_for_overwrite<std::byte[]>(chunk_);
   totals totals_;
   std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
 };

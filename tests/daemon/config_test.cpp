@@ -22,6 +22,7 @@ TEST(Config, EmptyIsDefaults) {
   EXPECT_FALSE(c.group);
   EXPECT_FALSE(c.allow_remote_forwards);
   EXPECT_EQ(c.forward_give_up_seconds, 30);
+  EXPECT_EQ(c.max_clients, 256u);
   EXPECT_TRUE(c.forwards.empty());
 }
 
@@ -33,6 +34,7 @@ user = tether
 log-level = debug
 allow-remote-forwards = yes
 forward-give-up = 5
+max-clients = 12
 
 [forward ssh]
 local = 127.0.0.1:2222 ; inline comment
@@ -52,6 +54,7 @@ phone-port = 80
   EXPECT_EQ(c.log_level, "debug");
   EXPECT_TRUE(c.allow_remote_forwards);
   EXPECT_EQ(c.forward_give_up_seconds, 5);
+  EXPECT_EQ(c.max_clients, 12u);
   ASSERT_EQ(c.forwards.size(), 3u);  // by name
   EXPECT_EQ(c.forwards[0].name, "camera");
   EXPECT_EQ(c.forwards[0].bind_address, "::1");
@@ -73,6 +76,8 @@ TEST(Config, MistakesNameTheLineAndTheKey) {
   EXPECT_EQ(error("[forward a]\nlocal = 70000\n"),
             "line 2: [forward a]: local must be PORT or ADDRESS:PORT, not '70000'");
   EXPECT_EQ(error("[forward a]\nlocal = 1\n"), "[forward a]: phone-port is missing");
+  EXPECT_EQ(error("[tetherd]\nmax-clients = 0\n"),
+            "line 2: [tetherd]: max-clients must be 1 to 65536");
   EXPECT_EQ(error("[tetherd]\ngroup = a\ngroup = b\n"),
             "line 3: [tetherd]: 'group' is given twice");
   EXPECT_EQ(error("[camera]\nx = 1\n"),

@@ -111,6 +111,7 @@ std::error_code device_link::open(std::string& what_failed) {
     what_failed = "no configuration carries the usbmux interface (255/254/2)";
     return libusb_error(LIBUSB_ERROR_NOT_SUPPORTED);
   }
+  facts_.configuration = facts_.mux.configuration;
   if (facts_.mux.configuration != current) {
     // Kernel drivers (ipheth, PTP) on the old configuration must let go first.
     for (const auto& c : configs)

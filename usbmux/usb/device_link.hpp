@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "usbmux/core/host_session.hpp"
+#include "usbmux/core/phone_link.hpp"
 #include "usbmux/usb/device_table.hpp"
 #include "usbmux/usb/event_loop.hpp"
 #include "usbmux/usb/quiet_timer.hpp"
@@ -37,18 +38,13 @@ struct link_options {
   usbmux::session_options session;
 };
 
-struct device_facts {
-  std::string udid;
-  std::uint16_t product_id = 0;
-  std::uint8_t bus = 0;
-  std::uint8_t address = 0;
-  std::uint32_t location = 0;   // (bus << 16) | address, as usbmuxd reports it
-  std::uint64_t speed_bps = 0;  // ConnectionSpeed
+// What the daemon sees (phone_facts) and what only the USB layer needs.
+struct device_facts : usbmux::phone_facts {
   mux_interface mux;
   std::uint8_t previous_configuration = 0;
 };
 
-class device_link {
+class device_link final : public usbmux::phone_link {
  public:
   struct listener {
     virtual ~listener() = default;
@@ -74,16 +70,16 @@ class device_link {
   std::error_code open(std::string& what_failed);
 
   // Starts teardown; on_gone follows once every transfer is back.
-  void shut_down(const std::string& reason);
+  void shut_down(const std::string& reason) override;
   bool shutting_down() const { return stopping_; }
 
-  const device_facts& facts() const { return facts_; }
+  const device_facts& facts() const override { return facts_; }
   libusb_device* device() const { return device_; }
-  usbmux::host_session& session() { return session_; }
+  usbmux::host_session& session() override { return session_; }
 
   // After calling session() mutators (connect, send, consume, close): push what is
   // due onto the wire and re-arm the session timer.
-  void flush();
+  void flush() override;
 
  private:
   struct transfer_slot;

@@ -1,0 +1,29 @@
+#pragma once
+// Joins the USB transport to the registry: usb_host reports device_links, which are
+// phone_links to the registry; the failures to open a phone are logged here with a
+// hint at the usual cause, since only the USB layer has them.
+#include "usbmux/usb/usb_host.hpp"
+
+#include "daemon/device_registry.hpp"
+
+namespace tether::daemon {
+
+class usb_phones : public usb::usb_host::listener {
+ public:
+  explicit usb_phones(device_registry& devices) : devices_(devices) {}
+
+  void on_ready(usb::device_link& link) override { devices_.on_ready(link); }
+  void on_event(usb::device_link& link, const usbmux::event& e) override {
+    devices_.on_event(link, e);
+  }
+  void on_gone(usb::device_link& link, const std::string& reason) override {
+    devices_.on_gone(link, reason);
+  }
+  void on_attach_failed(std::uint8_t bus, std::uint8_t address, const std::string& what,
+                        std::error_code ec) override;
+
+ private:
+  device_registry& devices_;
+};
+
+}  // namespace tether::daemon

@@ -1,0 +1,187 @@
+// The dialer, relay, registry and forwards on their own, over in-memory phones.
+#include <gtest/gtest.h>
+#include <asio/local/connect_pair.hpp>
+
+#include "daemon/dialer.hpp"
+#include "daemon/relay.hpp"
+#include "in_process.hpp"
+
+namespace tether::daemon::test {
+namespace {
+
+struct dial_result {
+  std::optional<dialer::outcome> outcome;
+  std::string why;
+};
+
+std::shared_ptr<dialer> dial(world& w, std::uint32_t id, std::uint16_t port, dial_result& r) {
+  return dialer::dial(w.devices, id, port, "test",
+                      [&r](dialer&, dialer::outcome o, const std::string& why) {
+                        r.outcome = o;
+                        r.why = why;
+                      });
+}
+
+TEST(Dialer, ReportsConnectedAndCancelResetsThePhonesEnd) {
+  world w;
+  auto& phone = w.plug("phone");
+  dial_result r;
+  auto d = dial(w, w.devices.find_udid("phone"), 1000, r);
+  ASSERT_TRUE(w.run_until([&] { return r.outcome.has_value(); }));
+  EXPECT_EQ(*r.outcome, dialer::outcome::connected);
+  EXPECT_EQ(w.devices.connections().size(), 1u);
+  EXPECT_EQ(phone.device().connection_count(), 1u);
+  d->cancel();
+  EXPECT_TRUE(w.devices.connections().empty());
+  EXPECT_TRUE(w.run_until([&] { return phone.device().connection_count() == 0; }));
+}
+
+TEST(Dialer, SaysInWordsWhyAConnectionFailed) {
+  world w;
+  w.plug("00008030-0000000000000001");
+  const auto id = w.devices.find_udid("00008030-0000000000000001");
+  dial_result refused;
+  auto d1 = dial(w, id, 3000, refused);
+  ASSERT_TRUE(w.run_until([&] { return refused.outcome.has_value(); }));
+  EXPECT_EQ(*refused.outcome, dialer::outcome::refused);
+  EXPECT_EQ(refused.why, "port 3000 on 00008030-0000000000000001 is closed: is the app running?");
+
+  dial_result nobody;
+  auto d2 = dial(w, 42, 1000, nobody);  // reported at once, inside dial()
+  ASSERT_TRUE(nobody.outcome.has_value());
+  EXPECT_EQ(*nobody.outcome, dialer::outcome::no_such_phone);
+  EXPECT_NE(nobody.why.find("DeviceID 42"), std::string::npos);
+  EXPECT_TRUE(w.devices.connections().empty());
+}
+
+TEST(Dialer, APhoneThatLeavesWhileConnectingIsPhoneGone) {
+  world w;
+  auto& phone = w.plug("phone");
+  dial_result r;
+  auto d = dial(w, w.devices.find_udid("phone"), 1000, r);
+  phone.unplug();  // before the SYN crosses
+  ASSERT_TRUE(w.run_until([&] { return r.outcome.has_value(); }));
+  EXPECT_EQ(*r.outcome, dialer::outcome::phone_gone);
+  EXPECT_NE(r.why.find("went away"), std::string::npos) << r.why;
+}
+
+TEST(Relay, EndsOnceWithTotalsWhenTheClientLeaves) {
+  world w;
+  w.plug("phone");
+  const auto id = w.devices.find_udid("phone");
+  dial_result r;
+  auto d = dial(w, id, 1000, r);
+  ASSERT_TRUE(w.run_until([&] { return r.outcome.has_value(); }));
+
+  asio::local::stream_protocol::socket ours(w.io), theirs(w.io);
+  asio::local::connect_pair(ours, theirs);
+  relay::socket_type s(w.io, asio::generic::stream_protocol(AF_UNIX, 0), theirs.release());
+  int ended = 0;
+  relay::totals moved;
+  std::string why;
+  std::make_shared<relay>(std::move(s), w.devices, id, d->conn(), 1000, "test", d->phone_closed(),
+                          std::vector<std::byte>{},
+                          [&](const relay::totals& t, const std::string& y) {
+                            ++ended;
+                            moved = t;
+                            why = y;
+                          })
+      ->start();
+  w.clients.push_back(std::make_unique<test_client>(ours.release()));
+  auto& c = *w.clients.back();
+  c.send(std::string(300000, 'r'));
+  ASSERT_TRUE(w.run_until([&] { return c.inbox().size() == 300000; }, 5s));
+  EXPECT_EQ(w.devices.connections().at(0).state, "connected");
+  c.close();
+  ASSERT_TRUE(w.run_until([&] { return ended > 0; }));
+  w.settle();
+  EXPECT_EQ(ended, 1);
+  EXPECT_EQ(moved.to_phone, 300000u);
+  EXPECT_EQ(moved.from_phone, 300000u);
+  EXPECT_EQ(why, "client closed the connection");
+  EXPECT_TRUE(w.devices.connections().empty());
+}
+
+struct counting_watcher : device_registry::watcher {
+  int attached = 0, detached = 0, paired = 0;
+  void on_attached(const proto::usbmuxd::device&) override { ++attached; }
+  void on_detached(std::uint32_t) override { ++detached; }
+  void on_paired(std::uint32_t) override { ++paired; }
+  proto::usbmuxd::listener describe() const override { return {}; }
+};
+
+TEST(DeviceRegistry, ReportsPhonesAndTellsWatchers) {
+  world w;
+  counting_watcher watcher;
+  w.devices.add_watcher(&watcher);
+  std::vector<std::size_t> counts;
+  w.devices.on_count_change([&](std::size_t n) { counts.push_back(n); });
+
+  auto& a = w.plug("phone-a");
+  w.plug("phone-b");
+  const auto phones = w.devices.phones();
+  ASSERT_EQ(phones.size(), 2u);
+  EXPECT_EQ(phones[0].udid, "phone-a");
+  EXPECT_EQ(phones[0].product_id, 0x12a8);
+  EXPECT_EQ(phones[0].configuration, 4);
+  EXPECT_EQ(phones[0].speed_bps, 480'000'000u);
+  EXPECT_GT(phones[0].packets_to_phone, 0u);  // the handshake
+  EXPECT_EQ(w.devices.id_of(a), w.devices.find_udid("phone-a"));
+
+  w.devices.paired(w.devices.find_udid("phone-a"));
+  w.unplug(a);
+  EXPECT_EQ(watcher.attached, 2);
+  EXPECT_EQ(watcher.detached, 1);
+  EXPECT_EQ(watcher.paired, 1);
+  EXPECT_EQ(counts, (std::vector<std::size_t>{1, 2, 1}));
+  EXPECT_EQ(w.devices.id_of(a), 0u);
+  w.devices.remove_watcher(&watcher);
+  w.devices.on_count_change({});  // `counts` goes before the world's phones do
+}
+
+TEST(DeviceRegistry, APhoneThatFailsBeforeItIsReadyIsNeverListed) {
+  world w;
+  counting_watcher watcher;
+  w.devices.add_watcher(&watcher);
+  auto& p = w.plug("phone", 0);  // its very first operation fails
+  EXPECT_TRUE(w.run_until([&] { return p.gone(); }));
+  EXPECT_TRUE(w.devices.devices().empty());
+  EXPECT_EQ(watcher.attached, 0);
+  w.devices.remove_watcher(&watcher);
+}
+
+TEST(Forward, ATcpClientReachesThePhonesPort) {
+  world w;
+  w.plug("phone");
+  proto::tetherd::forward_spec spec;
+  spec.phone_port = 1000;
+  std::string error;
+  auto added = w.forwards.add(spec, error);
+  ASSERT_TRUE(added) << error;
+  ASSERT_NE(added->bound_port, 0);
+  auto& c = w.tcp_client(added->bound_port);
+  c.send("through the forward");
+  ASSERT_TRUE(w.run_until([&] { return c.inbox().size() >= 19; }));
+  EXPECT_EQ(std::string(reinterpret_cast<const char*>(c.inbox().data()), c.inbox().size()),
+            "through the forward");
+  EXPECT_EQ(w.devices.connections().size(), 1u);
+}
+
+TEST(Forward, AClientOfAClosedPortWaitsThenIsClosedWithTheReason) {
+  world w;  // retry 10 ms doubling to 40 ms, give up after 500 ms
+  w.plug("phone");
+  proto::tetherd::forward_spec spec;
+  spec.phone_port = 3000;
+  std::string error;
+  auto added = w.forwards.add(spec, error);
+  ASSERT_TRUE(added) << error;
+  auto& c = w.tcp_client(added->bound_port);
+  ASSERT_TRUE(w.run_until([&] { return c.closed(); }, 3s));
+  const auto list = w.forwards.list();
+  ASSERT_EQ(list.size(), 1u);
+  EXPECT_NE(list[0].last_error.find("is closed"), std::string::npos) << list[0].last_error;
+  EXPECT_TRUE(w.devices.connections().empty());
+}
+
+}  // namespace
+}  // namespace tether::daemon::test
