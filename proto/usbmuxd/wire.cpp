@@ -1,5 +1,6 @@
 #include "proto/usbmuxd/wire.hpp"
 
+#include "base/byte_order.hpp"
 #include "proto/plist_util.hpp"
 
 #include <plist/plist.h>
@@ -10,14 +11,12 @@
 namespace tether::proto::usbmuxd {
 namespace {
 
-std::uint32_t load_le32(const std::byte* p) {
-  return std::to_integer<std::uint32_t>(p[0]) | (std::to_integer<std::uint32_t>(p[1]) << 8) |
-         (std::to_integer<std::uint32_t>(p[2]) << 16) |
-         (std::to_integer<std::uint32_t>(p[3]) << 24);
-}
+using base::load_le32;
 
 void put_le32(std::vector<std::byte>& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
+  std::byte b[4];
+  base::store_le32(b, v);
+  out.insert(out.end(), b, b + 4);
 }
 
 header read_header(std::span<const std::byte, header_size> in) {
@@ -136,8 +135,7 @@ std::variant<request, std::error_code> decode_request(const header& h,
         requests::connect c;
         c.device_id = load_le32(body.data());
         // The port travels in network order (big-endian) even in the binary protocol.
-        c.port = static_cast<std::uint16_t>((std::to_integer<unsigned>(body[4]) << 8) |
-                                            std::to_integer<unsigned>(body[5]));
+        c.port = base::load_be16(body.data() + 4);
         r.body = c;
         return r;
       }

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "tools/camera/log.hpp"
+#include "base/log.hpp"
 
 namespace tether::camera {
 

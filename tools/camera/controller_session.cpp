@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "tools/camera/log.hpp"
+#include "base/log.hpp"
 #include "tools/camera/protocol_mapping.hpp"
 #include "tools/camera/session_hub.hpp"
 

@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
+#include "base/log.hpp"
 #include "tools/camera/controller_session.hpp"
-#include "tools/camera/log.hpp"
 
 namespace tether::camera {
 

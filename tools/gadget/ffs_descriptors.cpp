@@ -1,5 +1,7 @@
 #include "tools/gadget/ffs_descriptors.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <linux/usb/functionfs.h>
 
 #include <algorithm>
@@ -64,7 +66,7 @@ cut cut_from_model(const sim::iphone_identity& id, const function_slot& slot) {
 bytes full_speed(bytes d) {
   if (d[1] != dt_endpoint || d.size() < 7) return d;
   const std::uint8_t type = d[3] & 3;
-  const std::uint16_t size = static_cast<std::uint16_t>(d[4] | d[5] << 8);
+  const std::uint16_t size = base::load_le16(d.data() + 4);
   if (type == 2) {
     d[4] = full_speed_packet;
     d[5] = 0;

@@ -1,5 +1,7 @@
 #include "tools/sim/bulk_out_reads.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <algorithm>
 #include <utility>
 
@@ -42,10 +44,7 @@ mux_read_verdict judge_mux_read(std::span<const std::byte> read) {
   // 8c2ae6f, "write zlp's to avoid too big of packets"); the sim drops it whole, so the
   // host's mistake costs data it can see go missing rather than passing by luck.
   if (read.size() < 8) return {kind::mismatch, {}};
-  const std::size_t length = (std::to_integer<std::size_t>(read[4]) << 24) |
-                             (std::to_integer<std::size_t>(read[5]) << 16) |
-                             (std::to_integer<std::size_t>(read[6]) << 8) |
-                             std::to_integer<std::size_t>(read[7]);
+  const std::size_t length = base::load_be32(read.data() + 4);
   if (length != read.size()) return {kind::mismatch, {}};
   return {kind::packet, {}};
 }

@@ -7,7 +7,6 @@
 #include <thread>
 
 #include "tools/camera/camera_service.hpp"
-#include "tools/camera/log.hpp"
 #include "tools/camera/session_hub.hpp"
 #include "tools/camera/test_pattern_camera.hpp"
 
@@ -49,8 +48,6 @@ class camera_server {
 
  private:
   static std::unique_ptr<camera::camera_backend> make_camera(const camera_app_options& o) {
-    // Before the camera thread starts, which may log.
-    camera::log::program = "tether-sim: camera app";
     camera::test_pattern_camera::options t;
     t.width = o.width;
     t.height = o.height;

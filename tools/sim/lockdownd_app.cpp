@@ -1,5 +1,6 @@
 #include "tools/sim/lockdownd_app.hpp"
 
+#include "base/byte_order.hpp"
 #include "proto/plist_util.hpp"
 
 #include <plist/plist.h>
@@ -32,10 +33,7 @@ class lockdownd_app final : public phone_app {
     in.insert(in.end(), data.begin(), data.end());
     s.consume(id, data.size());
     while (in.size() >= 4) {
-      const std::uint32_t len = (std::to_integer<std::uint32_t>(in[0]) << 24) |
-                                (std::to_integer<std::uint32_t>(in[1]) << 16) |
-                                (std::to_integer<std::uint32_t>(in[2]) << 8) |
-                                std::to_integer<std::uint32_t>(in[3]);
+      const std::uint32_t len = base::load_be32(in.data());
       if (len > max_lockdown_message) {  // not a lockdown client: drop it
         inbox_.erase(id);
         (void)s.abort(id);
@@ -93,10 +91,7 @@ class lockdownd_app final : public phone_app {
     const std::string xml = proto::to_xml(out.get());
     const auto len = static_cast<std::uint32_t>(xml.size());
     std::vector<std::byte> frame(4 + xml.size());
-    frame[0] = std::byte(len >> 24);
-    frame[1] = std::byte(len >> 16);
-    frame[2] = std::byte(len >> 8);
-    frame[3] = std::byte(len);
+    base::store_be32(frame.data(), len);
     std::memcpy(frame.data() + 4, xml.data(), xml.size());
     (void)s.send(id, frame);  // replies are small; the send buffer always has room
   }

@@ -1,14 +1,15 @@
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 
 #include <syslog.h>
 
 #include <atomic>
 #include <cstdio>
 
-namespace tether::daemon::log {
+namespace tether::log {
 namespace {
 std::atomic<level> threshold{level::info};
 std::function<void(level)> level_hook;
+std::string program = "tether";
 bool to_syslog = false;
 
 const char* name(level l) {
@@ -21,6 +22,8 @@ const char* name(level l) {
   return "?";
 }
 }  // namespace
+
+void set_program(std::string n) { program = std::move(n); }
 
 void set_level(level l) {
   threshold = l;
@@ -39,7 +42,8 @@ std::optional<level> parse_level(const std::string& n) {
 void on_level_change(std::function<void(level)> hook) { level_hook = std::move(hook); }
 
 void use_syslog() {
-  ::openlog("tetherd", LOG_PID, LOG_DAEMON);
+  // openlog keeps the pointer: program must not change afterwards.
+  ::openlog(program.c_str(), LOG_PID, LOG_DAEMON);
   to_syslog = true;
 }
 
@@ -50,8 +54,8 @@ void write(level l, const std::string& line) {
     ::syslog(priority[static_cast<int>(l)], "%s", line.c_str());
     return;
   }
-  // One fprintf per line: lines from several threads (libusb's) never interleave.
-  std::fprintf(stderr, "tetherd: %s: %s\n", name(l), line.c_str());
+  // One fprintf per line: lines from several threads never interleave.
+  std::fprintf(stderr, "%s: %s: %s\n", program.c_str(), name(l), line.c_str());
 }
 
-}  // namespace tether::daemon::log
+}  // namespace tether::log

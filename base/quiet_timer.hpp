@@ -12,7 +12,7 @@
 #include <memory>
 #include <system_error>
 
-namespace tether::usb {
+namespace tether::base {
 
 class quiet_timer {
  public:
@@ -35,4 +35,4 @@ class quiet_timer {
   std::shared_ptr<state> state_;
 };
 
-}  // namespace tether::usb
+}  // namespace tether::base

@@ -1,4 +1,4 @@
-#include "usbmux/usb/quiet_timer.hpp"
+#include "base/quiet_timer.hpp"
 
 #include <sys/timerfd.h>
 #include <unistd.h>
@@ -8,7 +8,7 @@
 #include <cstdint>
 #include <stdexcept>
 
-namespace tether::usb {
+namespace tether::base {
 
 struct quiet_timer::state {
   asio::io_context& io;
@@ -78,4 +78,4 @@ void quiet_timer::async_wait(handler h) {
   });
 }
 
-}  // namespace tether::usb
+}  // namespace tether::base

@@ -1,10 +1,10 @@
-#include "usbmux/usb/quiet_timer.hpp"
+#include "base/quiet_timer.hpp"
 
 #include <gtest/gtest.h>
 
 #include <vector>
 
-namespace tether::usb {
+namespace tether::base {
 namespace {
 
 using namespace std::chrono_literals;
@@ -65,4 +65,4 @@ TEST(QuietTimer, DestroyingAbortsThePendingWait) {
 }
 
 }  // namespace
-}  // namespace tether::usb
+}  // namespace tether::base
