@@ -6,14 +6,14 @@
 #include <memory>
 
 #include "base/log.hpp"
-#include "tools/camera/camera_service.hpp"
-#include "tools/camera/gphoto_camera.hpp"
+#include "camera/camera_service.hpp"
+#include "camera/gphoto_camera.hpp"
+#include "camera/session_hub.hpp"
+#include "camera/test_pattern_camera.hpp"
 #include "tools/camera/local_listener.hpp"
 #include "tools/camera/mux_connection.hpp"
 #include "tools/camera/options.hpp"
 #include "tools/camera/phone_watcher.hpp"
-#include "tools/camera/session_hub.hpp"
-#include "tools/camera/test_pattern_camera.hpp"
 
 int main(int argc, char** argv) {
   using namespace tether::camera;

@@ -3,7 +3,7 @@
 #include <algorithm>
 
 #include "base/log.hpp"
-#include "tools/camera/controller_session.hpp"
+#include "camera/controller_session.hpp"
 
 namespace tether::camera {
 

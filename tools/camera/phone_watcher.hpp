@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "tools/camera/session_hub.hpp"
+#include "camera/session_hub.hpp"
 
 namespace tether::camera {
 

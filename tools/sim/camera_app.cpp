@@ -6,9 +6,9 @@
 #include <asio.hpp>
 #include <thread>
 
-#include "tools/camera/camera_service.hpp"
-#include "tools/camera/session_hub.hpp"
-#include "tools/camera/test_pattern_camera.hpp"
+#include "camera/camera_service.hpp"
+#include "camera/session_hub.hpp"
+#include "camera/test_pattern_camera.hpp"
 
 namespace tether::sim {
 namespace {

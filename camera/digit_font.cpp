@@ -1,4 +1,4 @@
-#include "tools/camera/digit_font.hpp"
+#include "camera/digit_font.hpp"
 
 namespace tether::camera {
 

@@ -1,4 +1,4 @@
-#include "tools/camera/test_pattern_camera.hpp"
+#include "camera/test_pattern_camera.hpp"
 
 #include <algorithm>
 #include <array>
@@ -8,7 +8,7 @@
 #include <string>
 #include <thread>
 
-#include "tools/camera/digit_font.hpp"
+#include "camera/digit_font.hpp"
 
 namespace tether::camera {
 

@@ -1,4 +1,4 @@
-#include "tools/camera/camera_service.hpp"
+#include "camera/camera_service.hpp"
 
 #include <algorithm>
 

@@ -9,8 +9,8 @@
 #include <chrono>
 #include <map>
 
-#include "tools/camera/camera_backend.hpp"
-#include "tools/camera/jpeg.hpp"
+#include "camera/camera_backend.hpp"
+#include "camera/jpeg.hpp"
 
 namespace tether::camera {
 

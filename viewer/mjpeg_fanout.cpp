@@ -1,8 +1,8 @@
-#include "tools/cli/mjpeg_fanout.hpp"
+#include "viewer/mjpeg_fanout.hpp"
 
 #include <algorithm>
 
-namespace tether::cli {
+namespace tether::viewer {
 
 void mjpeg_fanout::prune() {
   std::erase_if(streams_, [](const auto& w) {
@@ -20,7 +20,7 @@ void mjpeg_fanout::add(std::shared_ptr<http_stream> s) {
   if (s) streams_.push_back(s);
 }
 
-void mjpeg_fanout::publish(const viewer_camera::live_frame& f) {
+void mjpeg_fanout::publish(const live_frame& f) {
   const auto now = std::chrono::steady_clock::now();
   if (frames_ > 0 && f.sequence != last_sequence_ + 1) ++gaps_;
   ++frames_;
@@ -58,4 +58,4 @@ nlohmann::json mjpeg_fanout::figures() {
       {"height", height_}, {"gaps", gaps_}, {"streams", streams_.size()}, {"replaced", replaced_}};
 }
 
-}  // namespace tether::cli
+}  // namespace tether::viewer

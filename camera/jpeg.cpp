@@ -1,11 +1,11 @@
-#include "tools/camera/jpeg.hpp"
+#include "camera/jpeg.hpp"
 
 #include <turbojpeg.h>
 
 #include <memory>
 #include <string>
 
-#include "tools/camera/camera_backend.hpp"
+#include "camera/camera_backend.hpp"
 
 namespace tether::camera {
 

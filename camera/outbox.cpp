@@ -1,4 +1,4 @@
-#include "tools/camera/outbox.hpp"
+#include "camera/outbox.hpp"
 
 #include <algorithm>
 #include <span>

@@ -1,11 +1,11 @@
-#include "tools/camera/controller_session.hpp"
+#include "camera/controller_session.hpp"
 
 #include <algorithm>
 #include <cstdio>
 
 #include "base/log.hpp"
-#include "tools/camera/protocol_mapping.hpp"
-#include "tools/camera/session_hub.hpp"
+#include "camera/protocol_mapping.hpp"
+#include "camera/session_hub.hpp"
 
 namespace tether::camera {
 
@@ -340,7 +340,7 @@ void controller_session::queue(std::vector<std::byte> frame, std::uint32_t tag) 
 
 void controller_session::pump() {
   if (writing_ || closed_) return;
-  frame_mailbox::frame_ptr frame;
+  frame_ptr frame;
   const bool window_open = max_in_flight_ == 0 || in_flight_.size() < max_in_flight_;
   if (live_ && window_open && (live_turn_ || control_out_.empty())) frame = live_->take();
   if (frame) {

@@ -5,6 +5,7 @@
 #include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -36,6 +37,8 @@ struct preview_frame {
   std::uint64_t number = 0;  // set by the service: 1, 2, 3 ... per live-view session
   std::chrono::steady_clock::time_point captured;
 };
+// Frames are shared, read-only, between the camera thread and every consumer.
+using frame_ptr = std::shared_ptr<const preview_frame>;
 
 enum class focus_direction { near, far };
 

@@ -1,7 +1,7 @@
 #pragma once
-// Between the service's types (tools/camera) and the camera protocol's (proto/camera).
+// Between the service's types (camera/) and the camera protocol's (proto/camera).
+#include "camera/camera_backend.hpp"
 #include "proto/camera/messages.hpp"
-#include "tools/camera/camera_backend.hpp"
 
 namespace tether::camera {
 

@@ -14,7 +14,7 @@
 #include <variant>
 #include <vector>
 
-#include "tools/camera/camera_backend.hpp"
+#include "camera/camera_backend.hpp"
 
 namespace tether::camera {
 

@@ -28,8 +28,8 @@
 #include <variant>
 #include <vector>
 
-#include "tools/camera/camera_backend.hpp"
-#include "tools/camera/frame_mailbox.hpp"
+#include "base/latest_slot.hpp"
+#include "camera/camera_backend.hpp"
 
 namespace tether::camera {
 
@@ -63,12 +63,14 @@ struct command_outcome {
 class live_view_subscription {
  public:
   explicit live_view_subscription(std::function<void()> wake) : wake_(std::move(wake)) {}
-  frame_mailbox::frame_ptr take() { return mailbox_.take(); }
-  std::uint64_t dropped() const { return mailbox_.dropped(); }
+  // The newest frame, or nullptr when none arrived since the last take.
+  frame_ptr take() { return mailbox_.take().value_or(nullptr); }
+  // Frames replaced in the mailbox before this consumer took them.
+  std::uint64_t dropped() const { return mailbox_.replaced(); }
 
  private:
   friend class camera_service;
-  frame_mailbox mailbox_;
+  base::latest_slot<frame_ptr> mailbox_;
   std::function<void()> wake_;
 };
 

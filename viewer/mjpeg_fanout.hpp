@@ -11,10 +11,10 @@
 #include <nlohmann/json.hpp>
 #include <vector>
 
-#include "tools/cli/http_server.hpp"
-#include "tools/cli/viewer_camera.hpp"
+#include "viewer/http_server.hpp"
+#include "viewer/live_frame.hpp"
 
-namespace tether::cli {
+namespace tether::viewer {
 
 class mjpeg_fanout {
  public:
@@ -23,7 +23,7 @@ class mjpeg_fanout {
   explicit mjpeg_fanout(std::size_t max_streams) : max_streams_(max_streams) {}
   bool full();  // max_streams clients already
   void add(std::shared_ptr<http_stream> s);
-  void publish(const viewer_camera::live_frame& f);
+  void publish(const live_frame& f);
   // frames, fps, age_ms, width, height, gaps, streams, replaced (parts slow clients missed)
   nlohmann::json figures();
 
@@ -38,4 +38,4 @@ class mjpeg_fanout {
   std::uint16_t width_ = 0, height_ = 0;
 };
 
-}  // namespace tether::cli
+}  // namespace tether::viewer

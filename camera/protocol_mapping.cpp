@@ -1,4 +1,4 @@
-#include "tools/camera/protocol_mapping.hpp"
+#include "camera/protocol_mapping.hpp"
 
 #include <cstdio>
 

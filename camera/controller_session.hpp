@@ -20,12 +20,12 @@
 #include <memory>
 #include <string>
 
+#include "camera/camera_service.hpp"
+#include "camera/live_view_meter.hpp"
+#include "camera/outbox.hpp"
+#include "camera/stream_socket.hpp"
 #include "proto/camera/messages.hpp"
 #include "proto/peertalk/frame.hpp"
-#include "tools/camera/camera_service.hpp"
-#include "tools/camera/live_view_meter.hpp"
-#include "tools/camera/mux_connection.hpp"
-#include "tools/camera/outbox.hpp"
 
 namespace tether::camera {
 
@@ -73,7 +73,7 @@ class controller_session : public std::enable_shared_from_this<controller_sessio
   bool writing_ = false;
   bool live_turn_ = false;  // alternate control and live view when both wait
   std::vector<std::byte> out_;
-  frame_mailbox::frame_ptr frame_out_;  // the frame being written, for the meter
+  frame_ptr frame_out_;  // the frame being written, for the meter
 
   std::shared_ptr<live_view_subscription> live_;
   // With acknowledgements (PROTOCOL.md §6.2): at most max_in_flight_ frames out that the

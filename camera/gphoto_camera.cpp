@@ -1,4 +1,4 @@
-#include "tools/camera/gphoto_camera.hpp"
+#include "camera/gphoto_camera.hpp"
 
 #include <gphoto2/gphoto2.h>
 #include <libusb.h>
@@ -8,8 +8,8 @@
 #include <cstdio>
 #include <cstdlib>
 
-#include "tools/camera/gphoto_values.hpp"
-#include "tools/camera/jpeg.hpp"
+#include "camera/gphoto_values.hpp"
+#include "camera/jpeg.hpp"
 
 namespace tether::camera {
 

@@ -15,7 +15,7 @@
 #include <memory>
 #include <string>
 
-#include "tools/camera/camera_backend.hpp"
+#include "camera/camera_backend.hpp"
 
 namespace tether::camera {
 

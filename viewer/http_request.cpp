@@ -1,9 +1,9 @@
-#include "tools/cli/http_request.hpp"
+#include "viewer/http_request.hpp"
 
 #include <algorithm>
 #include <cctype>
 
-namespace tether::cli {
+namespace tether::viewer {
 namespace {
 
 bool is_tchar(char c) {  // RFC 9110 token characters
@@ -203,4 +203,4 @@ bool http_request_parser::parse_header_line(std::string_view line) {
   return true;
 }
 
-}  // namespace tether::cli
+}  // namespace tether::viewer

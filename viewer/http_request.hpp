@@ -13,7 +13,7 @@
 #include <utility>
 #include <vector>
 
-namespace tether::cli {
+namespace tether::viewer {
 
 struct http_request {
   std::string method;     // "GET", "POST", ... (a token, as sent)
@@ -72,4 +72,4 @@ class http_request_parser {
   std::string error_text_;
 };
 
-}  // namespace tether::cli
+}  // namespace tether::viewer

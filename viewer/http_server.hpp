@@ -21,9 +21,9 @@
 #include <utility>
 #include <vector>
 
-#include "tools/cli/http_request.hpp"
+#include "viewer/http_request.hpp"
 
-namespace tether::cli {
+namespace tether::viewer {
 
 struct http_response {
   int status = 200;
@@ -89,4 +89,4 @@ class http_server {
 // "OK", "Not Found", ... for the status codes used here.
 const char* http_reason(int status);
 
-}  // namespace tether::cli
+}  // namespace tether::viewer

@@ -4,7 +4,7 @@
 // external files, fonts or scripts); it talks to the JSON API in cam_viewer.cpp.
 #include <string_view>
 
-namespace tether::cli {
+namespace tether::viewer {
 
 inline constexpr std::string_view viewer_page = R"html(<!doctype html>
 <html lang="en">
@@ -184,4 +184,4 @@ poll();
 </html>
 )html";
 
-}  // namespace tether::cli
+}  // namespace tether::viewer

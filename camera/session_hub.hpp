@@ -9,9 +9,9 @@
 #include <set>
 #include <string>
 
+#include "camera/camera_service.hpp"
+#include "camera/stream_socket.hpp"
 #include "proto/camera/messages.hpp"
-#include "tools/camera/camera_service.hpp"
-#include "tools/camera/mux_connection.hpp"
 
 namespace tether::camera {
 

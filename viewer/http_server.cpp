@@ -1,4 +1,4 @@
-#include "tools/cli/http_server.hpp"
+#include "viewer/http_server.hpp"
 
 #include <array>
 #include <asio/post.hpp>
@@ -6,7 +6,7 @@
 #include <asio/write.hpp>
 #include <fstream>
 
-namespace tether::cli {
+namespace tether::viewer {
 namespace {
 constexpr int stream_send_buffer = 128 * 1024;  // Linux doubles it
 }  // namespace
@@ -298,4 +298,4 @@ void http_server::accept() {
   });
 }
 
-}  // namespace tether::cli
+}  // namespace tether::viewer

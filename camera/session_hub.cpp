@@ -1,7 +1,7 @@
-#include "tools/camera/session_hub.hpp"
+#include "camera/session_hub.hpp"
 
 #include "base/log.hpp"
-#include "tools/camera/controller_session.hpp"
+#include "camera/controller_session.hpp"
 
 namespace tether::camera {
 
