@@ -20,7 +20,7 @@
 #include <sstream>
 #include <string>
 
-#include "tools/sim/phone_apps.hpp"
+#include "phone/phone_apps.hpp"
 #include "usbmux/usb/usb_host.hpp"
 
 namespace tether::usb {

@@ -21,9 +21,9 @@
 #include <string>
 
 #include "base/log.hpp"
+#include "phone/app_setup.hpp"
+#include "phone/control_commands.hpp"
 #include "tools/gadget/gadget_phone.hpp"
-#include "tools/sim/app_setup.hpp"
-#include "tools/sim/control_commands.hpp"
 
 namespace {
 

@@ -24,8 +24,8 @@
 #include <vector>
 
 #include "base/log.hpp"
-#include "tools/sim/app_setup.hpp"
-#include "tools/sim/control_commands.hpp"
+#include "phone/app_setup.hpp"
+#include "phone/control_commands.hpp"
 #include "tools/sim/ptp/camera_pictures.hpp"
 #include "tools/sim/ptp/nikon_d750.hpp"
 #include "tools/sim/usbdevfs_phone.hpp"

@@ -1,4 +1,4 @@
-#include "tools/sim/bulk_out_reads.hpp"
+#include "phone/bulk_out_reads.hpp"
 
 #include "base/byte_order.hpp"
 

@@ -1,4 +1,4 @@
-#include "tools/sim/app_options.hpp"
+#include "phone/app_options.hpp"
 
 #include <cstdlib>
 

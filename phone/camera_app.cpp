@@ -1,4 +1,4 @@
-#include "tools/sim/camera_app.hpp"
+#include "phone/camera_app.hpp"
 
 #include <sys/socket.h>
 #include <unistd.h>

@@ -8,7 +8,7 @@
 #include <span>
 #include <string>
 
-#include "tools/sim/phone_controls.hpp"
+#include "phone/phone_controls.hpp"
 
 namespace tether::sim {
 

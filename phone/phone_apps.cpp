@@ -1,4 +1,4 @@
-#include "tools/sim/phone_apps.hpp"
+#include "phone/phone_apps.hpp"
 
 #include <array>
 #include <unordered_map>

@@ -2,8 +2,8 @@
 // Puts the apps of app_options on a phone: lockdownd on 62078, then each --app. The
 // TCP relay and camera apps run their sockets on the GLib main context of whichever
 // thread accepts a connection (the program's main loop, see socket_relay_app.cpp).
-#include "tools/sim/app_options.hpp"
-#include "tools/sim/virtual_phone.hpp"
+#include "phone/app_options.hpp"
+#include "phone/virtual_phone.hpp"
 
 namespace tether::sim {
 

@@ -1,11 +1,11 @@
-#include "tools/sim/app_setup.hpp"
+#include "phone/app_setup.hpp"
 
 #include <filesystem>
 #include <string>
 
-#include "tools/sim/camera_app.hpp"
-#include "tools/sim/camera_controller_app.hpp"
-#include "tools/sim/lockdownd_app.hpp"
+#include "phone/camera_app.hpp"
+#include "phone/camera_controller_app.hpp"
+#include "phone/lockdownd_app.hpp"
 
 namespace tether::sim {
 

@@ -1,4 +1,4 @@
-#include "tools/sim/lockdownd_app.hpp"
+#include "phone/lockdownd_app.hpp"
 
 #include "base/byte_order.hpp"
 #include "proto/plist_util.hpp"

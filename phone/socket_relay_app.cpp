@@ -13,7 +13,7 @@
 #include <map>
 #include <string>
 
-#include "tools/sim/phone_apps.hpp"
+#include "phone/phone_apps.hpp"
 
 namespace tether::sim {
 namespace {

@@ -1,4 +1,4 @@
-#include "tools/sim/camera_controller_app.hpp"
+#include "phone/camera_controller_app.hpp"
 
 #include <nlohmann/json.hpp>
 

@@ -1,4 +1,4 @@
-#include "tools/sim/control_commands.hpp"
+#include "phone/control_commands.hpp"
 
 #include <cstdlib>
 #include <sstream>

@@ -6,7 +6,7 @@
 #include <cstdint>
 #include <memory>
 
-#include "tools/sim/phone_apps.hpp"
+#include "phone/phone_apps.hpp"
 
 namespace tether::sim {
 

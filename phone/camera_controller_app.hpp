@@ -7,7 +7,7 @@
 #include <filesystem>
 #include <memory>
 
-#include "tools/sim/phone_apps.hpp"
+#include "phone/phone_apps.hpp"
 
 namespace tether::sim {
 

@@ -10,10 +10,10 @@
 #include <span>
 #include <vector>
 
-#include "tools/sim/bulk_out_reads.hpp"
-#include "tools/sim/iphone_model.hpp"
-#include "tools/sim/phone_apps.hpp"
-#include "tools/sim/usb_function.hpp"
+#include "phone/bulk_out_reads.hpp"
+#include "phone/iphone_model.hpp"
+#include "phone/phone_apps.hpp"
+#include "phone/usb_function.hpp"
 #include "usbmux/core/device_session.hpp"
 
 namespace tether::sim {
