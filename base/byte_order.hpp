@@ -29,6 +29,11 @@ template <typename T, int N>
 void store_le(std::byte* p, T v) {
   for (int i = 0; i < N; ++i, v = static_cast<T>(v >> 8)) p[i] = static_cast<std::byte>(v);
 }
+template <typename T, int N, class Bytes>
+void append_le(Bytes& out, T v) {
+  for (int i = 0; i < N; ++i, v = static_cast<T>(v >> 8))
+    out.push_back(static_cast<typename Bytes::value_type>(v & 0xFF));
+}
 }  // namespace detail
 
 inline std::uint16_t load_be16(const std::byte* p) { return detail::load_be<std::uint16_t, 2>(p); }
@@ -51,6 +56,22 @@ inline std::uint16_t load_le16(const unsigned char* p) {
 }
 inline std::uint32_t load_le32(const unsigned char* p) {
   return load_le32(reinterpret_cast<const std::byte*>(p));
+}
+inline void store_le16(unsigned char* p, std::uint16_t v) {
+  store_le16(reinterpret_cast<std::byte*>(p), v);
+}
+inline void store_le32(unsigned char* p, std::uint32_t v) {
+  store_le32(reinterpret_cast<std::byte*>(p), v);
+}
+
+// Appends to a growing message: a vector (or string) of std::byte or unsigned char.
+template <class Bytes>
+void append_le16(Bytes& out, std::uint16_t v) {
+  detail::append_le<std::uint16_t, 2>(out, v);
+}
+template <class Bytes>
+void append_le32(Bytes& out, std::uint32_t v) {
+  detail::append_le<std::uint32_t, 4>(out, v);
 }
 
 }  // namespace tether::base

@@ -1,5 +1,7 @@
 #include "phone/iphone_model.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <cstdio>
 
 namespace tether::sim {
@@ -30,10 +32,7 @@ enum : std::uint8_t {
   str_count,
 };
 
-void put16(descriptor_bytes& b, std::uint16_t v) {
-  b.push_back(static_cast<std::uint8_t>(v));
-  b.push_back(static_cast<std::uint8_t>(v >> 8));
-}
+void put16(descriptor_bytes& b, std::uint16_t v) { base::append_le16(b, v); }
 
 void endpoint(descriptor_bytes& b, const iphone_identity& id, std::uint8_t address,
               std::uint8_t attributes, std::uint16_t size, std::uint8_t interval) {
