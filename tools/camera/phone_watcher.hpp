@@ -16,6 +16,7 @@
 #include <string>
 
 #include "camera/session_hub.hpp"
+#include "tools/camera/mux_connection.hpp"
 
 namespace tether::camera {
 
