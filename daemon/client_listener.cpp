@@ -11,8 +11,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "base/log.hpp"
 #include "daemon/client_session.hpp"
-#include "daemon/log.hpp"
 
 namespace tether::daemon {
 

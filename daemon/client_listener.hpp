@@ -12,7 +12,7 @@
 #include <optional>
 #include <string>
 #include <vector>
-#include "usbmux/usb/quiet_timer.hpp"
+#include "base/quiet_timer.hpp"
 
 #include "daemon/daemon_context.hpp"
 
@@ -55,7 +55,7 @@ class client_listener {
   std::string unix_path_;
   std::string tcp_where_;
   bool adopted_ = false;
-  usb::quiet_timer backoff_;
+  base::quiet_timer backoff_;
   std::uint32_t next_client_ = 1;
   std::vector<std::weak_ptr<client_session>> sessions_;
 };

@@ -3,8 +3,8 @@
 #include <asio/write.hpp>
 #include <cstring>
 
+#include "base/log.hpp"
 #include "daemon/forward_table.hpp"
-#include "daemon/log.hpp"
 #include "daemon/relay.hpp"
 
 namespace tether::daemon {

@@ -10,7 +10,7 @@
 #include <map>
 #include <set>
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 #include "daemon/small_file.hpp"
 
 namespace tether::daemon {

@@ -6,7 +6,7 @@
 #include <cstdio>
 #include <cstring>
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 
 namespace tether::daemon {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 
 namespace tether::daemon {
 

@@ -1,6 +1,6 @@
 #include "daemon/dialer.hpp"
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 
 namespace tether::daemon {
 

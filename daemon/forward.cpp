@@ -2,8 +2,8 @@
 
 #include <asio/generic/stream_protocol.hpp>
 
+#include "base/log.hpp"
 #include "daemon/dialer.hpp"
-#include "daemon/log.hpp"
 #include "daemon/relay.hpp"
 
 namespace tether::daemon {
@@ -115,7 +115,7 @@ class forward::client : public std::enable_shared_from_this<client> {
 
   forward& owner_;
   asio::ip::tcp::socket socket_;
-  usb::quiet_timer timer_;
+  base::quiet_timer timer_;
   std::chrono::milliseconds delay_;
   std::chrono::steady_clock::time_point give_up_at_;
   std::string who_;
@@ -161,7 +161,7 @@ void forward::accept() {
     if (ec) {
       // Out of descriptors and the like: log it and keep the listener going.
       log::warn("forward " + self->status_.spec.name + ": accept failed: " + ec.message());
-      auto t = std::make_shared<usb::quiet_timer>(self->io_);
+      auto t = std::make_shared<base::quiet_timer>(self->io_);
       t->expires_after(std::chrono::milliseconds(100));
       t->async_wait([self, t](std::error_code) { self->accept(); });
       return;

@@ -10,9 +10,9 @@
 #include <set>
 #include <string>
 
+#include "base/quiet_timer.hpp"
 #include "daemon/device_registry.hpp"
 #include "proto/tetherd/control.hpp"
-#include "usbmux/usb/quiet_timer.hpp"
 
 namespace tether::daemon {
 

@@ -12,13 +12,13 @@
 #include <cstring>
 #include <string>
 
+#include "base/log.hpp"
 #include "daemon/client_listener.hpp"
 #include "daemon/config.hpp"
 #include "daemon/daemonize.hpp"
 #include "daemon/device_registry.hpp"
 #include "daemon/forward_table.hpp"
 #include "daemon/instance_lock.hpp"
-#include "daemon/log.hpp"
 #include "daemon/options.hpp"
 #include "daemon/privileges.hpp"
 #include "daemon/saved_forwards.hpp"
@@ -44,10 +44,10 @@ void LIBUSB_CALL libusb_line(libusb_context*, enum libusb_log_level level, const
   if (const auto bracket = line.find("] ");
       line.rfind("libusb: ", 0) == 0 && bracket != std::string::npos)
     line = "libusb: " + line.substr(bracket + 2);
-  const auto l = level == LIBUSB_LOG_LEVEL_ERROR     ? daemon::log::level::error
-                 : level == LIBUSB_LOG_LEVEL_WARNING ? daemon::log::level::warn
-                                                     : daemon::log::level::debug;
-  daemon::log::write(l, line);
+  const auto l = level == LIBUSB_LOG_LEVEL_ERROR     ? log::level::error
+                 : level == LIBUSB_LOG_LEVEL_WARNING ? log::level::warn
+                                                     : log::level::debug;
+  log::write(l, line);
 }
 
 int signal_running(const options& o) {
@@ -92,15 +92,15 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
       ::kill(running, SIGUSR2);
       ::usleep(300'000);
       if (daemon::instance_lock::holder(o.pidfile, error) == running) {
-        daemon::log::info("tetherd is already running (pid " + std::to_string(running) +
-                          "): asked it to look for phones");
+        log::info("tetherd is already running (pid " + std::to_string(running) +
+                  "): asked it to look for phones");
         return started.succeed_and_exit();
       }
       running = lock.acquire(o.pidfile, error);
     }
     if (running < 0) return started.fail(error);
     if (running > 0) {
-      daemon::log::info("tetherd is already running (pid " + std::to_string(running) + ")");
+      log::info("tetherd is already running (pid " + std::to_string(running) + ")");
       return started.succeed_and_exit();
     }
   }
@@ -112,13 +112,12 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   usb::usb_host host(loop, {}, usb_side);
   if (auto ec = loop.start()) return started.fail("cannot start libusb: " + ec.message());
   libusb_set_log_cb(loop.context(), libusb_line, LIBUSB_LOG_CB_GLOBAL | LIBUSB_LOG_CB_CONTEXT);
-  auto libusb_level = [&](daemon::log::level l) {
-    libusb_set_option(
-        loop.context(), LIBUSB_OPTION_LOG_LEVEL,
-        l == daemon::log::level::debug ? LIBUSB_LOG_LEVEL_INFO : LIBUSB_LOG_LEVEL_WARNING);
+  auto libusb_level = [&](log::level l) {
+    libusb_set_option(loop.context(), LIBUSB_OPTION_LOG_LEVEL,
+                      l == log::level::debug ? LIBUSB_LOG_LEVEL_INFO : LIBUSB_LOG_LEVEL_WARNING);
   };
-  libusb_level(daemon::log::current());
-  daemon::log::on_level_change(libusb_level);
+  libusb_level(log::current());
+  log::on_level_change(libusb_level);
 
   const daemon::pair_records records(o.config_dir);
   std::string error;
@@ -152,24 +151,24 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   for (const auto& spec : cfg.forwards) {
     auto added = forwards.add(spec, error, daemon::forward_table::origin::config_file);
     if (!added) return started.fail("forward " + spec.name + ": " + error);
-    daemon::log::info("forward " + added->spec.name + ": " + describe(*added));
+    log::info("forward " + added->spec.name + ": " + describe(*added));
   }
   // Forwards added at run time come back as they were (a port the kernel chose, too).
   // One that cannot (its port taken meanwhile, its name now in tetherd.conf) is said
   // and dropped; the others still serve.
   const daemon::saved_forwards saved(o.state_dir == "NONE" ? "" : o.state_dir);
-  if (!saved.prepare(error)) daemon::log::warn(error);
+  if (!saved.prepare(error)) log::warn(error);
   std::string problem;
   for (const auto& spec : saved.load(problem)) {
     if (auto added = forwards.add(spec, error))
-      daemon::log::info("forward " + added->spec.name + " (saved): " + describe(*added));
+      log::info("forward " + added->spec.name + " (saved): " + describe(*added));
     else
-      daemon::log::warn("saved forward " + spec.name + " not restored: " + error);
+      log::warn("saved forward " + spec.name + " not restored: " + error);
   }
-  if (!problem.empty()) daemon::log::warn(problem);
+  if (!problem.empty()) log::warn(problem);
   forwards.on_client_change([&](const std::vector<proto::tetherd::forward_spec>& specs) {
     std::string save_error;
-    if (!saved.save(specs, save_error)) daemon::log::warn(save_error);
+    if (!saved.save(specs, save_error)) log::warn(save_error);
   });
 
   if (const auto user = o.user ? o.user : cfg.user) {
@@ -179,7 +178,7 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   }
   if (auto ec = host.start())
     return started.fail("cannot watch for phones (libusb hotplug): " + ec.message());
-  daemon::log::info("listening on " + listener.describe());
+  log::info("listening on " + listener.describe());
 
   // Exit when idle: once asked (SIGUSR1 from `tetherd -x`, or --exit-when-idle), tetherd
   // exits after no phone has been attached for the grace period. The grace lets a phone
@@ -190,9 +189,9 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   // meanwhile and starts a tetherd again for the next client, or udev for the next phone.
   std::optional<std::chrono::seconds> idle_grace = o.exit_when_idle;
   if (activated && !idle_grace) idle_grace = daemon::default_idle_grace;
-  usb::quiet_timer idle_timer(io);
+  base::quiet_timer idle_timer(io);
   auto stop = [&](const std::string& why) {
-    daemon::log::info("stopping: " + why);
+    log::info("stopping: " + why);
     daemon::sd_notify("STOPPING=1");
     listener.close();
     lock.release();  // a tetherd started from now on serves the next phone itself
@@ -216,9 +215,9 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
       const std::size_t kept = forwards.list().size(), clients = listener.clients();
       if (kept == 0 && clients == 0) return stop("no phone attached: exiting when idle");
       if (!said_staying)
-        daemon::log::info("no phone attached, staying up for " + std::to_string(kept) +
-                          (kept == 1 ? " forward and " : " forwards and ") +
-                          std::to_string(clients) + (clients == 1 ? " client" : " clients"));
+        log::info("no phone attached, staying up for " + std::to_string(kept) +
+                  (kept == 1 ? " forward and " : " forwards and ") + std::to_string(clients) +
+                  (clients == 1 ? " client" : " clients"));
       said_staying = true;
       check_idle(0);  // look again after another grace period
     });
@@ -236,15 +235,15 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
     pokes.async_wait([&](std::error_code ec, int sig) {
       if (ec) return;
       if (sig == SIGUSR2) {
-        daemon::log::info("poked by another tetherd: looking for phones");
+        log::info("poked by another tetherd: looking for phones");
         host.rescan();
       } else if (o.enable_exit) {
         if (!idle_grace) idle_grace = daemon::default_idle_grace;
-        daemon::log::info("asked to exit once no phone is attached (" +
-                          std::to_string(devices.devices().size()) + " attached now)");
+        log::info("asked to exit once no phone is attached (" +
+                  std::to_string(devices.devices().size()) + " attached now)");
         check_idle(devices.devices().size());
       } else {
-        daemon::log::info("ignoring SIGUSR1 (exit when idle): start tetherd with -z to allow it");
+        log::info("ignoring SIGUSR1 (exit when idle): start tetherd with -z to allow it");
       }
       wait_pokes();
     });
@@ -262,13 +261,14 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
     io.run_for(std::chrono::milliseconds(10));
   // Closed sockets' handlers finish now, while the registry they point to still exists.
   io.poll();
-  daemon::log::info("stopped");
+  log::info("stopped");
   return 0;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
+  log::set_program("tetherd");
   auto parsed = daemon::parse_options(argc, argv);
   if (auto* e = std::get_if<std::string>(&parsed)) {
     std::fprintf(stderr, "tetherd: %s\n\n%s", e->c_str(), daemon::usage);
@@ -282,16 +282,15 @@ int main(int argc, char** argv) {
     case options::action::force_exit_running: return signal_running(o);
     case options::action::serve: break;
   }
-  if (o.verbose > 0) daemon::log::set_level(daemon::log::level::debug);
+  if (o.verbose > 0) log::set_level(log::level::debug);
 
   auto loaded = daemon::load_config(o.config_file, !o.config_file_given);
   if (auto* e = std::get_if<std::string>(&loaded)) {
-    daemon::log::error(*e);
+    log::error(*e);
     return 1;
   }
   auto& cfg = std::get<daemon::config>(loaded);
-  if (cfg.log_level && o.verbose == 0)
-    daemon::log::set_level(*daemon::log::parse_level(*cfg.log_level));
+  if (cfg.log_level && o.verbose == 0) log::set_level(*log::parse_level(*cfg.log_level));
 
   if (o.logfile && !std::freopen(o.logfile->c_str(), "a", stderr)) {
     std::fprintf(stdout, "tetherd: cannot open the log file %s: %s\n", o.logfile->c_str(),
@@ -303,7 +302,7 @@ int main(int argc, char** argv) {
 
   daemon::startup_reporter started;
   if (!o.foreground) {
-    if (!o.logfile) daemon::log::use_syslog();
+    if (!o.logfile) log::use_syslog();
     if (auto status = started.daemonize()) return *status;  // the parent's exit
   }
   return serve(o, cfg, started);

@@ -8,7 +8,7 @@
 #include <cerrno>
 #include <cstring>
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 
 namespace tether::daemon {
 

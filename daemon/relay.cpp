@@ -2,7 +2,7 @@
 
 #include <asio/write.hpp>
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 
 namespace tether::daemon {
 

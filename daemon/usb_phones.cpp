@@ -4,7 +4,7 @@
 
 #include "usbmux/usb/usb_error.hpp"
 
-#include "daemon/log.hpp"
+#include "base/log.hpp"
 
 namespace tether::daemon {
 

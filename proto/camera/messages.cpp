@@ -10,6 +10,7 @@
 #include <type_traits>
 #include <utility>
 
+#include "base/byte_order.hpp"
 #include "proto/camera/message_fields.hpp"
 #include "proto/plist_util.hpp"
 
@@ -44,16 +45,6 @@ void check_chunk(checker& c, std::uint32_t transfer_id, std::uint64_t offset,
 }
 
 // --- encoding -------------------------------------------------------------------------
-
-void put_be(std::vector<std::byte>& out, std::uint64_t v, int bytes) {
-  for (int i = bytes - 1; i >= 0; --i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
-}
-
-std::uint64_t load_be(const std::byte* p, int bytes) {
-  std::uint64_t v = 0;
-  for (int i = 0; i < bytes; ++i) v = (v << 8) | std::to_integer<std::uint64_t>(p[i]);
-  return v;
-}
 
 std::vector<std::byte> plist_frame(frame_type type, std::uint32_t tag, plist_t dict) {
   char* bin = nullptr;
@@ -169,10 +160,12 @@ std::vector<std::byte> encode_live_view_frame(std::uint32_t sequence, std::uint6
   // warns (wrongly) that such an insert overflows.
   std::vector<std::byte> out(h.begin(), h.end());
   out.reserve(peertalk::header_size + payload);
-  put_be(out, sequence, 4);
-  put_be(out, timestamp_us, 8);
-  put_be(out, width, 2);
-  put_be(out, height, 2);
+  out.resize(peertalk::header_size + live_view_header_size);
+  std::byte* f = out.data() + peertalk::header_size;
+  base::store_be32(f, sequence);
+  base::store_be64(f + 4, timestamp_us);
+  base::store_be16(f + 12, width);
+  base::store_be16(f + 14, height);
   out.insert(out.end(), jpeg.begin(), jpeg.end());
   return out;
 }
@@ -190,9 +183,11 @@ std::vector<std::byte> encode_image_chunk(std::uint32_t tag, std::uint32_t trans
   // warns (wrongly) that such an insert overflows.
   std::vector<std::byte> out(h.begin(), h.end());
   out.reserve(peertalk::header_size + payload);
-  put_be(out, transfer_id, 4);
-  put_be(out, offset, 8);
-  put_be(out, total_size, 8);
+  out.resize(peertalk::header_size + image_chunk_header_size);
+  std::byte* f = out.data() + peertalk::header_size;
+  base::store_be32(f, transfer_id);
+  base::store_be64(f + 4, offset);
+  base::store_be64(f + 12, total_size);
   out.insert(out.end(), data.begin(), data.end());
   return out;
 }
@@ -207,10 +202,10 @@ std::variant<message, decode_error> decode(const peertalk::frame& f) {
                                                        std::to_string(p.size()) +
                                                        " bytes is shorter than its 16-byte header"};
     live_view_frame m;
-    m.sequence = static_cast<std::uint32_t>(load_be(p.data(), 4));
-    m.timestamp_us = load_be(p.data() + 4, 8);
-    m.width = static_cast<std::uint16_t>(load_be(p.data() + 12, 2));
-    m.height = static_cast<std::uint16_t>(load_be(p.data() + 14, 2));
+    m.sequence = base::load_be32(p.data());
+    m.timestamp_us = base::load_be64(p.data() + 4);
+    m.width = base::load_be16(p.data() + 12);
+    m.height = base::load_be16(p.data() + 14);
     const auto jpeg = p.subspan(live_view_header_size);
     check_live_view(c, m.width, m.height, jpeg);
     if (c.error) return *c.error;
@@ -223,9 +218,9 @@ std::variant<message, decode_error> decode(const peertalk::frame& f) {
                                                        std::to_string(p.size()) +
                                                        " bytes is shorter than its 20-byte header"};
     image_chunk m;
-    m.transfer_id = static_cast<std::uint32_t>(load_be(p.data(), 4));
-    m.offset = load_be(p.data() + 4, 8);
-    m.total_size = load_be(p.data() + 12, 8);
+    m.transfer_id = base::load_be32(p.data());
+    m.offset = base::load_be64(p.data() + 4);
+    m.total_size = base::load_be64(p.data() + 12);
     const auto data = p.subspan(image_chunk_header_size);
     check_chunk(c, m.transfer_id, m.offset, m.total_size, data.size());
     if (c.error) return *c.error;

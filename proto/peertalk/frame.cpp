@@ -1,20 +1,15 @@
 #include "proto/peertalk/frame.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <algorithm>
 #include <stdexcept>
 
 namespace tether::proto::peertalk {
 namespace {
 
-std::uint32_t load_be32(const std::byte* p) {
-  return (std::to_integer<std::uint32_t>(p[0]) << 24) |
-         (std::to_integer<std::uint32_t>(p[1]) << 16) |
-         (std::to_integer<std::uint32_t>(p[2]) << 8) | std::to_integer<std::uint32_t>(p[3]);
-}
-
-void store_be32(std::byte* p, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) p[i] = static_cast<std::byte>(v >> (24 - 8 * i));
-}
+using base::load_be32;
+using base::store_be32;
 
 class category final : public std::error_category {
  public:

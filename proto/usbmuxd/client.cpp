@@ -1,5 +1,7 @@
 #include "proto/usbmuxd/client.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <charconv>
 #include <cstdlib>
 
@@ -49,9 +51,7 @@ std::vector<std::byte> encode_client_request(std::uint32_t tag, plist_t dict,
 
 std::variant<std::uint32_t, std::string> message_length(
     std::span<const std::byte, header_size> header) {
-  std::uint32_t length = 0;
-  for (int i = 3; i >= 0; --i)
-    length = (length << 8) | std::to_integer<std::uint32_t>(header[static_cast<std::size_t>(i)]);
+  const std::uint32_t length = base::load_le32(header.data());
   if (length < header_size || length > max_message)
     return "the daemon sent a message of " + std::to_string(length) +
            " bytes, which is not the usbmuxd protocol (16 to 65536)";

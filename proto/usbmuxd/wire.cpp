@@ -1,5 +1,6 @@
 #include "proto/usbmuxd/wire.hpp"
 
+#include "base/byte_order.hpp"
 #include "proto/plist_util.hpp"
 
 #include <plist/plist.h>
@@ -10,15 +11,9 @@
 namespace tether::proto::usbmuxd {
 namespace {
 
-std::uint32_t load_le32(const std::byte* p) {
-  return std::to_integer<std::uint32_t>(p[0]) | (std::to_integer<std::uint32_t>(p[1]) << 8) |
-         (std::to_integer<std::uint32_t>(p[2]) << 16) |
-         (std::to_integer<std::uint32_t>(p[3]) << 24);
-}
+using base::load_le32;
 
-void put_le32(std::vector<std::byte>& out, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) out.push_back(static_cast<std::byte>(v >> (8 * i)));
-}
+using base::append_le32;
 
 header read_header(std::span<const std::byte, header_size> in) {
   return {load_le32(in.data()), load_le32(in.data() + 4), load_le32(in.data() + 8),
@@ -29,10 +24,10 @@ std::vector<std::byte> frame(std::uint32_t version, message_type type, std::uint
                              std::span<const std::byte> body) {
   std::vector<std::byte> out;
   out.reserve(header_size + body.size());
-  put_le32(out, static_cast<std::uint32_t>(header_size + body.size()));
-  put_le32(out, version);
-  put_le32(out, static_cast<std::uint32_t>(type));
-  put_le32(out, tag);
+  append_le32(out, static_cast<std::uint32_t>(header_size + body.size()));
+  append_le32(out, version);
+  append_le32(out, static_cast<std::uint32_t>(type));
+  append_le32(out, tag);
   out.insert(out.end(), body.begin(), body.end());
   return out;
 }
@@ -104,7 +99,7 @@ std::vector<std::byte> message_reader::take_rest() {
   for (std::size_t i = next_ready_; i < ready_.size(); ++i) {
     const auto& m = ready_[i];
     for (std::uint32_t v : {m.head.length, m.head.version, m.head.message, m.head.tag})
-      put_le32(rest, v);
+      append_le32(rest, v);
     rest.insert(rest.end(), m.body.begin(), m.body.end());
   }
   rest.insert(rest.end(), buf_.begin(), buf_.end());
@@ -136,8 +131,7 @@ std::variant<request, std::error_code> decode_request(const header& h,
         requests::connect c;
         c.device_id = load_le32(body.data());
         // The port travels in network order (big-endian) even in the binary protocol.
-        c.port = static_cast<std::uint16_t>((std::to_integer<unsigned>(body[4]) << 8) |
-                                            std::to_integer<unsigned>(body[5]));
+        c.port = base::load_be16(body.data() + 4);
         r.body = c;
         return r;
       }
@@ -202,7 +196,7 @@ std::variant<request, std::error_code> decode_request(const header& h,
 std::vector<std::byte> encode_result_number(std::uint32_t tag, std::uint32_t number, bool plist) {
   if (!plist) {
     std::vector<std::byte> body;
-    put_le32(body, number);
+    append_le32(body, number);
     return frame(0, message_type::result, tag, body);
   }
   plist_ptr d(plist_new_dict());
@@ -230,22 +224,21 @@ std::vector<std::byte> encode_attached(const device& dev, bool plist) {
   }
   // device_id u32 | product_id u16 | serial char[256] | padding u16 | location u32
   std::vector<std::byte> body;
-  put_le32(body, dev.id);
-  body.push_back(static_cast<std::byte>(dev.product_id));
-  body.push_back(static_cast<std::byte>(dev.product_id >> 8));
+  append_le32(body, dev.id);
+  base::append_le16(body, dev.product_id);
   std::byte serial[256] = {};
   std::memcpy(serial, dev.udid.data(), std::min<std::size_t>(dev.udid.size(), 255));
   body.insert(body.end(), std::begin(serial), std::end(serial));
   body.push_back(std::byte{0});
   body.push_back(std::byte{0});
-  put_le32(body, dev.location);
+  append_le32(body, dev.location);
   return frame(0, message_type::device_add, 0, body);
 }
 
 std::vector<std::byte> encode_detached(std::uint32_t device_id, bool plist) {
   if (!plist) {
     std::vector<std::byte> body;
-    put_le32(body, device_id);
+    append_le32(body, device_id);
     return frame(0, message_type::device_remove, 0, body);
   }
   plist_ptr d(plist_new_dict());
@@ -257,7 +250,7 @@ std::vector<std::byte> encode_detached(std::uint32_t device_id, bool plist) {
 std::vector<std::byte> encode_paired(std::uint32_t device_id, bool plist) {
   if (!plist) {
     std::vector<std::byte> body;
-    put_le32(body, device_id);
+    append_le32(body, device_id);
     return frame(0, message_type::device_paired, 0, body);
   }
   plist_ptr d(plist_new_dict());

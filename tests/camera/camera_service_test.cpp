@@ -2,7 +2,7 @@
 // slow consumer, busy retries that do not stop live view, and fairness between a burst
 // of commands and continuous live view. Fairness is asserted on the order of events;
 // the few wall-clock bounds left are wide (2 shared cores, sanitizers), not figures.
-#include "tools/camera/camera_service.hpp"
+#include "camera/camera_service.hpp"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 #include <mutex>
 #include <thread>
 
-#include "tools/camera/test_pattern_camera.hpp"
+#include "camera/test_pattern_camera.hpp"
 
 namespace tether::camera {
 namespace {
@@ -82,7 +82,7 @@ struct consumer {
           cv.notify_all();
         })) {}
   // Waits for a wake-up and takes the newest frame.
-  frame_mailbox::frame_ptr next(std::chrono::milliseconds timeout = 2000ms) {
+  frame_ptr next(std::chrono::milliseconds timeout = 2000ms) {
     std::unique_lock lock(m);
     if (!cv.wait_for(lock, timeout, [&] { return woken; })) return nullptr;
     woken = false;

@@ -1,6 +1,6 @@
 // libgphoto2 with no camera attached (always the case on the test machines): every
 // call says so in words the user can act on, and nothing crashes.
-#include "tools/camera/gphoto_camera.hpp"
+#include "camera/gphoto_camera.hpp"
 
 #include <gtest/gtest.h>
 

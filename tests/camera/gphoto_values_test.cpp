@@ -1,4 +1,4 @@
-#include "tools/camera/gphoto_values.hpp"
+#include "camera/gphoto_values.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,6 +1,6 @@
 // The controller session's outbox: downloads are a cursor, not queued chunks, and what
 // it holds is counted for backpressure.
-#include "tools/camera/outbox.hpp"
+#include "camera/outbox.hpp"
 
 #include <gtest/gtest.h>
 

@@ -1,11 +1,11 @@
 // The test-pattern camera: real JPEGs of the asked size, a frame number that can be
 // read back, motion between frames, settings that change the picture.
-#include "tools/camera/test_pattern_camera.hpp"
+#include "camera/test_pattern_camera.hpp"
 
 #include <gtest/gtest.h>
 
-#include "tools/camera/digit_font.hpp"
-#include "tools/camera/jpeg.hpp"
+#include "camera/digit_font.hpp"
+#include "camera/jpeg.hpp"
 
 namespace tether::camera {
 namespace {

@@ -1,12 +1,12 @@
 // The request parser of `tether cam view`: what browsers and curl send is read in any
 // chunking; what breaks a bound or is not HTTP/1.x fails with the status to answer.
-#include "tools/cli/http_request.hpp"
+#include "viewer/http_request.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 
-using namespace tether::cli;
+using namespace tether::viewer;
 using status = http_request_parser::status;
 
 namespace {

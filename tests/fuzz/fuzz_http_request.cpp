@@ -7,9 +7,9 @@
 #include <cstdlib>
 #include <span>
 
-#include "tools/cli/http_request.hpp"
+#include "viewer/http_request.hpp"
 
-using namespace tether::cli;
+using namespace tether::viewer;
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;

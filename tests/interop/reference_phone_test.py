@@ -9,7 +9,7 @@ seen by the client):
     host must respect and the phone must reopen, and the host's window for the phone;
   * ZLPs: usbmuxd sends full 49152-byte packets and ends each with a zero-length
     transfer; the phone (which reads as a device controller does, see
-    tools/sim/bulk_out_reads.hpp) must take every one whole, at 512 and 1024-byte
+    phone/bulk_out_reads.hpp) must take every one whole, at 512 and 1024-byte
     bulk packets;
   * RST: a closed port is refused (Connect answers 3); an app that ends mid-stream and
     apps reset by the phone end the client's stream after the bytes sent;
@@ -63,7 +63,7 @@ def recv_some(sock, n, what):
 
 
 def pattern(offset, n):
-    """The source app's bytes at `offset` (tools/sim/phone_apps.hpp source_pattern)."""
+    """The source app's bytes at `offset` (phone/phone_apps.hpp source_pattern)."""
     return bytes(((i * 131 + (i >> 8)) & 0xFF) for i in range(offset, offset + n))
 
 

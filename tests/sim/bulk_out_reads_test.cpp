@@ -1,8 +1,8 @@
-#include "tools/sim/bulk_out_reads.hpp"
+#include "phone/bulk_out_reads.hpp"
 
 #include <gtest/gtest.h>
 
-#include "tools/sim/virtual_phone.hpp"
+#include "phone/virtual_phone.hpp"
 #include "usbmux/core/host_session.hpp"
 
 namespace tether::sim {

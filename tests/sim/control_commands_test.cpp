@@ -1,11 +1,11 @@
-#include "tools/sim/control_commands.hpp"
+#include "phone/control_commands.hpp"
 
 #include <gtest/gtest.h>
 
 #include <string>
 #include <vector>
 
-#include "tools/sim/app_options.hpp"
+#include "phone/app_options.hpp"
 
 namespace tether::sim {
 namespace {

@@ -1,4 +1,4 @@
-#include "tools/sim/iphone_model.hpp"
+#include "phone/iphone_model.hpp"
 
 #include <gtest/gtest.h>
 

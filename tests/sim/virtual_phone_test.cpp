@@ -1,4 +1,4 @@
-#include "tools/sim/virtual_phone.hpp"
+#include "phone/virtual_phone.hpp"
 
 #include <gtest/gtest.h>
 

@@ -20,7 +20,7 @@
 #include <sstream>
 #include <string>
 
-#include "tools/sim/phone_apps.hpp"
+#include "phone/phone_apps.hpp"
 #include "usbmux/usb/usb_host.hpp"
 
 namespace tether::usb {
@@ -475,7 +475,8 @@ TEST_F(TransportFaults, AMalformedPacketEndsTheLinkWithAReasonAndItComesBack) {
   const std::string second = sim_udid(2);
   ASSERT_EQ(sim_command("garbage 1"), "ok\n");
   ASSERT_TRUE(run_until([&] { return !ready.count(first); }, 3s));
-  EXPECT_EQ(gone_reason(first), "mux protocol error: mux packet length 3 is shorter than its 8-byte header");
+  EXPECT_EQ(gone_reason(first),
+            "mux protocol error: mux packet length 3 is shorter than its 8-byte header");
   EXPECT_TRUE(echo(second));
   // Still plugged in: reopened after the retry delay, and a new VERSION restarts its mux.
   ASSERT_TRUE(run_until([&] { return ready.count(first) == 1; }, 5s));

@@ -23,7 +23,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/sim/iphone_model.hpp"
+#include "phone/iphone_model.hpp"
 #include "usbmux/core/host_session.hpp"
 
 namespace {

@@ -8,7 +8,7 @@
 #include <cstring>
 #include <stdexcept>
 
-#include "tools/camera/log.hpp"
+#include "base/log.hpp"
 
 namespace tether::camera {
 

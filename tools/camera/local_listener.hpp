@@ -5,7 +5,7 @@
 #include <asio.hpp>
 #include <string>
 
-#include "tools/camera/session_hub.hpp"
+#include "camera/session_hub.hpp"
 
 namespace tether::camera {
 

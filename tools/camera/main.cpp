@@ -5,22 +5,23 @@
 #include <csignal>
 #include <memory>
 
-#include "tools/camera/camera_service.hpp"
-#include "tools/camera/gphoto_camera.hpp"
+#include "base/log.hpp"
+#include "camera/camera_service.hpp"
+#include "camera/gphoto_camera.hpp"
+#include "camera/session_hub.hpp"
+#include "camera/test_pattern_camera.hpp"
 #include "tools/camera/local_listener.hpp"
-#include "tools/camera/log.hpp"
 #include "tools/camera/mux_connection.hpp"
 #include "tools/camera/options.hpp"
 #include "tools/camera/phone_watcher.hpp"
-#include "tools/camera/session_hub.hpp"
-#include "tools/camera/test_pattern_camera.hpp"
 
 int main(int argc, char** argv) {
   using namespace tether::camera;
+  tether::log::set_program("tether-camera");
   int exit_code = 0;
   const auto o = parse_options(argc, argv, exit_code);
   if (!o) return exit_code;
-  if (o->verbose) log::threshold = log::level::debug;
+  if (o->verbose) tether::log::set_level(tether::log::level::debug);
   std::signal(SIGPIPE, SIG_IGN);
 
   std::unique_ptr<camera_backend> backend;
@@ -32,7 +33,7 @@ int main(int argc, char** argv) {
   } else {
     backend = std::make_unique<gphoto_camera>();
   }
-  log::info("camera: " + backend->model());
+  tether::log::info("camera: " + backend->model());
   // The I/O context outlives the service: the camera thread posts to it until the
   // service's destructor has joined that thread.
   asio::io_context io;
@@ -55,7 +56,7 @@ int main(int argc, char** argv) {
     asio::signal_set signals(io, SIGINT, SIGTERM);
     signals.async_wait([&](std::error_code ec, int) {
       if (ec) return;
-      log::info("stopping");
+      tether::log::info("stopping");
       phones.reset();
       local.reset();
       hub.close_all();
@@ -63,7 +64,7 @@ int main(int argc, char** argv) {
     });
     io.run();
   } catch (const std::exception& e) {
-    log::error(e.what());
+    tether::log::error(e.what());
     return 1;
   }
   return 0;

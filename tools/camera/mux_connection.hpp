@@ -12,12 +12,11 @@
 #include <string>
 #include <system_error>
 
+#include "camera/stream_socket.hpp"
 #include "proto/plist_util.hpp"
 #include "proto/usbmuxd/client.hpp"
 
 namespace tether::camera {
-
-using stream_socket = asio::generic::stream_protocol::socket;
 
 // Where the daemon is: --usbmuxd, else $USBMUXD_SOCKET_ADDRESS, else /var/run/usbmuxd.
 using proto::usbmuxd::daemon_address;

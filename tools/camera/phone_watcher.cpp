@@ -2,8 +2,8 @@
 
 #include <algorithm>
 
-#include "tools/camera/controller_session.hpp"
-#include "tools/camera/log.hpp"
+#include "base/log.hpp"
+#include "camera/controller_session.hpp"
 
 namespace tether::camera {
 

@@ -15,7 +15,8 @@
 #include <memory>
 #include <string>
 
-#include "tools/camera/session_hub.hpp"
+#include "camera/session_hub.hpp"
+#include "tools/camera/mux_connection.hpp"
 
 namespace tether::camera {
 

@@ -23,19 +23,20 @@
 #include <nlohmann/json.hpp>
 #include <optional>
 
+#include "base/latest_slot.hpp"
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/commands.hpp"
-#include "tools/cli/http_server.hpp"
-#include "tools/cli/latest_slot.hpp"
-#include "tools/cli/mjpeg_fanout.hpp"
 #include "tools/cli/viewer_camera.hpp"
-#include "tools/cli/viewer_page.hpp"
+#include "viewer/http_server.hpp"
+#include "viewer/mjpeg_fanout.hpp"
+#include "viewer/viewer_page.hpp"
 
 namespace tether::cli {
 namespace {
 
 namespace msg = proto::camera::messages;
 using json = nlohmann::json;
+using namespace tether::viewer;  // the HTTP server, the MJPEG fan-out and the page
 
 constexpr std::size_t max_streams = 8;
 
@@ -227,8 +228,8 @@ class viewer {
   std::uint64_t properties_revision_ = 0;
   std::optional<saved_capture> latest_capture_;
   mjpeg_fanout fanout_;
-  latest_slot<viewer_camera::live_frame> frames_;  // camera thread -> io thread
-  viewer_camera camera_;                           // last: its thread uses the above
+  base::latest_slot<viewer_camera::live_frame> frames_;  // camera thread -> io thread
+  viewer_camera camera_;                                 // last: its thread uses the above
 };
 
 asio::ip::tcp::endpoint parse_listen(const std::string& text) {

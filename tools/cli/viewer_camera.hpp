@@ -20,17 +20,13 @@
 #include <vector>
 
 #include "tools/cli/cam_client.hpp"
+#include "viewer/live_frame.hpp"
 
 namespace tether::cli {
 
 class viewer_camera {
  public:
-  struct live_frame {
-    std::shared_ptr<const std::vector<std::byte>> jpeg;
-    std::uint32_t sequence = 0;
-    std::uint16_t width = 0, height = 0;
-    double age_ms = 0;  // from the camera's timestamp to its arrival here
-  };
+  using live_frame = viewer::live_frame;
   struct callbacks {  // all called on the camera thread
     std::function<void(live_frame)> frame;
     std::function<void(bool connected, const std::string& text)> status;

@@ -11,8 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "phone/iphone_model.hpp"
 #include "tools/gadget/ffs_descriptors.hpp"
-#include "tools/sim/iphone_model.hpp"
 
 namespace tether::gadget {
 

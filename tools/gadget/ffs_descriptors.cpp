@@ -1,5 +1,7 @@
 #include "tools/gadget/ffs_descriptors.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <linux/usb/functionfs.h>
 
 #include <algorithm>
@@ -14,13 +16,8 @@ constexpr std::uint8_t dt_endpoint = 5;
 constexpr std::uint16_t full_speed_packet = 64;
 constexpr std::uint16_t us_english = 0x0409;
 
-void put32(bytes& b, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i) b.push_back(static_cast<std::uint8_t>(v >> (8 * i)));
-}
-void set32(bytes& b, std::size_t at, std::uint32_t v) {
-  for (int i = 0; i < 4; ++i)
-    b[at + static_cast<std::size_t>(i)] = static_cast<std::uint8_t>(v >> (8 * i));
-}
+void put32(bytes& b, std::uint32_t v) { base::append_le32(b, v); }
+void set32(bytes& b, std::size_t at, std::uint32_t v) { base::store_le32(b.data() + at, v); }
 
 // The descriptors of one instance at high speed: each interface it carries (all alt
 // settings) with what follows it, in the configuration's order, renumbered.
@@ -64,14 +61,13 @@ cut cut_from_model(const sim::iphone_identity& id, const function_slot& slot) {
 bytes full_speed(bytes d) {
   if (d[1] != dt_endpoint || d.size() < 7) return d;
   const std::uint8_t type = d[3] & 3;
-  const std::uint16_t size = static_cast<std::uint16_t>(d[4] | d[5] << 8);
+  const std::uint16_t size = base::load_le16(d.data() + 4);
   if (type == 2) {
     d[4] = full_speed_packet;
     d[5] = 0;
   } else if (type == 3) {
     const std::uint16_t fs = std::min(size, full_speed_packet);
-    d[4] = static_cast<std::uint8_t>(fs);
-    d[5] = static_cast<std::uint8_t>(fs >> 8);
+    base::store_le16(d.data() + 4, fs);
     const unsigned micro = d[6] >= 1 && d[6] <= 16 ? 1u << (d[6] - 1) : 8u;
     d[6] = static_cast<std::uint8_t>(std::clamp(micro / 8, 1u, 255u));
   }
@@ -113,8 +109,7 @@ ffs_blobs function_blobs(const sim::iphone_identity& id, const function_slot& sl
   put32(s, 0);
   put32(s, static_cast<std::uint32_t>(c.strings.size()));
   put32(s, 1);  // one language
-  s.push_back(static_cast<std::uint8_t>(us_english));
-  s.push_back(static_cast<std::uint8_t>(us_english >> 8));
+  base::append_le16(s, us_english);
   for (const std::string& text : c.strings) {
     s.insert(s.end(), text.begin(), text.end());
     s.push_back(0);

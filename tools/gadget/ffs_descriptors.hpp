@@ -10,7 +10,7 @@
 #include <string>
 #include <vector>
 
-#include "tools/sim/iphone_model.hpp"
+#include "phone/iphone_model.hpp"
 
 namespace tether::gadget {
 

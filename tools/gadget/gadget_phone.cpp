@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cstdio>
 
-#include "tools/gadget/log.hpp"
+#include "base/log.hpp"
 
 namespace tether::gadget {
 namespace {
@@ -61,7 +61,7 @@ void gadget_phone::remove_leftovers() {
   // its tree in configfs; the same plan removes it. Errors are expected (ENOENT).
   std::string ignored;
   if (std::filesystem::exists(o_.configfs_root / o_.name)) {
-    log::warning("removing gadget " + o_.name + " left by an earlier run");
+    log::warn("removing gadget " + o_.name + " left by an earlier run");
     bind_udc(o_.configfs_root, o_.name, "", ignored);
   }
   for (const function_slot& s : slots_) unmount_leftover(o_.run_dir / instance_name(o_.name, s));
@@ -121,7 +121,7 @@ void gadget_phone::stop() {
   functions_.clear();
   std::string error;
   if (!undo(o_.configfs_root, plan_, error))
-    log::warning("the gadget's configfs tree is not all gone: " + error);
+    log::warn("the gadget's configfs tree is not all gone: " + error);
   std::error_code ec;
   std::filesystem::remove(o_.run_dir, ec);  // only if empty: the control socket may be there
 }
@@ -144,7 +144,7 @@ void gadget_phone::unplug() {
   if (!plugged_) return;
   std::string error;
   if (!bind_udc(o_.configfs_root, o_.name, "", error))
-    log::warning("cannot unbind from " + o_.udc + ": " + error);
+    log::warn("cannot unbind from " + o_.udc + ": " + error);
   plugged_ = false;
   log::info("unbound from " + o_.udc + " (cable pulled)");
 }

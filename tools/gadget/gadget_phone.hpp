@@ -8,10 +8,10 @@
 #include <string>
 #include <vector>
 
+#include "phone/phone_controls.hpp"
 #include "tools/gadget/configfs_plan.hpp"
 #include "tools/gadget/ffs_function.hpp"
 #include "tools/gadget/mux_function.hpp"
-#include "tools/sim/phone_controls.hpp"
 
 namespace tether::gadget {
 

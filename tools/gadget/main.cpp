@@ -20,10 +20,10 @@
 #include <sstream>
 #include <string>
 
+#include "base/log.hpp"
+#include "phone/app_setup.hpp"
+#include "phone/control_commands.hpp"
 #include "tools/gadget/gadget_phone.hpp"
-#include "tools/gadget/log.hpp"
-#include "tools/sim/app_setup.hpp"
-#include "tools/sim/control_commands.hpp"
 
 namespace {
 
@@ -132,7 +132,7 @@ options parse(int argc, char** argv) {
       std::string error;
       if (!sim::parse_app_option(value("--app"), o.apps, error)) bad_usage(error);
     } else if (a == "-v" || a == "--verbose") {
-      gadget::log::verbose = true;
+      log::set_level(log::level::debug);
     } else if (a == "-h" || a == "--help") {
       std::fputs(usage().c_str(), stdout);
       std::exit(0);
@@ -148,7 +148,7 @@ int open_control_socket(const std::string& path) {
   sockaddr_un addr{};
   addr.sun_family = AF_UNIX;
   if (path.size() >= sizeof addr.sun_path) {
-    gadget::log::error("--control path is too long: " + path);
+    log::error("--control path is too long: " + path);
     return -1;
   }
   std::memcpy(addr.sun_path, path.c_str(), path.size() + 1);
@@ -158,7 +158,7 @@ int open_control_socket(const std::string& path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(fd, 8) != 0) {
-    gadget::log::error("cannot listen on control socket " + path + ": " + std::strerror(errno));
+    log::error("cannot listen on control socket " + path + ": " + std::strerror(errno));
     if (fd >= 0) ::close(fd);
     return -1;
   }
@@ -185,8 +185,8 @@ gboolean on_control(gint fd, GIOCondition, gpointer data) {
     std::istringstream lines(buf.substr(0, static_cast<std::size_t>(n)));
     for (std::string line; std::getline(lines, line);)
       if (!line.empty())
-        reply += sim::run_phone_command(line, phones,
-                                        [](const std::string& what) { gadget::log::info(what); });
+        reply +=
+            sim::run_phone_command(line, phones, [](const std::string& what) { log::info(what); });
   }
   (void)::send(conn, reply.data(), reply.size(), MSG_NOSIGNAL);
   ::close(conn);
@@ -204,7 +204,7 @@ gboolean on_tick(gpointer data) {
 }
 
 gboolean on_quit(gpointer data) {
-  gadget::log::info("signal received: unplugging and removing the gadget");
+  log::info("signal received: unplugging and removing the gadget");
   g_main_loop_quit(static_cast<program*>(data)->loop);
   return G_SOURCE_REMOVE;
 }
@@ -212,9 +212,10 @@ gboolean on_quit(gpointer data) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  log::set_program("tether-gadget");
   const options o = parse(argc, argv);
   if (::geteuid() != 0)
-    gadget::log::warning("not running as root: configfs and mount will most likely refuse");
+    log::warn("not running as root: configfs and mount will most likely refuse");
 
   sim::iphone_identity id;
   id.serial = o.serial;
@@ -226,7 +227,7 @@ int main(int argc, char** argv) {
 
   std::string error;
   if (!gadget.start(error)) {
-    gadget::log::error(error);
+    log::error(error);
     return 1;
   }
   const int control = open_control_socket(o.control);
@@ -234,7 +235,7 @@ int main(int argc, char** argv) {
     gadget.stop();
     return 1;
   }
-  gadget::log::info("control socket " + o.control);
+  log::info("control socket " + o.control);
 
   program p{&gadget, g_main_loop_new(nullptr, FALSE)};
   for (const int fd : gadget.ep0_fds()) g_unix_fd_add(fd, G_IO_IN, on_ep0, &p);
@@ -248,6 +249,6 @@ int main(int argc, char** argv) {
   ::unlink(o.control.c_str());
   gadget.stop();
   g_main_loop_unref(p.loop);
-  gadget::log::info("gadget removed");
+  log::info("gadget removed");
   return 0;
 }

@@ -8,8 +8,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "base/log.hpp"
 #include "tools/gadget/in_transfers.hpp"
-#include "tools/gadget/log.hpp"
 
 namespace tether::gadget {
 namespace {
@@ -200,7 +200,7 @@ void mux_function::read_loop() {
     reader_.in_call = false;
     if (n < 0) {
       if (!transient(err)) {
-        log::warning(std::string("bulk OUT read failed: ") + std::strerror(err));
+        log::warn(std::string("bulk OUT read failed: ") + std::strerror(err));
         l.unlock();
         std::this_thread::sleep_for(writer_idle);  // not a spin on a broken endpoint
         l.lock();
@@ -268,7 +268,7 @@ void mux_function::write_loop() {
     l.lock();
     writer_.in_call = false;
     if (rc < 0 && !transient(err)) {
-      log::warning(std::string("bulk IN write failed: ") + std::strerror(err));
+      log::warn(std::string("bulk IN write failed: ") + std::strerror(err));
       nap = true;
     }
     if (rc < 0 || active_ != inst) max_packet_of = -1;

@@ -26,7 +26,7 @@
 #include <thread>
 #include <vector>
 
-#include "tools/sim/virtual_phone.hpp"
+#include "phone/virtual_phone.hpp"
 
 namespace tether::gadget {
 

@@ -23,8 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "tools/sim/app_setup.hpp"
-#include "tools/sim/control_commands.hpp"
+#include "base/log.hpp"
+#include "phone/app_setup.hpp"
+#include "phone/control_commands.hpp"
 #include "tools/sim/ptp/camera_pictures.hpp"
 #include "tools/sim/ptp/nikon_d750.hpp"
 #include "tools/sim/usbdevfs_phone.hpp"
@@ -88,10 +89,6 @@ std::string usage() {
 }
 
 bool verbose = false;
-
-void log_line(const char* level, const std::string& msg) {
-  std::fprintf(stderr, "tether-sim: %s: %s\n", level, msg.c_str());
-}
 
 struct options {
   int phones = 1;
@@ -202,7 +199,7 @@ int open_control_socket(const std::string& path) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0 || ::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr) != 0 ||
       ::listen(fd, 8) != 0) {
-    log_line("error", "cannot listen on control socket " + path + ": " + std::strerror(errno));
+    tether::log::error("cannot listen on control socket " + path + ": " + std::strerror(errno));
     std::exit(1);
   }
   return fd;
@@ -288,7 +285,7 @@ std::string camera_command(std::istringstream& in, camera_slot* cam) {
            "' (camera plug, camera unplug, camera replug, camera busy N, camera fps N, "
            "camera status)\n";
   }
-  if (verbose) log_line("info", "camera: " + verb);
+  if (verbose) tether::log::info("camera: " + verb);
   return "ok\n";
 }
 
@@ -299,7 +296,7 @@ std::string run_command(const std::string& line, std::vector<phone_controls*>& p
   in >> verb;
   if (verb == "camera") return camera_command(in, cam);
   return run_phone_command(line, phones, [](const std::string& what) {
-    if (verbose) log_line("info", what);
+    if (verbose) tether::log::info(what);
   });
 }
 
@@ -311,6 +308,7 @@ void forward_signal(int sig) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  tether::log::set_program("tether-sim");
   options o = parse(argc, argv);
 
   // Uevents for hotplug are resolved through the preload, so this process needs it
@@ -321,8 +319,8 @@ int main(int argc, char** argv) {
     if (preload != nullptr && *preload != '\0') value += std::string(":") + preload;
     ::setenv("LD_PRELOAD", value.c_str(), 1);
     ::execv("/proc/self/exe", argv);
-    log_line("error",
-             std::string("cannot re-run under the umockdev preload: ") + std::strerror(errno));
+    tether::log::error(std::string("cannot re-run under the umockdev preload: ") +
+                       std::strerror(errno));
     return 1;
   }
 
@@ -338,11 +336,12 @@ int main(int argc, char** argv) {
     phones.push_back(std::make_unique<usbdevfs_phone>(testbed, std::move(phone), bus));
     std::string error;
     if (!phones.back()->plug(error)) {
-      log_line("error", "phone " + std::to_string(i + 1) + ": " + error);
+      tether::log::error("phone " + std::to_string(i + 1) + ": " + error);
       return 1;
     }
     if (verbose)
-      log_line("info", "phone " + std::to_string(i + 1) + " " + phones.back()->udid() + " plugged");
+      tether::log::info("phone " + std::to_string(i + 1) + " " + phones.back()->udid() +
+                        " plugged");
   }
 
   std::vector<phone_controls*> controls;
@@ -353,10 +352,10 @@ int main(int argc, char** argv) {
     camera = make_camera(testbed, bus, o);
     std::string error;
     if (!camera->device->plug(error)) {
-      log_line("error", "camera: " + error);
+      tether::log::error("camera: " + error);
       return 1;
     }
-    if (verbose) log_line("info", "camera (Nikon D750) plugged");
+    if (verbose) tether::log::info("camera (Nikon D750) plugged");
   }
 
   // The program under test can drive the phones too: it finds the control socket

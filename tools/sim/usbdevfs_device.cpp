@@ -1,5 +1,7 @@
 #include "tools/sim/usbdevfs_device.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <fcntl.h>
 #include <glib-unix.h>
 #include <linux/ioctl.h>
@@ -438,9 +440,8 @@ void usbdevfs_device::control_urb(UMockdevIoctlData* urbd) {
     return;
   }
   auto* buf = static_cast<std::uint8_t*>(urb->buffer);
-  const setup_packet s{buf[0], buf[1], static_cast<std::uint16_t>(buf[2] | (buf[3] << 8)),
-                       static_cast<std::uint16_t>(buf[4] | (buf[5] << 8)),
-                       static_cast<std::uint16_t>(buf[6] | (buf[7] << 8))};
+  const setup_packet s{buf[0], buf[1], base::load_le16(buf + 2), base::load_le16(buf + 4),
+                       base::load_le16(buf + 6)};
   const std::size_t room = static_cast<std::size_t>(urb->buffer_length) - 8;
   const auto reply =
       fn_.control(s, std::span<const std::uint8_t>(buf + 8, std::min<std::size_t>(room, s.length)));

@@ -13,8 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "phone/usb_function.hpp"
 #include "tools/sim/usb_bus.hpp"
-#include "tools/sim/usb_function.hpp"
 
 namespace tether::sim {
 

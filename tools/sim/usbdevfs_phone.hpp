@@ -4,9 +4,9 @@
 // need a way back in, and mux-level faults.
 #include <string>
 
-#include "tools/sim/phone_controls.hpp"
+#include "phone/phone_controls.hpp"
+#include "phone/virtual_phone.hpp"
 #include "tools/sim/usbdevfs_device.hpp"
-#include "tools/sim/virtual_phone.hpp"
 
 namespace tether::sim {
 

@@ -1,5 +1,7 @@
 #include "tools/sim/virtual_ptp_camera.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <algorithm>
 #include <cstdio>
 #include <cstring>
@@ -9,10 +11,7 @@ namespace {
 
 using bytes8 = std::vector<std::uint8_t>;
 
-void put16(bytes8& b, std::uint16_t v) {
-  b.push_back(static_cast<std::uint8_t>(v));
-  b.push_back(static_cast<std::uint8_t>(v >> 8));
-}
+void put16(bytes8& b, std::uint16_t v) { base::append_le16(b, v); }
 
 bytes8 string_descriptor(const std::string& text) {
   bytes8 b{0, 3};

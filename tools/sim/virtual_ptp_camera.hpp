@@ -5,8 +5,8 @@
 // body's driver by itself. Under usbdevfs_device, like the phone.
 #include <mutex>
 
+#include "phone/usb_function.hpp"
 #include "tools/sim/ptp/ptp_responder.hpp"
-#include "tools/sim/usb_function.hpp"
 
 namespace tether::sim {
 

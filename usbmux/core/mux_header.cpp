@@ -1,14 +1,14 @@
 #include "usbmux/core/mux_header.hpp"
 
-#include "usbmux/core/byte_order.hpp"
+#include "base/byte_order.hpp"
 #include "usbmux/core/errc.hpp"
 
 namespace tether::usbmux {
 
-using detail::load_be16;
-using detail::load_be32;
-using detail::store_be16;
-using detail::store_be32;
+using base::load_be16;
+using base::load_be32;
+using base::store_be16;
+using base::store_be32;
 
 void encode(const mux_header& h, header_format f, std::span<std::byte> out) {
   store_be32(out.data(), static_cast<std::uint32_t>(h.proto));

@@ -2,14 +2,14 @@
 
 #include <algorithm>
 
-#include "usbmux/core/byte_order.hpp"
+#include "base/byte_order.hpp"
 
 namespace tether::usbmux {
 
-using detail::load_be16;
-using detail::load_be32;
-using detail::store_be16;
-using detail::store_be32;
+using base::load_be16;
+using base::load_be32;
+using base::store_be16;
+using base::store_be32;
 
 std::uint16_t window_to_wire(std::uint32_t bytes) {
   return static_cast<std::uint16_t>(std::min<std::uint32_t>(bytes >> window_shift, 0xFFFF));

@@ -1,18 +1,18 @@
 #include "usbmux/core/version_packet.hpp"
 
-#include "usbmux/core/byte_order.hpp"
+#include "base/byte_order.hpp"
 
 namespace tether::usbmux {
 
 void encode(const version_payload& v, std::span<std::byte, version_payload_size> out) {
-  detail::store_be32(out.data(), v.major);
-  detail::store_be32(out.data() + 4, v.minor);
-  detail::store_be32(out.data() + 8, v.padding);
+  base::store_be32(out.data(), v.major);
+  base::store_be32(out.data() + 4, v.minor);
+  base::store_be32(out.data() + 8, v.padding);
 }
 
 version_payload decode_version_payload(std::span<const std::byte, version_payload_size> in) {
-  return {detail::load_be32(in.data()), detail::load_be32(in.data() + 4),
-          detail::load_be32(in.data() + 8)};
+  return {base::load_be32(in.data()), base::load_be32(in.data() + 4),
+          base::load_be32(in.data() + 8)};
 }
 
 }  // namespace tether::usbmux

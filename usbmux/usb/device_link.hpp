@@ -19,11 +19,11 @@
 #include <string>
 #include <vector>
 
+#include "base/quiet_timer.hpp"
 #include "usbmux/core/host_session.hpp"
 #include "usbmux/core/phone_link.hpp"
 #include "usbmux/usb/device_table.hpp"
 #include "usbmux/usb/event_loop.hpp"
-#include "usbmux/usb/quiet_timer.hpp"
 
 namespace tether::usb {
 
@@ -104,7 +104,7 @@ class device_link final : public usbmux::phone_link {
   listener& listener_;
   device_facts facts_;
   usbmux::host_session session_;
-  quiet_timer timer_;
+  base::quiet_timer timer_;
   std::optional<std::chrono::steady_clock::time_point> armed_for_;
   bool claimed_ = false;
   bool ready_signalled_ = false;

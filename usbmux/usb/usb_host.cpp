@@ -100,7 +100,7 @@ void usb_host::schedule_retry(libusb_device* dev) {
   if (fresh) {
     libusb_ref_device(dev);
     it->second.delay = opts_.retry_first;
-    it->second.timer = std::make_unique<quiet_timer>(loop_.io());
+    it->second.timer = std::make_unique<base::quiet_timer>(loop_.io());
   } else {
     it->second.delay = std::min(it->second.delay * 2, opts_.retry_max);
   }

@@ -7,8 +7,8 @@
 #include <memory>
 #include <string>
 
+#include "base/quiet_timer.hpp"
 #include "usbmux/usb/device_link.hpp"
-#include "usbmux/usb/quiet_timer.hpp"
 
 namespace tether::usb {
 
@@ -52,7 +52,7 @@ class usb_host : private device_link::listener {
   bool hotplug_registered_ = false;
   std::map<libusb_device*, std::unique_ptr<device_link>> links_;
   struct retry {
-    std::unique_ptr<quiet_timer> timer;
+    std::unique_ptr<base::quiet_timer> timer;
     std::chrono::milliseconds delay;
   };
   std::map<libusb_device*, retry> retries_;  // devices that failed and will be reopened

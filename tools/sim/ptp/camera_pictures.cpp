@@ -5,8 +5,8 @@
 #include <mutex>
 #include <string>
 
-#include "tools/camera/digit_font.hpp"
-#include "tools/camera/jpeg.hpp"
+#include "camera/digit_font.hpp"
+#include "camera/jpeg.hpp"
 
 namespace tether::sim::ptp {
 namespace {

@@ -1,18 +1,18 @@
 #include "tools/sim/ptp/ptp_container.hpp"
 
+#include "base/byte_order.hpp"
+
 #include <algorithm>
 
 namespace tether::sim::ptp {
 namespace {
 
 std::uint32_t le32(std::span<const std::byte> b, std::size_t at) {
-  return static_cast<std::uint32_t>(b[at]) | static_cast<std::uint32_t>(b[at + 1]) << 8 |
-         static_cast<std::uint32_t>(b[at + 2]) << 16 | static_cast<std::uint32_t>(b[at + 3]) << 24;
+  return base::load_le32(b.subspan(at, 4).data());
 }
 
 std::uint16_t le16(std::span<const std::byte> b, std::size_t at) {
-  return static_cast<std::uint16_t>(static_cast<unsigned>(b[at]) | static_cast<unsigned>(b[at + 1])
-                                                                       << 8);
+  return base::load_le16(b.subspan(at, 2).data());
 }
 
 }  // namespace

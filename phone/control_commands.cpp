@@ -1,0 +1,63 @@
+#include "phone/control_commands.hpp"
+
+#include <cstdlib>
+#include <sstream>
+
+namespace tether::sim {
+
+std::string run_phone_command(const std::string& line, std::span<phone_controls* const> phones,
+                              const std::function<void(const std::string&)>& done) {
+  std::istringstream in(line);
+  std::string verb;
+  int n = 0;
+  in >> verb;
+  if (verb == "list") {
+    std::string out;
+    for (std::size_t i = 0; i < phones.size(); ++i)
+      out += std::to_string(i + 1) + " " + phones[i]->udid() +
+             (phones[i]->plugged() ? " plugged\n" : " unplugged\n");
+    return out + "ok\n";
+  }
+  if (!(in >> n) || n < 1 || n > static_cast<int>(phones.size()))
+    return "error: say which phone, 1 to " + std::to_string(phones.size()) + " (e.g. 'unplug 1')\n";
+  phone_controls& p = *phones[static_cast<std::size_t>(n - 1)];
+  std::string error;
+  std::string arg;
+  in >> arg;
+  if (verb == "unplug") {
+    p.unplug();
+  } else if (verb == "stall") {
+    if (arg != "in" && arg != "out")
+      return "error: say which endpoint: 'stall N in' or 'stall N out'\n";
+    p.stall(arg == "in");
+  } else if (verb == "delay") {
+    char* end = nullptr;
+    const long ms = std::strtol(arg.c_str(), &end, 10);
+    if (arg.empty() || *end != '\0' || ms < 0)
+      return "error: 'delay N MS' takes milliseconds, e.g. 'delay 1 50'\n";
+    p.set_delay(std::chrono::milliseconds(ms));
+  } else if (verb == "drop") {
+    p.drop();
+  } else if (verb == "garbage") {
+    p.inject_garbage();
+  } else if (verb == "reset") {
+    p.reset_connections();
+  } else if (verb == "stale") {
+    p.inject_stale_packet(2345, 0xfefe);  // a host port no daemon has handed out yet
+  } else if (verb == "stats") {
+    return p.stats() + "\nok\n";
+  } else if (verb == "mute" || verb == "unmute") {
+    p.set_version_muted(verb == "mute");
+  } else if (verb == "plug" || verb == "replug") {
+    if (verb == "replug") p.unplug();
+    if (!p.plug(error)) return "error: " + error + "\n";
+  } else {
+    return "error: unknown command '" + verb +
+           "' (list, plug N, unplug N, replug N, stall N in|out, delay N MS, drop N, garbage N, "
+           "mute N, unmute N, reset N, stale N, stats N)\n";
+  }
+  if (done) done("phone " + std::to_string(n) + " " + p.udid() + ": " + verb);
+  return "ok\n";
+}
+
+}  // namespace tether::sim

@@ -1,0 +1,20 @@
+#pragma once
+// The control socket's language, one command per line, shared by tether-sim and
+// tether-gadget. Each reply ends in a line "ok" or "error: WHAT".
+//   list | plug N | unplug N | replug N
+//   stall N in|out | delay N MS | drop N | garbage N | mute N | unmute N | reset N
+//   stale N | stats N
+#include <functional>
+#include <span>
+#include <string>
+
+#include "phone/phone_controls.hpp"
+
+namespace tether::sim {
+
+// Runs one command on `phones` (numbered from 1) and returns the reply. `done` hears
+// "phone N UDID: VERB" after each command that changed something.
+std::string run_phone_command(const std::string& line, std::span<phone_controls* const> phones,
+                              const std::function<void(const std::string&)>& done);
+
+}  // namespace tether::sim
