@@ -3,6 +3,8 @@
 // (to the phone) or makes (from the phone) the bytes. Beside it, in the same run, a
 // plain relay copies between two socketpairs through one buffer: the most a relay can
 // do on this machine, so the ratio between the two is what the daemon's path costs.
+// The plain relay's bytes cross two sockets and the daemon's path one, so a ratio above
+// 1 is possible; a bare socketpair (one crossing, no relay) is printed as the floor.
 //
 // Everything runs on one thread (client, relay and phone alike), so the CPU time per
 // MB is one core's, endpoints included, for both relays.
@@ -133,6 +135,22 @@ figures plain_relay(std::size_t bytes) {
   });
 }
 
+// client -> reader through one socketpair, no relay: what one socket crossing costs,
+// the floor under the daemon's path (which crosses one socket, where the plain relay
+// crosses two).
+figures one_socket(std::size_t bytes) {
+  asio::io_context io;
+  local_socket client(io), far(io);
+  asio::local::connect_pair(client, far);
+  writer w{client, bytes};
+  reader r{far};
+  return measure(bytes, [&] {
+    w.go();
+    r.go();
+    run_until(io, [&] { return r.got >= bytes; });
+  });
+}
+
 struct phone_bench {
   asio::io_context io;
   daemon::device_registry devices;
@@ -221,15 +239,18 @@ int main(int argc, char** argv) {
   }
   const std::size_t bytes = mb * 1000 * 1000;
   // Interleaved, best of three: a shared machine's noise hits every figure alike.
-  figures plain, up, down;
+  figures plain, one, up, down;
   for (int round = 0; round < rounds; ++round) {
-    const auto p = plain_relay(bytes), u = to_phone(bytes), d = from_phone(bytes);
+    const auto p = plain_relay(bytes), o = one_socket(bytes);
+    const auto u = to_phone(bytes), d = from_phone(bytes);
     if (p.mb_per_s > plain.mb_per_s) plain = p;
+    if (o.mb_per_s > one.mb_per_s) one = o;
     if (u.mb_per_s > up.mb_per_s) up = u;
     if (d.mb_per_s > down.mb_per_s) down = d;
   }
   std::printf("relay path, %zu MB each way, one thread, best of %d\n", mb, rounds);
   print("plain socket relay", plain, plain);
+  print("one socket, no relay", one, plain);
   print("tetherd relay, to phone", up, plain);
   print("tetherd relay, from phone", down, plain);
   if (check && (up.mb_per_s < *check * plain.mb_per_s || down.mb_per_s < *check * plain.mb_per_s)) {
