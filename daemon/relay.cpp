@@ -50,28 +50,35 @@ void relay::on_conn_event(const usbmux::event& e) {
 // once written, so a slow client holds the phone back through the window.
 void relay::pump_to_client() {
   if (done_ || writing_) return;
+  usbmux::phone_link* l = link();
+  if (l == nullptr) return finish("phone gone");
+  std::size_t wrote = 0;
+  std::error_code ec;
   for (;;) {
-    usbmux::phone_link* l = link();
-    if (l == nullptr) return finish("phone gone");
     const auto data = l->session().received(conn_);
-    if (data.empty()) {
-      if (phone_closed_) finish("the phone closed the connection");
-      return;
-    }
-    std::error_code ec;
+    if (data.empty()) break;
     const std::size_t n =
         socket_.write_some(asio::buffer(data.data(), std::min(data.size(), chunk_)), ec);
-    if (ec == asio::error::would_block || ec == asio::error::try_again) break;
-    if (ec) return finish("client went away");
-    totals_.from_phone += n;
+    if (ec) break;
+    wrote += n;
     l->session().consume(conn_, n, std::chrono::steady_clock::now());
+  }
+  if (wrote != 0) {  // one flush for the turn: its consume() calls make one ACK
+    totals_.from_phone += wrote;
     l->flush();
   }
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    return finish("client went away");
+  }
+  if (!ec) {  // everything received is written
+    if (phone_closed_) finish("the phone closed the connection");
+    return;
+  }
   writing_ = true;
-  socket_.async_wait(socket_type::wait_write, [self = shared_from_this()](std::error_code ec) {
+  socket_.async_wait(socket_type::wait_write, [self = shared_from_this()](std::error_code e) {
     self->writing_ = false;
     if (self->done_) return;
-    if (ec) return self->finish("client went away");
+    if (e) return self->finish("client went away");
     self->pump_to_client();
   });
 }
