@@ -1,6 +1,6 @@
 #include "daemon/relay.hpp"
 
-#include <asio/write.hpp>
+#include <asio/post.hpp>
 
 #include "base/log.hpp"
 
@@ -18,7 +18,10 @@ relay::relay(socket_type socket, device_registry& devices, std::uint32_t device_
       phone_closed_(phone_closed),
       ended_(std::move(ended)),
       to_phone_(std::move(first_to_phone)),
-      chunk_(chunk) {}
+      chunk_(chunk) {
+  std::error_code ignored;  // a socket that cannot be non-blocking fails its first read
+  socket_.non_blocking(true, ignored);
+}
 
 void relay::start() {
   link_ = devices_.find(device_id_);
@@ -40,41 +43,55 @@ void relay::on_conn_event(const usbmux::event& e) {
   if (std::holds_alternative<usbmux::events::writable>(e)) return pump_to_phone();
 }
 
-// Phone -> client, one write at a time; bytes are consumed (acknowledged) only once
-// written, so a slow client holds the phone back through the window.
+// Phone -> client, written straight from the session's receive buffer: try a
+// non-blocking write, and only when the socket is full wait for it to drain. Nothing
+// runs between received() and the write, so the span cannot move under it (an
+// async_write would need a copy that stays put). Bytes are consumed (acknowledged) only
+// once written, so a slow client holds the phone back through the window.
 void relay::pump_to_client() {
   if (done_ || writing_) return;
   usbmux::phone_link* l = link();
   if (l == nullptr) return finish("phone gone");
-  const auto data = l->session().received(conn_);
-  if (data.empty()) {
+  std::size_t wrote = 0;
+  std::error_code ec;
+  for (;;) {
+    const auto data = l->session().received(conn_);
+    if (data.empty()) break;
+    const std::size_t n =
+        socket_.write_some(asio::buffer(data.data(), std::min(data.size(), chunk_)), ec);
+    if (ec) break;
+    wrote += n;
+    l->session().consume(conn_, n, std::chrono::steady_clock::now());
+  }
+  if (wrote != 0) {  // one flush for the turn: its consume() calls make one ACK
+    totals_.from_phone += wrote;
+    l->flush();
+  }
+  if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
+    return finish("client went away");
+  }
+  if (!ec) {  // everything received is written
     if (phone_closed_) finish("the phone closed the connection");
     return;
   }
-  to_client_.assign(data.begin(), data.begin() + static_cast<std::ptrdiff_t>(
-                                                     std::min<std::size_t>(data.size(), chunk_)));
   writing_ = true;
-  asio::async_write(socket_, asio::buffer(to_client_),
-                    [self = shared_from_this()](std::error_code ec, std::size_t n) {
-                      self->writing_ = false;
-                      if (self->done_) return;
-                      if (ec) return self->finish("client went away");
-                      self->totals_.from_phone += n;
-                      if (usbmux::phone_link* lk = self->link()) {
-                        lk->session().consume(self->conn_, n, std::chrono::steady_clock::now());
-                        lk->flush();
-                      }
-                      self->pump_to_client();
-                    });
+  socket_.async_wait(socket_type::wait_write, [self = shared_from_this()](std::error_code e) {
+    self->writing_ = false;
+    if (self->done_) return;
+    if (e) return self->finish("client went away");
+    self->pump_to_client();
+  });
 }
 
-// Client -> phone. One read (at most 64 KiB) waits in `to_phone_` until the mux
-// connection takes it; a short send arms `writable`, which calls back here.
+// Client -> phone, read straight into the session's send buffer (prepare/commit):
+// the packing into USB packets is then the only copy in user space. One read per
+// turn, each committed (and flushed) before the next, so the read size bounds the
+// packets; a full send buffer returns and its `writable` event calls back here.
 void relay::pump_to_phone() {
   if (done_ || reading_ || phone_closed_) return;
   usbmux::phone_link* l = link();
   if (l == nullptr) return finish("phone gone");
-  if (!to_phone_.empty()) {
+  if (!to_phone_.empty()) {  // what the client sent with its Connect request
     const auto took = l->session().send(conn_, to_phone_);
     if (!took) return finish(took.error().message());
     to_phone_.erase(to_phone_.begin(), to_phone_.begin() + static_cast<std::ptrdiff_t>(*took));
@@ -82,16 +99,29 @@ void relay::pump_to_phone() {
     l->flush();
     if (!to_phone_.empty()) return;
   }
+  const auto room = l->session().prepare(conn_, chunk_);
+  if (!room) return finish(room.error().message());
+  if (room->empty()) return;  // the send buffer is full: `writable` calls back
+  std::error_code ec;
+  const std::size_t n = socket_.read_some(asio::buffer(room->data(), room->size()), ec);
+  const bool wait = ec == asio::error::would_block || ec == asio::error::try_again;
+  if (ec && !wait) return finish("client closed the connection");
+  if (const auto took = l->session().commit(conn_, wait ? 0 : n); !took) {
+    return finish(took.error().message());
+  }
+  totals_.to_phone += wait ? 0 : n;
+  if (!wait) l->flush();
+  // After a read, come back through the io_context (fairness, and the flush runs
+  // first); after EAGAIN, wait for the socket: its next edge wakes us.
   reading_ = true;
-  socket_.async_read_some(asio::buffer(read_buf_.get(), chunk_),
-                          [self = shared_from_this()](std::error_code ec, std::size_t n) {
-                            self->reading_ = false;
-                            if (self->done_) return;
-                            if (ec) return self->finish("client closed the connection");
-                            self->to_phone_.assign(self->read_buf_.get(),
-                                                   self->read_buf_.get() + n);
-                            self->pump_to_phone();
-                          });
+  auto again = [self = shared_from_this()](std::error_code e = {}) {
+    self->reading_ = false;
+    if (self->done_) return;
+    if (e) return self->finish("client closed the connection");
+    self->pump_to_phone();
+  };
+  if (wait) return socket_.async_wait(socket_type::wait_read, std::move(again));
+  asio::post(socket_.get_executor(), std::move(again));
 }
 
 void relay::finish(const std::string& why) {

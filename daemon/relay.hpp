@@ -1,8 +1,10 @@
 #pragma once
 // Moves bytes between a client socket (unix or TCP) and an open mux connection, with
 // backpressure both ways: the phone's bytes are acknowledged only once the client has
-// taken them, and the client is read only when the connection's window has room, so
-// memory per connection stays at two 64 KiB buffers whatever either side does.
+// taken them, and the client is read only when the connection's send buffer has room.
+// The relay holds no buffer of its own: it writes to the client straight from the
+// session's receive buffer and reads from the client straight into the session's send
+// buffer (prepare/commit), one copy per byte each way, through a non-blocking socket.
 //
 // When the phone resets the connection, every byte it sent before is written to the
 // client before the socket closes; when the client closes, the phone gets RST at once.
@@ -58,13 +60,10 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   bool phone_closed_;
   ended_fn ended_;
   bool done_ = false;
-  bool writing_ = false;
-  bool reading_ = false;
-  std::vector<std::byte> to_client_;  // bytes from the phone being written now
-  std::vector<std::byte> to_phone_;   // read from the client, not yet taken by the mux
-  std::size_t chunk_;
-  // Not zero-filled: an idle relay's buffer costs address space, not memory.
-  std::unique_ptr<std::byte[]> read_buf_ = std::make_unique_for_overwrite<std::byte[]>(chunk_);
+  bool writing_ = false;             // waiting for the client's socket to take more
+  bool reading_ = false;             // waiting for the client's socket to have more
+  std::vector<std::byte> to_phone_;  // sent with the Connect request, not yet taken by the mux
+  std::size_t chunk_;                // the most one read or write moves
   totals totals_;
   std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
 };

@@ -377,17 +377,29 @@ void session::schedule_ack(stream& s) {
 // Connections, owner side
 
 result<std::size_t> session::send(conn_id id, std::span<const std::byte> bytes) {
+  const auto room = prepare(id, bytes.size());
+  if (!room) return room.error();
+  if (!room->empty()) std::memcpy(room->data(), bytes.data(), room->size());
+  return commit(id, room->size());
+}
+
+result<std::span<std::byte>> session::prepare(conn_id id, std::size_t max) {
   stream* s = find(id);
   if (s == nullptr) return errc::unknown_connection;
   if (s->state == stream_state::syn_sent) return errc::not_ready;
   if (s->state != stream_state::established) return errc::connection_closed;
   const std::size_t space =
       opts_.send_buffer - std::min<std::size_t>(s->tx.size(), opts_.send_buffer);
-  const std::size_t n = std::min(space, bytes.size());
-  if (n < bytes.size()) s->want_writable = true;
-  if (n == 0) return std::size_t{0};
-  s->tx.append(bytes.first(n));
-  if (s->window_left() > 0) schedule_send(*s);
+  if (space < max) s->want_writable = true;
+  return s->tx.prepare(std::min(space, max));
+}
+
+result<std::size_t> session::commit(conn_id id, std::size_t n) {
+  stream* s = find(id);
+  if (s == nullptr) return errc::unknown_connection;
+  if (s->state != stream_state::established) return errc::connection_closed;
+  if (!s->tx.commit(n)) return std::make_error_code(std::errc::invalid_argument);
+  if (n != 0 && s->window_left() > 0) schedule_send(*s);
   return n;
 }
 

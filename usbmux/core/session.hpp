@@ -91,6 +91,17 @@ class session {
   // Queues bytes for the peer; returns how many were taken (bounded by the send
   // buffer). A short count arms one `writable` event.
   result<std::size_t> send(conn_id id, std::span<const std::byte> bytes);
+  // send() without the copy (Boost.Beast's dynamic-buffer idiom): prepare() lends up
+  // to `max` bytes of the send buffer's free room, the owner fills a prefix of it (a
+  // socket read straight into it) and commit() queues that prefix. Any other call that
+  // changes this connection's send buffer (send, pull_packet, close) takes the room
+  // back. Room short of `max` arms one `writable` event, as a short send() does.
+  result<std::span<std::byte>> prepare(conn_id id, std::size_t max);
+  // Queues the first n bytes of the room prepare() lent, and returns n. More than that
+  // room is refused (std::errc::invalid_argument) and nothing is queued; so is a
+  // commit on a connection that has ended since (connection_closed). Either way the
+  // room is gone: the next commit needs a new prepare().
+  result<std::size_t> commit(conn_id id, std::size_t n);
   std::size_t send_space(conn_id id) const;
   // Asks for one `writable` event when send space frees (a short send() asks too).
   // For owners that send no more than send_space() and so never send short.

@@ -1,5 +1,6 @@
 #include "usbmux/testing/memory_phone.hpp"
 
+#include <array>
 #include <asio/post.hpp>
 #include <chrono>
 
@@ -87,6 +88,7 @@ std::size_t memory_phone::device_events() {
     ++n;
     if (const auto* a = std::get_if<events::accepted>(&*e)) {
       conns_[a->id] = a->port;
+      if (apps_[a->port] == app::source) serve_connection(a->id);
     } else if (const auto* r = std::get_if<events::readable>(&*e)) {
       serve_connection(r->id);
     } else if (const auto* w = std::get_if<events::writable>(&*e)) {
@@ -105,6 +107,19 @@ void memory_phone::serve_connection(conn_id id) {
   auto it = conns_.find(id);
   if (it == conns_.end() || apps_[it->second] == app::hold) return;
   const auto data = device_.received(id);
+  if (apps_[it->second] == app::sink) {
+    bytes_read_ += data.size();
+    return device_.consume(id, data.size(), now());
+  }
+  if (apps_[it->second] == app::source) {
+    static const std::array<std::byte, 65536> zeros{};
+    while (true) {
+      const std::size_t room = std::min(device_.send_space(id), zeros.size());
+      const auto took = device_.send(id, std::span(zeros).first(room));
+      if (!took || *took == 0) break;
+    }
+    return device_.notify_writable(id);
+  }
   const std::size_t n = std::min(data.size(), device_.send_space(id));
   if (n > 0) {
     const auto took = device_.send(id, data.first(n));

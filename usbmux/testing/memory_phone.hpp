@@ -28,8 +28,10 @@ class memory_phone final : public phone_link {
  public:
   // What the phone's app on a port does with a connection.
   enum class app {
-    echo,  // sends back what it reads, as fast as the host takes it
-    hold,  // reads nothing: the window fills and the host is held back
+    echo,    // sends back what it reads, as fast as the host takes it
+    hold,    // reads nothing: the window fills and the host is held back
+    sink,    // reads and drops everything, as fast as it comes (benchmarks)
+    source,  // sends zeros for as long as the host takes them (benchmarks)
   };
 
   memory_phone(asio::io_context& io, listener& l, phone_facts facts, session_options host = {},
