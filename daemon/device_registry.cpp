@@ -86,12 +86,28 @@ void device_registry::paired(std::uint32_t device_id) {
 
 void device_registry::own(std::uint32_t device_id, usbmux::conn_id id,
                           std::shared_ptr<conn_owner> o) {
-  if (auto it = devices_.find(device_id); it != devices_.end())
-    it->second.owners[id] = std::move(o);
+  auto it = devices_.find(device_id);
+  if (it == devices_.end()) return;
+  it->second.link->session().set_user_data(id, o.get());
+  auto& slot = it->second.owners[id];
+  retire(std::move(slot));  // a dialer hands over to its relay from inside its own event
+  slot = std::move(o);
 }
 
 void device_registry::disown(std::uint32_t device_id, usbmux::conn_id id) {
-  if (auto it = devices_.find(device_id); it != devices_.end()) it->second.owners.erase(id);
+  auto it = devices_.find(device_id);
+  if (it == devices_.end()) return;
+  auto o = it->second.owners.find(id);
+  if (o == it->second.owners.end()) return;
+  it->second.link->session().set_user_data(id, nullptr);
+  retire(std::move(o->second));
+  it->second.owners.erase(o);
+}
+
+// An owner often lets go of itself from inside its own on_conn_event: it must live
+// until that call returns.
+void device_registry::retire(std::shared_ptr<conn_owner> o) {
+  if (o && dispatching_ > 0) retired_.push_back(std::move(o));
 }
 
 void device_registry::on_ready(usbmux::phone_link& link) {
@@ -107,19 +123,24 @@ void device_registry::on_ready(usbmux::phone_link& link) {
   if (count_hook_) count_hook_(devices_.size());
 }
 
+// The per-chunk path: the event's id leads through the session's user data straight to
+// its owner, with no lookup of the phone or the owner here.
 void device_registry::on_event(usbmux::phone_link& link, const usbmux::event& e) {
-  const std::uint32_t device_id = id_of(link);
-  auto it = devices_.find(device_id);
-  if (it == devices_.end()) return;
   usbmux::conn_id conn = 0;
+  bool has_conn = false;
   std::visit(
       [&](const auto& ev) {
-        if constexpr (requires { ev.id; }) conn = ev.id;
+        if constexpr (requires { ev.id; }) {
+          conn = ev.id;
+          has_conn = true;
+        }
       },
       e);
-  if (auto o = it->second.owners.find(conn); o != it->second.owners.end()) {
-    auto owner = o->second;  // the owner may disown itself
+  if (!has_conn) return;
+  if (auto* owner = static_cast<conn_owner*>(link.session().user_data(conn))) {
+    ++dispatching_;
     owner->on_conn_event(e);
+    if (--dispatching_ == 0) retired_.clear();
   } else if (const auto* c = std::get_if<usbmux::events::closed>(&e)) {
     (void)link.session().close(c->id, std::chrono::steady_clock::now());
   }

@@ -32,7 +32,8 @@ class device_registry : public usbmux::phone_link::listener {
     virtual proto::usbmuxd::listener describe() const = 0;  // for ListListeners
   };
   // Whoever owns a mux connection hears its events. The registry holds the owner
-  // alive while the connection exists; every way out calls disown().
+  // alive while the connection exists, and the session's user data points at it;
+  // every way out calls disown().
   struct conn_owner {
     virtual ~conn_owner() = default;
     virtual void on_conn_event(const usbmux::event& e) = 0;
@@ -72,8 +73,11 @@ class device_registry : public usbmux::phone_link::listener {
     std::chrono::steady_clock::time_point since;
   };
   std::map<std::uint32_t, entry> devices_;
-  std::map<const usbmux::phone_link*, std::uint32_t> ids_;  // every event looks one up
+  std::map<const usbmux::phone_link*, std::uint32_t> ids_;  // for on_gone and status
   std::uint32_t next_id_ = 1;
+  void retire(std::shared_ptr<conn_owner> o);
+  int dispatching_ = 0;  // on_conn_event calls under way
+  std::vector<std::shared_ptr<conn_owner>> retired_;  // let go of during one
   std::vector<watcher*> watchers_;
   std::function<void(std::size_t)> count_hook_;
 };

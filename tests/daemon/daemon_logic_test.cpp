@@ -139,6 +139,48 @@ TEST(DeviceRegistry, ReportsPhonesAndTellsWatchers) {
   w.devices.on_count_change({});  // `counts` goes before the world's phones do
 }
 
+// The registry finds an event's owner through the session's user data; an owner that
+// lets go of itself inside its event lives until that call returns.
+TEST(DeviceRegistry, AnOwnerThatLetsGoOfItselfInsideItsEventLivesUntilItReturns) {
+  struct record {
+    int events = 0;
+    bool whole_after_disown = false;
+    bool destroyed = false;
+  };
+  struct owner : device_registry::conn_owner {
+    device_registry& devices;
+    std::uint32_t device_id;
+    usbmux::conn_id conn;
+    record& r;
+    owner(device_registry& d, std::uint32_t id, usbmux::conn_id c, record& rec)
+        : devices(d), device_id(id), conn(c), r(rec) {}
+    ~owner() override { r.destroyed = true; }
+    void on_conn_event(const usbmux::event&) override {
+      ++r.events;
+      devices.disown(device_id, conn);
+      r.whole_after_disown = !r.destroyed;
+    }
+    connection_status status() const override { return {}; }
+  };
+  world w;
+  auto& phone = w.plug("phone");
+  const auto id = w.devices.find_udid("phone");
+  auto conn = phone.session().connect(1000, std::chrono::steady_clock::now());
+  ASSERT_TRUE(conn);
+  phone.flush();
+  record r;
+  auto o = std::make_shared<owner>(w.devices, id, *conn, r);
+  const owner* handle = o.get();
+  w.devices.own(id, *conn, std::move(o));
+  EXPECT_EQ(phone.session().user_data(*conn), handle);
+  ASSERT_TRUE(w.run_until([&] { return r.destroyed; }));
+  EXPECT_EQ(r.events, 1);  // connected; after it, nobody owns the connection
+  EXPECT_TRUE(r.whole_after_disown);
+  EXPECT_TRUE(w.devices.connections().empty());
+  EXPECT_EQ(phone.session().user_data(*conn), nullptr);
+  (void)phone.session().close(*conn, std::chrono::steady_clock::now());
+}
+
 TEST(DeviceRegistry, APhoneThatFailsBeforeItIsReadyIsNeverListed) {
   world w;
   counting_watcher watcher;

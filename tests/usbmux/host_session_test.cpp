@@ -299,6 +299,20 @@ TEST_F(HostSession, ConnectionLimitIsEnforced) {
   EXPECT_EQ(host.connect(1, t0).error(), errc::too_many_connections);
 }
 
+TEST_F(HostSession, UserDataFollowsTheConnectionAndGoesWithIt) {
+  handshake();
+  const conn_id a = open(2345);
+  int owner_a = 0;
+  EXPECT_EQ(host.user_data(a), nullptr);
+  host.set_user_data(a, &owner_a);
+  EXPECT_EQ(host.user_data(a), &owner_a);
+  EXPECT_EQ(host.user_data(a + 1), nullptr);  // no such connection
+  host.set_user_data(a + 1, &owner_a);        // ignored, not stored for a future id
+  EXPECT_EQ(host.user_data(a + 1), nullptr);
+  ASSERT_FALSE(host.abort(a));
+  EXPECT_EQ(host.user_data(a), nullptr);  // the id is gone, and its handle with it
+}
+
 // --- split at every byte ----------------------------------------------------------------
 
 class HostSessionSplit : public HostSession, public ::testing::WithParamInterface<int> {};

@@ -126,6 +126,17 @@ class session {
   std::optional<connection_info> info(conn_id id) const;
   std::size_t connection_count() const { return streams_.size(); }
 
+  // The owner's handle for a connection (nghttp2's stream user data): an event's id
+  // leads straight to whoever handles it, with no table of the owner's own. Null until
+  // set, and once the id is gone.
+  void set_user_data(conn_id id, void* p) {
+    if (stream* s = find(id)) s->user_data = p;
+  }
+  void* user_data(conn_id id) const {
+    const stream* s = find(id);
+    return s ? s->user_data : nullptr;
+  }
+
   // --- session state --------------------------------------------------------------
   bool ready() const { return handshake_done_ && !failure_; }
   bool failed() const { return static_cast<bool>(failure_); }

@@ -50,6 +50,8 @@ struct stream {
   std::uint64_t bytes_sent = 0;
   std::uint64_t bytes_received = 0;
 
+  void* user_data = nullptr;  // the owner's handle (session::set_user_data)
+
   std::uint32_t read_point() const { return rcv_nxt - static_cast<std::uint32_t>(rx.size()); }
   std::uint32_t in_flight() const { return snd_nxt - snd_una; }
   std::uint32_t window_left() const {
