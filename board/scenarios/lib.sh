@@ -101,7 +101,7 @@ tetherd_active() { systemctl is-active --quiet tetherd.service; }
 tetherd_inactive() { case $(systemctl show -p ActiveState --value tetherd) in inactive | failed) ;; *) false ;; esac; }
 
 # Debian's usbmuxd is in the image for side-by-side runs. Until tether's package takes
-# its place by itself (issue 20), a scenario that wants tetherd started by udev keeps
+# its place by itself, a scenario that wants tetherd started by udev keeps
 # usbmuxd's rule and unit out of the way, as a user with both installed must today.
 mask_usbmuxd() {
   ln -sf /dev/null /etc/udev/rules.d/39-usbmuxd.rules

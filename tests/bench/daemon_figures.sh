@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# The daemon figures of issue 4: tetherd against the reference usbmuxd (Debian 1.1.1,
+# The daemon figures: tetherd against the reference usbmuxd (Debian 1.1.1,
 # `usbmuxd -f -p`), each serving the same virtual phone (tether-sim), in one run. Clients
 # reach both daemons the same way, through iproxy, so the pairs compare like with like.
 # Needs root (usbmuxd 1.1.1 hard-codes /var/run/usbmuxd: it runs in a private mount

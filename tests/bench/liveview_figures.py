@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Live-view figures of issue 6, end to end through the virtual iPhone: tether-camera's
+"""Live-view figures, end to end through the virtual iPhone: tether-camera's
 test-pattern camera at 1920x1080 -> tether-camera -> tetherd -> tether-sim's phone ->
 a phone app (this script, through tether-sim's TCP relay on port 2350).
 

@@ -1,4 +1,4 @@
-// The daemon's relay path without USB (issue 14, part 3): a client socket, tetherd's
+// The daemon's relay path without USB: a client socket, tetherd's
 // relay, the host session, the in-memory link, and a device session whose app drops
 // (to the phone) or makes (from the phone) the bytes. Beside it, in the same run, a
 // plain relay copies between two socketpairs through one buffer: the most a relay can
@@ -27,6 +27,7 @@
 #include <optional>
 #include <string>
 
+#include "base/log.hpp"
 #include "daemon/device_registry.hpp"
 #include "daemon/dialer.hpp"
 #include "daemon/relay.hpp"
@@ -228,6 +229,9 @@ void print(const char* what, const figures& f, const figures& plain) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The daemon's attach and relay-end lines would bury the figures: warnings only.
+  tether::log::set_program("relay_path");
+  tether::log::set_level(tether::log::level::warn);
   std::size_t mb = 256;
   int rounds = 3;
   std::optional<double> check;

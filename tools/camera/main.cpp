@@ -1,4 +1,4 @@
-// tether-camera: the camera service of issue 6. One thread owns the camera
+// tether-camera: the camera service. One thread owns the camera
 // (camera_service); the main thread runs Asio for phones (through tetherd) and local
 // controllers (a unix socket), and the two meet only in queues and mailboxes.
 #include <asio.hpp>
