@@ -1,8 +1,8 @@
 #pragma once
 // The client side of the usbmuxd protocol, without I/O: where the daemon is, the
-// requests a client sends, and the checks on what the daemon sends back. tether's two
-// clients are thin adapters on it: the CLI's blocking one (tools/cli/mux_client) and
-// tether-camera's Asio one (tools/camera/mux_connection).
+// requests a client sends, and the checks on what the daemon sends back. tether's
+// clients are thin adapters on it: the CLI's blocking one (tools/cli/mux_client), the
+// viewer's Asio one (tools/cli/mux_async) and tether-camera's (tools/camera/mux_connection).
 #include <plist/plist.h>
 
 #include <cstddef>

@@ -2,7 +2,8 @@
 """The mirror case: the phone is the camera. tether-sim's phone runs a camera app on
 port 2351 (tether's camera protocol, test pattern), tetherd serves the phone, and
 `tether cam --phone 2351` on this machine is the controller: properties, set with
-read-back, focus, capture and download, acknowledged live view, and a port with no app.
+read-back, focus, capture and download, acknowledged live view, a port with no app, and
+the viewer (`cam --phone 2351 view`) through an unplug.
 
     phone_camera_test.py PATH/TO/tether-sim PATH/TO/tetherd PATH/TO/tether
 """
@@ -113,6 +114,44 @@ def t_viewer_shows_the_phone():
     assert rc == 0 and "Sanitizer" not in err and "runtime error" not in err, f"exit {rc}: {err}"
 
 
+def t_viewer_follows_the_phone():
+    # The viewer's connection runs on its event loop, the daemon's Connect included: the
+    # same words as `tether cam` when the app cannot be reached, the unplug said in
+    # /api/stats, and live view again after the replug.
+    for port, code, words in (("2399", 5, "is the app running"),
+                              ("2345", 1, "is not a camera")):
+        r = cam("view", "--listen", "127.0.0.1:0", port=port)
+        assert r.returncode == code and words in r.stderr, (port, r.returncode, r.stderr)
+    p = subprocess.Popen([TETHER, "--socket", d.sock, "cam", "--phone", "2351", "view",
+                          "--listen", "127.0.0.1:0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        url = p.stdout.readline().split()[3]
+
+        def stats():
+            return json.load(urllib.request.urlopen(url + "api/stats", timeout=30))
+
+        wait_for(lambda: stats()["status"].startswith("live view"), 20, "live view")
+        d.sim("unplug 1")
+        try:
+            wait_for(lambda: not stats()["connected"], 20, "the viewer to see the unplug")
+            status = stats()["status"]
+            assert "went away (unplugged?)" in status, status
+        finally:
+            d.sim("plug 1")
+        start = time.monotonic()
+        wait_for(lambda: stats()["connected"] and stats()["status"].startswith("live view"), 30,
+                 "live view again after the replug")
+        print(f"  unplug said: {status!r}; live view again {time.monotonic() - start:.1f} s "
+              "after the replug")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=30)
+    err = p.stderr.read()
+    assert rc == 0 and "Sanitizer" not in err and "runtime error" not in err, f"exit {rc}: {err}"
+    wait_for(lambda: d.devices(), 20, "the phone back")
+
+
 def t_other_apps_and_silent_apps():
     # tether-sim's other apps: sink (2347) accepts and never answers, as a suspended or
     # foreign app would; source (2346) streams bytes that are no PeerTalk; echo (2345)
@@ -180,6 +219,8 @@ try:
           t_viewer_shows_the_phone)
     check("liveview ends in words: Ctrl-C gives the summary; an unplugged phone is said so",
           t_liveview_ends_in_words)
+    check("`cam --phone 2351 view` through an unplug: said in its stats, live again after "
+          "the replug; unreachable apps said as `tether cam` says them", t_viewer_follows_the_phone)
 finally:
     d.stop()
 check.finish("phone as camera")

@@ -33,14 +33,83 @@ int connect_local(const std::string& path) {
   if (fd < 0 || ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) != 0) {
     const int err = errno;
     if (fd >= 0) ::close(fd);
-    throw cli_error(no_daemon,
-                    "cannot reach tether-camera at " + path + ": " + std::strerror(err) +
-                        " (start tether-camera first, or choose its socket with --camera)");
+    throw cam_words::cannot_reach(path, std::strerror(err));
   }
   return fd;
 }
 
 }  // namespace
+
+namespace cam_words {
+
+cli_error cannot_reach(const std::string& path, const std::string& why) {
+  return cli_error(no_daemon, "cannot reach tether-camera at " + path + ": " + why +
+                                  " (start tether-camera first, or choose its socket with "
+                                  "--camera)");
+}
+
+cli_error no_hello(const std::string& peer, bool app) {
+  const std::string bound = std::to_string(cam_client::hello_wait.count()) + " s";
+  if (app)
+    return cli_error(failed, peer + " accepted the connection but did not say hello within " +
+                                 bound + ": is it a tether camera app, and is it in the " +
+                                 "foreground?");
+  return cli_error(failed, "tether-camera did not say hello within " + bound +
+                               ": is it stuck? (its log says why)");
+}
+
+cli_error not_camera_protocol(const std::string& peer, bool app, const std::string& why) {
+  return cli_error(failed, peer + " does not speak tether's camera protocol (" + why +
+                               "): is this the camera" + (app ? " app's port?" : "'s socket?"));
+}
+
+std::string camera_name(const cam::message& first, const std::string& peer, bool app) {
+  const auto* h = std::get_if<cam::messages::hello>(&first);
+  if (h == nullptr)
+    throw cli_error(
+        failed, peer + " did not begin with hello: is it a tether camera" + (app ? " app?" : "?"));
+  // An echo service hands our own hello back: that is no camera.
+  if (h->sender != cam::role::camera)
+    throw cli_error(failed, peer + " is not a camera: its hello says it is a controller" +
+                                (app ? " (is this the camera app's port?)" : ""));
+  return h->name;
+}
+
+cli_error unreadable_frame(const std::string& peer, const std::string& why) {
+  return cli_error(failed, peer + " sent a frame that cannot be read: " + why);
+}
+
+cli_error unreadable_stream(const std::string& peer, const std::string& why) {
+  return cli_error(failed, peer + "'s stream cannot be read: " + why);
+}
+
+cli_error silent(const std::string& peer, std::chrono::milliseconds limit) {
+  return cli_error(failed, peer + " sent nothing for " + std::to_string(limit.count() / 1000) +
+                               " s while an answer or a frame was due" +
+                               (peer == "tether-camera" ? ": is the camera stuck?"
+                                                        : ": is the app in the foreground?"));
+}
+
+cli_error refused(const cam::messages::error& e) {
+  return cli_error(e.code == cam::error_code::no_camera ? no_phone : failed,
+                   "the camera refused: " + e.message + " (" + cam::to_string(e.code) + ")");
+}
+
+cli_error closed(const std::string& peer) {
+  return cli_error(no_daemon, peer + " closed the connection");
+}
+
+cli_error phone_ended(const std::string& peer, const std::string& daemon, const std::string& udid,
+                      std::optional<bool> attached) {
+  if (!attached)
+    return cli_error(
+        no_daemon, "lost " + peer + " and the daemon at " + daemon + " with it: did tetherd stop?");
+  if (!*attached) return cli_error(no_phone, "phone " + udid + " went away (unplugged?)");
+  return cli_error(
+      failed, peer + " closed the connection: did the app quit, or go to the " + "background?");
+}
+
+}  // namespace cam_words
 
 cam_client::cam_client(const cam_options& o) {
   if (o.phone_port == 0) {
@@ -57,35 +126,16 @@ cam_client::cam_client(const cam_options& o) {
 
 void cam_client::say_hello() {
   send(cam::messages::hello{cam::protocol_version, cam::role::controller, "tether cam", {}}, 0);
-  const bool app = peer_ != "tether-camera";
+  const bool app = is_app();
   const auto deadline = std::chrono::steady_clock::now() + hello_wait;
   std::optional<std::pair<cam::message, std::uint32_t>> first;
   while (!(first = take_buffered())) {
     const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0 || !readable(left)) {
-      const std::string bound = std::to_string(hello_wait.count()) + " s";
-      if (app)
-        throw cli_error(failed, peer_ + " accepted the connection but did not say hello within " +
-                                    bound + ": is it a tether camera app, and is it in the " +
-                                    "foreground?");
-      throw cli_error(failed, "tether-camera did not say hello within " + bound +
-                                  ": is it stuck? (its log says why)");
-    }
-    if (!receive())
-      throw cli_error(failed, peer_ + " does not speak tether's camera protocol (" +
-                                  reader_.error_text() + "): is this the camera" +
-                                  (app ? " app's port?" : "'s socket?"));
+    if (left.count() <= 0 || !readable(left)) throw cam_words::no_hello(peer_, app);
+    if (!receive()) throw cam_words::not_camera_protocol(peer_, app, reader_.error_text());
   }
-  const auto* h = std::get_if<cam::messages::hello>(&first->first);
-  if (h == nullptr)
-    throw cli_error(
-        failed, peer_ + " did not begin with hello: is it a tether camera" + (app ? " app?" : "?"));
-  // An echo service hands our own hello back: that is no camera.
-  if (h->sender != cam::role::camera)
-    throw cli_error(failed, peer_ + " is not a camera: its hello says it is a controller" +
-                                (app ? " (is this the camera app's port?)" : ""));
-  camera_name_ = h->name;
+  camera_name_ = cam_words::camera_name(first->first, peer_, app);
 }
 
 cam_client::~cam_client() {
@@ -97,26 +147,22 @@ void cam_client::send(const cam::message& m, std::uint32_t tag) {
 }
 
 void cam_client::connection_ended() {
-  if (udid_.empty()) throw cli_error(no_daemon, peer_ + " closed the connection");
+  if (udid_.empty()) throw cam_words::closed(peer_);
   // Through the daemon, an unplugged phone and an app that quit look alike here: the
   // daemon's list tells them apart. The daemon may hear of the unplug a moment after
   // the connection broke, so the phone gets up to a second to leave the list.
   const auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(1);
   for (;;) {
-    bool attached = true;
+    std::optional<bool> attached;
     try {
       mux_client c(daemon_);
       const auto phones = list_phones(c);
       attached = std::any_of(phones.begin(), phones.end(),
                              [&](const phone& p) { return p.udid == udid_; });
     } catch (const cli_error&) {
-      throw cli_error(no_daemon, "lost " + peer_ + " and the daemon at " + daemon_ +
-                                     " with it: did tetherd stop?");
     }
-    if (!attached) throw cli_error(no_phone, "phone " + udid_ + " went away (unplugged?)");
-    if (std::chrono::steady_clock::now() >= give_up)
-      throw cli_error(failed, peer_ + " closed the connection: did the app quit, or go to the " +
-                                  "background?");
+    if (!attached || !*attached || std::chrono::steady_clock::now() >= give_up)
+      throw cam_words::phone_ended(peer_, daemon_, udid_, attached);
     std::this_thread::sleep_for(std::chrono::milliseconds(100));
   }
 }
@@ -126,7 +172,7 @@ std::optional<std::pair<cam::message, std::uint32_t>> cam_client::take_buffered(
   if (!f) return std::nullopt;
   auto decoded = cam::decode(*f);
   if (auto* e = std::get_if<cam::decode_error>(&decoded))
-    throw cli_error(failed, peer_ + " sent a frame that cannot be read: " + e->text);
+    throw cam_words::unreadable_frame(peer_, e->text);
   return std::pair{std::get<cam::message>(std::move(decoded)), f->tag};
 }
 
@@ -156,31 +202,13 @@ bool cam_client::receive() {
 }
 
 void cam_client::receive_within(std::chrono::milliseconds limit) {
-  if (!readable(limit))
-    throw cli_error(failed, peer_ + " sent nothing for " + std::to_string(limit.count() / 1000) +
-                                " s while an answer or a frame was due" +
-                                (peer_ == "tether-camera" ? ": is the camera stuck?"
-                                                          : ": is the app in the foreground?"));
-  if (!receive())
-    throw cli_error(failed, peer_ + "'s stream cannot be read: " + reader_.error_text());
+  if (!readable(limit)) throw cam_words::silent(peer_, limit);
+  if (!receive()) throw cam_words::unreadable_stream(peer_, reader_.error_text());
 }
 
 std::pair<cam::message, std::uint32_t> cam_client::next() {
   for (;;) {
     if (auto m = take_buffered()) return std::move(*m);
-    receive_within(silence_wait);
-  }
-}
-
-std::optional<std::pair<cam::message, std::uint32_t>> cam_client::next_unless(int wake_fd) {
-  for (;;) {
-    if (auto m = take_buffered()) return m;
-    pollfd fds[2] = {{fd_, POLLIN, 0}, {wake_fd, POLLIN, 0}};
-    if (::poll(fds, 2, -1) < 0) {
-      if (errno == EINTR) continue;
-      throw cli_error(failed, std::string("poll: ") + std::strerror(errno));
-    }
-    if (fds[1].revents != 0) return std::nullopt;
     receive_within(silence_wait);
   }
 }
@@ -199,9 +227,7 @@ cam::message cam_client::request(const cam::message& m, const on_other& other) {
       if (other) other(std::move(reply), t);
       continue;
     }
-    if (const auto* e = std::get_if<cam::messages::error>(&reply))
-      throw cli_error(e->code == cam::error_code::no_camera ? no_phone : failed,
-                      "the camera refused: " + e->message + " (" + cam::to_string(e->code) + ")");
+    if (const auto* e = std::get_if<cam::messages::error>(&reply)) throw cam_words::refused(*e);
     return reply;
   }
 }
@@ -219,32 +245,47 @@ saved_capture capture_to(cam_client& cl, const std::filesystem::path& dir,
     else if (other)
       other(std::move(m), tag);
   }
-  const std::string name = std::filesystem::path(done->file_name).filename().string();
-  if (name.empty() || name == "." || name == "..")
-    throw cli_error(failed, "the camera named its file oddly: " + done->file_name);
-  std::filesystem::create_directories(dir);
-  saved_capture out{dir / name, name, done->mime_type, 0};
-  std::ofstream file(out.path, std::ios::binary | std::ios::trunc);
-  if (!file) throw cli_error(failed, "cannot write " + out.path.string());
+  capture_file file(dir, *done);
   const std::uint32_t tag = cl.send_request(msg::download{done->transfer_id, 0});
-  while (out.size < done->size) {
+  while (!file.complete()) {
     auto [m, t] = cl.next();
     if (t != tag) {
       if (other) other(std::move(m), t);
       continue;
     }
-    if (const auto* e = std::get_if<msg::error>(&m))
-      throw cli_error(failed, "download of " + name + " failed: " + e->message);
-    const auto* chunk = std::get_if<msg::image_chunk>(&m);
-    if (chunk == nullptr || chunk->offset != out.size)
-      throw cli_error(failed, "download of " + name + " came out of order");
-    file.write(reinterpret_cast<const char*>(chunk->data.data()),
-               static_cast<std::streamsize>(chunk->data.size()));
-    out.size += chunk->data.size();
-    if (progress) progress(out, done->size);
+    file.take(m);
+    if (progress) progress(file.so_far(), done->size);
   }
-  if (!file.flush()) throw cli_error(failed, "cannot write " + out.path.string());
-  return out;
+  return file.finish();
+}
+
+capture_file::capture_file(const std::filesystem::path& dir,
+                           const cam::messages::capture_done& done)
+    : total_(done.size) {
+  const std::string name = std::filesystem::path(done.file_name).filename().string();
+  if (name.empty() || name == "." || name == "..")
+    throw cli_error(failed, "the camera named its file oddly: " + done.file_name);
+  std::filesystem::create_directories(dir);
+  out_ = {dir / name, name, done.mime_type, 0};
+  file_.open(out_.path, std::ios::binary | std::ios::trunc);
+  if (!file_) throw cli_error(failed, "cannot write " + out_.path.string());
+}
+
+void capture_file::take(const cam::message& m) {
+  if (const auto* e = std::get_if<cam::messages::error>(&m))
+    throw cli_error(failed, "download of " + out_.file_name + " failed: " + e->message);
+  const auto* chunk = std::get_if<cam::messages::image_chunk>(&m);
+  if (chunk == nullptr || chunk->offset != out_.size)
+    throw cli_error(failed, "download of " + out_.file_name + " came out of order");
+  file_.write(reinterpret_cast<const char*>(chunk->data.data()),
+              static_cast<std::streamsize>(chunk->data.size()));
+  out_.size += chunk->data.size();
+}
+
+saved_capture capture_file::finish() {
+  if (!file_.flush()) throw cli_error(failed, "cannot write " + out_.path.string());
+  file_.close();
+  return out_;
 }
 
 }  // namespace tether::cli

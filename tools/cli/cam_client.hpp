@@ -3,16 +3,16 @@
 // tether-camera's local unix socket, or over a phone port whose app plays the camera:
 // hello both ways, then requests that wait for their reply while events and live-view
 // frames are handed to a callback.
-#include <sys/socket.h>
 #include <chrono>
-
 #include <filesystem>
+#include <fstream>
 #include <functional>
 #include <optional>
 #include <string>
 
 #include "proto/camera/messages.hpp"
 #include "proto/peertalk/frame.hpp"
+#include "tools/cli/cli_error.hpp"
 #include "tools/cli/commands.hpp"
 
 namespace tether::cli {
@@ -45,18 +45,12 @@ class cam_client {
   static constexpr std::chrono::seconds silence_wait{30};
   // The next frame from the camera (events, live view, download chunks).
   std::pair<proto::camera::message, std::uint32_t> next();
-  // Like next(), but returns nothing as soon as `wake_fd` is readable and no frame is
-  // complete yet: a thread that owns the connection can take work from other threads
-  // in between (a frame half received stays buffered for the next call).
-  std::optional<std::pair<proto::camera::message, std::uint32_t>> next_unless(int wake_fd);
   const std::string& camera_name() const { return camera_name_; }
   // Who answers, for messages: "tether-camera" or "the app on port N".
   const std::string& peer() const { return peer_; }
+  bool is_app() const { return peer_ != "tether-camera"; }
   // Set from a signal handler: a wait in progress ends with cli_error(interrupted).
   static void interrupt_waits();
-  // From another thread: ends the connection, so a request waiting for its reply fails
-  // at once (the owner still destroys the client).
-  void interrupt() { ::shutdown(fd_, SHUT_RDWR); }
 
  private:
   void send(const proto::camera::message& m, std::uint32_t tag);
@@ -81,6 +75,27 @@ class cam_client {
       proto::peertalk::frame_reader(proto::peertalk::default_max_payload);
 };
 
+// What went wrong on a camera connection, in the words every client of it uses (this
+// blocking client and the viewer's asynchronous one). `peer` is "tether-camera" or "the
+// app on port N"; `app` says which.
+namespace cam_words {
+cli_error cannot_reach(const std::string& socket_path, const std::string& why);
+cli_error no_hello(const std::string& peer, bool app);  // nothing within hello_wait
+cli_error not_camera_protocol(const std::string& peer, bool app, const std::string& why);
+// The camera's name from its hello; throws cli_error when the first frame is another
+// message or a controller's hello (an echo service).
+std::string camera_name(const proto::camera::message& first, const std::string& peer, bool app);
+cli_error unreadable_frame(const std::string& peer, const std::string& why);   // decode failed
+cli_error unreadable_stream(const std::string& peer, const std::string& why);  // framing failed
+cli_error silent(const std::string& peer, std::chrono::milliseconds limit);
+cli_error refused(const proto::camera::messages::error& e);  // an error reply
+cli_error closed(const std::string& peer);                   // tether-camera's socket closed
+// A phone port that closed: `attached` says whether the daemon still lists the phone
+// (nothing: the daemon is gone too); still attached means the app closed it.
+cli_error phone_ended(const std::string& peer, const std::string& daemon, const std::string& udid,
+                      std::optional<bool> attached);
+}  // namespace cam_words
+
 // A capture downloaded into a folder, under the camera's own file name.
 struct saved_capture {
   std::filesystem::path path;
@@ -93,5 +108,22 @@ struct saved_capture {
 saved_capture capture_to(
     cam_client& cl, const std::filesystem::path& dir, const cam_client::on_other& other = {},
     const std::function<void(const saved_capture& so_far, std::uint64_t total)>& progress = {});
+
+// The file a download fills: checks the camera's file name, makes the folder, and takes
+// the download's replies one by one (an error reply or a chunk out of order throws
+// cli_error). Shared by capture_to and the viewer's asynchronous capture.
+class capture_file {
+ public:
+  capture_file(const std::filesystem::path& dir, const proto::camera::messages::capture_done& done);
+  void take(const proto::camera::message& reply);
+  bool complete() const { return out_.size >= total_; }
+  const saved_capture& so_far() const { return out_; }
+  saved_capture finish();  // flushed and closed; throws if the disk refused
+
+ private:
+  saved_capture out_;
+  std::uint64_t total_ = 0;
+  std::ofstream file_;
+};
 
 }  // namespace tether::cli

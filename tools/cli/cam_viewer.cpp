@@ -12,18 +12,16 @@
 //   GET  /api/stats            connection, fps, frame age, size, gaps, streams ...
 // Errors are {"error": text} with 4xx (the request) or 502/503 (the camera side).
 //
-// Threads: the io thread runs the HTTP server and all the state here; the camera
-// thread (viewer_camera) owns the connection to tether-camera. Frames cross over in a
-// one-slot mailbox, everything else as posted functions.
+// One thread: the io_context runs the HTTP server, the connection to the camera
+// (viewer_camera, asynchronous) and all the state here, so nothing needs a lock. Each
+// frame goes to the MJPEG fan-out as it arrives, where slow browsers get the newest.
 #include <asio/ip/address.hpp>
-#include <asio/post.hpp>
 #include <asio/signal_set.hpp>
 #include <cstdio>
 #include <filesystem>
 #include <nlohmann/json.hpp>
 #include <optional>
 
-#include "base/latest_slot.hpp"
 #include "tools/cli/cli_error.hpp"
 #include "tools/cli/commands.hpp"
 #include "tools/cli/viewer_camera.hpp"
@@ -49,25 +47,18 @@ http_response json_error(int status, const std::string& text) {
 
 class viewer {
  public:
-  viewer(asio::io_context& io, const cam_options& where, std::unique_ptr<cam_client> first,
-         std::filesystem::path out_dir)
-      : io_(io),
-        out_dir_(std::move(out_dir)),
-        camera_name_(first->camera_name()),
+  viewer(asio::io_context& io, const cam_options& where, std::filesystem::path out_dir)
+      : out_dir_(std::move(out_dir)),
         fanout_(max_streams),
-        camera_(where, std::move(first),
-                {[this](viewer_camera::live_frame f) {
-                   if (frames_.put(std::move(f))) asio::post(io_, [this] { deliver_frame(); });
-                 },
+        camera_(io, where,
+                {[this](const viewer_camera::live_frame& f) { fanout_.publish(f); },
                  [this](bool connected, const std::string& text) {
-                   asio::post(io_, [this, connected, text] {
-                     connected_ = connected;
-                     status_ = text;
-                   });
+                   connected_ = connected;
+                   status_ = text;
                  },
-                 [this] { asio::post(io_, [this] { ++properties_revision_; }); }}) {}
+                 [this] { ++properties_revision_; }}) {}
 
-  void stop() { camera_.stop(); }
+  viewer_camera& camera() { return camera_; }
 
   void handle(const http_request& req, const http_reply& reply) {
     const bool get = req.method == "GET", post = req.method == "POST";
@@ -107,22 +98,27 @@ class viewer {
   }
 
  private:
-  // Runs `work` on the camera thread; its JSON (or the error) is the reply.
+  // Sends `m` to the camera; `make` turns its reply into the JSON answer (or throws).
   template <class F>
-  void on_camera(const http_reply& reply, F work) {
-    camera_.post([reply, work = std::move(work)](cam_client* cl, const cam_client::on_other& o) {
-      if (cl == nullptr) return reply.send(json_error(503, "not connected to tether-camera"));
-      try {
-        reply.send(json_response(200, work(*cl, o)));
-      } catch (const std::exception& e) {
-        reply.send(json_error(502, e.what()));
-      }
-    });
+  void on_camera(const http_reply& reply, proto::camera::message m, F make) {
+    camera_.request(std::move(m),
+                    [reply, make = std::move(make)](const proto::camera::message* r,
+                                                    const viewer_camera::failure* why) {
+                      if (why != nullptr) return reply.send(camera_error(*why));
+                      try {
+                        reply.send(json_response(200, make(*r)));
+                      } catch (const std::exception& e) {
+                        reply.send(json_error(502, e.what()));
+                      }
+                    });
+  }
+  static http_response camera_error(const viewer_camera::failure& why) {
+    return why.connected ? json_error(502, why.text)
+                         : json_error(503, "not connected to tether-camera");
   }
 
   void get_properties(const http_reply& reply) {
-    on_camera(reply, [](cam_client& cl, const cam_client::on_other& o) {
-      const auto r = cl.request(msg::get_properties{}, o);
+    on_camera(reply, msg::get_properties{}, [](const proto::camera::message& r) {
       const auto* p = std::get_if<msg::properties>(&r);
       if (p == nullptr) throw cli_error(failed, "tether-camera answered get_properties oddly");
       json list = json::array();
@@ -142,8 +138,7 @@ class viewer {
     msg::set_property set{name.get<std::string>(), value.get<std::string>()};
     if (const auto bad = proto::camera::validate(proto::camera::message(set)))
       return reply.send(json_error(400, bad->text));
-    on_camera(reply, [set](cam_client& cl, const cam_client::on_other& o) {
-      const auto r = cl.request(set, o);
+    on_camera(reply, set, [](const proto::camera::message& r) {
       const auto* s = std::get_if<msg::property_set>(&r);
       if (s == nullptr) throw cli_error(failed, "tether-camera answered set_property oddly");
       return json{{"name", s->name}, {"requested", s->requested}, {"applied", s->applied}};
@@ -161,28 +156,19 @@ class viewer {
     step.size = size == "large"    ? msg::focus_size::large
                 : size == "medium" ? msg::focus_size::medium
                                    : msg::focus_size::small;
-    on_camera(reply, [how, step](cam_client& cl, const cam_client::on_other& o) {
-      if (how == "auto")
-        cl.request(msg::autofocus{}, o);
-      else
-        cl.request(step, o);
-      return json::object();
-    });
+    on_camera(
+        reply,
+        how == "auto" ? proto::camera::message(msg::autofocus{}) : proto::camera::message(step),
+        [](const proto::camera::message&) { return json::object(); });
   }
 
   void capture(const http_reply& reply) {
-    camera_.post([this, reply](cam_client* cl, const cam_client::on_other& o) {
-      if (cl == nullptr) return reply.send(json_error(503, "not connected to tether-camera"));
-      try {
-        auto saved = capture_to(*cl, out_dir_, o);
-        asio::post(io_, [this, reply, saved = std::move(saved)] {
-          latest_capture_ = saved;
-          reply.send(json_response(200, capture_json()));
-        });
-      } catch (const std::exception& e) {
-        reply.send(json_error(502, e.what()));
-      }
-    });
+    camera_.capture(out_dir_,
+                    [this, reply](const saved_capture* saved, const viewer_camera::failure* why) {
+                      if (why != nullptr) return reply.send(camera_error(*why));
+                      latest_capture_ = *saved;
+                      reply.send(json_response(200, capture_json()));
+                    });
   }
 
   json capture_json() const {
@@ -208,28 +194,19 @@ class viewer {
     json j = fanout_.figures();
     j["connected"] = connected_;
     j["status"] = status_;
-    j["camera"] = camera_name_;
+    j["camera"] = camera_.camera_name();
     j["properties_revision"] = properties_revision_;
-    j["skipped_in_viewer"] = frames_.replaced();
     j["capture"] = capture_json();
     return j;
   }
 
-  void deliver_frame() {
-    if (auto f = frames_.take()) fanout_.publish(*f);
-  }
-
-  asio::io_context& io_;
   std::filesystem::path out_dir_;
-  // io thread state
-  std::string camera_name_;
   bool connected_ = true;
   std::string status_ = "connected";
   std::uint64_t properties_revision_ = 0;
   std::optional<saved_capture> latest_capture_;
   mjpeg_fanout fanout_;
-  base::latest_slot<viewer_camera::live_frame> frames_;  // camera thread -> io thread
-  viewer_camera camera_;                                 // last: its thread uses the above
+  viewer_camera camera_;  // last: its callbacks use the above
 };
 
 asio::ip::tcp::endpoint parse_listen(const std::string& text) {
@@ -260,17 +237,27 @@ int run_cam_view(const cam_options& c, const view_options& v) {
                                ": the viewer has no login, so anyone who can reach that "
                                "address could control the camera. Add --allow-remote if "
                                "that is what you want");
-  auto first = std::make_unique<cam_client>(c);
-  const std::string name = first->camera_name();
-
   asio::io_context io;
-  viewer view(io, c, std::move(first), v.out_dir);
+  viewer view(io, c, v.out_dir);
+  // The first connection before anything else runs on the loop, so that a camera that
+  // cannot be reached is said at once and nothing is served. Its waits are bounded
+  // (viewer_camera.hpp), so this ends.
+  std::optional<cli_error> unreachable;
+  bool first_done = false;
+  view.camera().start([&](const cli_error* e) {
+    if (e != nullptr) unreachable = *e;
+    first_done = true;
+  });
+  while (!first_done && io.run_one()) {
+  }
+  if (unreachable) throw *unreachable;
+  if (!first_done) throw cli_error(failed, "the connection to the camera ended unanswered");
+  const std::string name = view.camera().camera_name();
   std::optional<http_server> server;
   try {
     server.emplace(io, at,
                    [&view](const http_request& r, http_reply reply) { view.handle(r, reply); });
   } catch (const std::system_error& e) {
-    view.stop();
     if (e.code() == asio::error::address_in_use)
       throw cli_error(failed, "port " + std::to_string(at.port()) + " on " +
                                   at.address().to_string() +
@@ -293,8 +280,8 @@ int run_cam_view(const cam_options& c, const view_options& v) {
     if (ec) return;
     signals.clear();  // a second Ctrl-C ends the process at once
     server->close();
-    view.stop();
-    io.stop();
+    // Live view is stopped politely, within the camera's grace; then the loop ends.
+    view.camera().stop([&io] { io.stop(); });
   });
   io.run();
   return ok;

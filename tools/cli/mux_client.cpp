@@ -31,16 +31,8 @@ int connect_unix(const std::string& path, std::string& error) {
   const int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd >= 0 && ::connect(fd, reinterpret_cast<const sockaddr*>(&sa), sizeof sa) == 0) return fd;
   const int err = errno;
-  error = std::strerror(err);
   if (fd >= 0) ::close(fd);
-  // The socket is there but not ours to use: the fix is group membership, not a daemon.
-  struct stat st {};
-  if (err == EACCES && ::stat(path.c_str(), &st) == 0) {
-    const group* g = ::getgrgid(st.st_gid);
-    const std::string name = g != nullptr ? g->gr_name : std::to_string(st.st_gid);
-    error = "permission denied: the socket is for members of group '" + name +
-            "' (add yourself with `sudo usermod -aG " + name + " $USER`, then log in again)";
-  }
+  error = unix_connect_error(path, err);
   return -1;
 }
 
@@ -71,6 +63,26 @@ int connect_tcp(const std::string& host, const std::string& port, std::string& e
 
 }  // namespace
 
+std::string unix_connect_error(const std::string& path, int err) {
+  // The socket is there but not ours to use: the fix is group membership, not a daemon.
+  struct stat st {};
+  if (err == EACCES && ::stat(path.c_str(), &st) == 0) {
+    const group* g = ::getgrgid(st.st_gid);
+    const std::string name = g != nullptr ? g->gr_name : std::to_string(st.st_gid);
+    return "permission denied: the socket is for members of group '" + name +
+           "' (add yourself with `sudo usermod -aG " + name + " $USER`, then log in again)";
+  }
+  return std::strerror(err);
+}
+
+cli_error daemon_unreachable(const std::string& address, const std::string& error) {
+  if (error.rfind("permission denied:", 0) == 0)
+    return cli_error(no_daemon, "cannot use the usbmuxd socket " + address + ": " + error);
+  return cli_error(no_daemon, "cannot reach the usbmuxd socket " + address + ": " + error +
+                                  " (is tetherd or usbmuxd running? --socket or "
+                                  "USBMUXD_SOCKET_ADDRESS choose another)");
+}
+
 mux_client::mux_client(const std::string& address) : address_(address) {
   std::string error;
   const auto where = proto::usbmuxd::parse_daemon_address(address);
@@ -80,12 +92,7 @@ mux_client::mux_client(const std::string& address) : address_(address) {
   } else {
     error = std::get<std::string>(where);
   }
-  if (fd_ < 0 && error.rfind("permission denied:", 0) == 0)
-    throw cli_error(no_daemon, "cannot use the usbmuxd socket " + address + ": " + error);
-  if (fd_ < 0)
-    throw cli_error(no_daemon, "cannot reach the usbmuxd socket " + address + ": " + error +
-                                   " (is tetherd or usbmuxd running? --socket or "
-                                   "USBMUXD_SOCKET_ADDRESS choose another)");
+  if (fd_ < 0) throw daemon_unreachable(address, error);
 }
 
 mux_client::~mux_client() {

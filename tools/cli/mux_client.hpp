@@ -9,6 +9,7 @@
 
 #include "proto/plist_util.hpp"
 #include "proto/usbmuxd/client.hpp"
+#include "tools/cli/cli_error.hpp"
 
 namespace tether::cli {
 
@@ -39,6 +40,13 @@ class mux_client {
   int fd_ = -1;
   std::uint32_t tag_ = 0;
 };
+
+// Why connecting to the unix socket `path` failed with errno `err`, in words (a socket
+// only a group may use says which group to join).
+std::string unix_connect_error(const std::string& path, int err);
+// The error for a daemon that cannot be reached at `address` (`error` says why), as every
+// client of it says it.
+cli_error daemon_unreachable(const std::string& address, const std::string& error);
 
 // The Result number of a reply; throws if the reply is not a Result.
 std::uint64_t result_number(plist_t reply);

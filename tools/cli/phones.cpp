@@ -24,8 +24,11 @@ phone phone_from(plist_t attached) {
 std::vector<phone> list_phones(mux_client& c) {
   plist_t req = plist_new_dict();
   plist_dict_set_item(req, "MessageType", plist_new_string("ListDevices"));
-  const auto reply = c.request(req);
-  plist_t list = plist_dict_get_item(reply.get(), "DeviceList");
+  return phones_from_reply(c.request(req).get());
+}
+
+std::vector<phone> phones_from_reply(plist_t reply) {
+  plist_t list = plist_dict_get_item(reply, "DeviceList");
   if (list == nullptr || plist_get_node_type(list) != PLIST_ARRAY)
     throw cli_error(failed, "the daemon's ListDevices reply has no DeviceList");
   std::vector<phone> out;

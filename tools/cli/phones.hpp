@@ -23,6 +23,8 @@ struct phone {
 // From an Attached message or a DeviceList entry (both carry Properties).
 phone phone_from(plist_t attached);
 std::vector<phone> list_phones(mux_client& c);
+// The phones in a reply to ListDevices.
+std::vector<phone> phones_from_reply(plist_t reply);
 phone choose_phone(const std::vector<phone>& phones, const std::string& udid);
 
 std::string product_name(std::uint16_t product_id);

@@ -29,7 +29,8 @@ import tempfile
 import threading
 import time
 
-sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+# The camera tests' helpers: the camera protocol in Python and headless Chromium.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "camera"))
 import camproto as cp  # noqa: E402
 from headless_chromium import Chromium, find_chromium  # noqa: E402
 
