@@ -1,7 +1,7 @@
 // Writes the fuzz seed corpora: real exchanges between a host and a device session
 // over the in-memory link, recorded per direction. The host target's seeds are what
 // the phone sent; the device target's seeds are what the host sent; the codec gets
-// both. The camera protocol's seeds are the encoder's frames (tests/proto/camera_examples.hpp):
+// both. The camera protocol's seeds are the encoder's frames (tests/proto/camera/camera_examples.hpp):
 // each message alone, and what each side of a session sends.
 // Run: record_corpus OUTDIR  (then commit OUTDIR's files under corpus/).
 #include <cstdio>
@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "tests/proto/camera_examples.hpp"
+#include "tests/proto/camera/camera_examples.hpp"
 #include "usbmux/core/device_session.hpp"
 #include "usbmux/core/host_session.hpp"
 #include "usbmux/testing/memory_link.hpp"

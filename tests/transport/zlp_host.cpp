@@ -13,6 +13,7 @@
 //
 // This is a test program, not a product path: nothing in tether can omit the ZLP.
 #include <libusb.h>
+#include <sys/time.h>
 
 #include <chrono>
 #include <cstdio>
@@ -21,6 +22,7 @@
 #include <random>
 #include <span>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "phone/iphone_model.hpp"
@@ -59,6 +61,31 @@ bool send_out(libusb_context* ctx, libusb_device_handle* h, std::span<std::byte>
   return d.status == LIBUSB_TRANSFER_COMPLETED;
 }
 
+// The IN side as tether's transport does it: one transfer always pending, resubmitted
+// from its callback, so no read is ever cancelled half-done. (A short synchronous read
+// that times out cancels its URB, and bytes the phone wrote into it then can be lost:
+// under TSan's slowness that broke the stream.)
+struct in_reader {
+  std::vector<std::byte> buffer = std::vector<std::byte>(16384);
+  std::vector<std::byte> arrived;  // taken by the main loop
+  bool failed = false;
+  bool stopped = false;
+  libusb_transfer* t = nullptr;
+};
+
+void LIBUSB_CALL on_in(libusb_transfer* t) {
+  auto* r = static_cast<in_reader*>(t->user_data);
+  if (t->status == LIBUSB_TRANSFER_COMPLETED) {
+    r->arrived.insert(r->arrived.end(), r->buffer.begin(), r->buffer.begin() + t->actual_length);
+    if (libusb_submit_transfer(t) == 0) return;
+  } else if (t->status == LIBUSB_TRANSFER_CANCELLED) {
+    r->stopped = true;
+    return;
+  }
+  r->failed = true;
+  r->stopped = true;
+}
+
 int fail(const char* what) {
   std::fprintf(stderr, "zlp_host: %s\n", what);
   return 1;
@@ -87,7 +114,12 @@ int main(int argc, char** argv) {
 
   tether::usbmux::host_session host;
   std::vector<std::byte> out(49152);
-  std::vector<std::byte> in(16384);
+  in_reader reader;
+  reader.t = libusb_alloc_transfer(0);
+  libusb_fill_bulk_transfer(reader.t, h, tether::sim::usbmux_in_endpoint,
+                            reinterpret_cast<unsigned char*>(reader.buffer.data()),
+                            static_cast<int>(reader.buffer.size()), on_in, &reader, 0);
+  if (libusb_submit_transfer(reader.t) != 0) return fail("cannot submit the IN transfer");
   std::vector<std::byte> data(1'000'000);
   std::mt19937 rng(7);
   for (auto& b : data) b = static_cast<std::byte>(rng());
@@ -104,13 +136,18 @@ int main(int argc, char** argv) {
       if (n % 512 == 0) ++full_transfers;
       if (!send_out(ctx, h, std::span(out).first(n), zlp)) return fail("an OUT transfer failed");
     }
-    int got = 0;
-    const int rc = libusb_bulk_transfer(h, tether::sim::usbmux_in_endpoint,
-                                        reinterpret_cast<unsigned char*>(in.data()),
-                                        static_cast<int>(in.size()), &got, 5);
-    if (rc != 0 && rc != LIBUSB_ERROR_TIMEOUT) return fail("an IN transfer failed");
-    if (got > 0 && host.receive(std::span(in).first(static_cast<std::size_t>(got))))
-      return fail("the host session failed");
+    if (reader.arrived.empty()) {
+      timeval tv{0, 5000};
+      libusb_handle_events_timeout_completed(ctx, &tv, nullptr);
+    }
+    if (reader.failed) return fail("an IN transfer failed");
+    if (!reader.arrived.empty()) {
+      const auto bytes = std::exchange(reader.arrived, {});
+      if (host.receive(bytes)) {
+        std::fprintf(stderr, "zlp_host: the host session failed: %s\n", host.failure_text().c_str());
+        return 1;
+      }
+    }
     while (auto e = host.poll_event()) {
       if (auto* c = std::get_if<tether::usbmux::events::control_message>(&*e))
         errors.push_back(std::to_string(c->type) + " " + c->text);
@@ -132,6 +169,12 @@ int main(int argc, char** argv) {
   }
   std::printf("zlp_host: %s: %zu full-packet transfers sent, %zu of %zu bytes echoed%s\n",
               mode.c_str(), full_transfers, echoed.size(), data.size(), intact ? " intact" : "");
+  libusb_cancel_transfer(reader.t);
+  for (int i = 0; i < 100 && !reader.stopped; ++i) {
+    timeval tv{0, 10000};
+    libusb_handle_events_timeout_completed(ctx, &tv, nullptr);
+  }
+  if (reader.stopped) libusb_free_transfer(reader.t);  // else libusb_exit reports it
   libusb_release_interface(h, tether::sim::usbmux_interface_number);
   libusb_close(h);
   libusb_exit(ctx);

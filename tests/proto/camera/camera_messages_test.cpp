@@ -13,7 +13,7 @@
 #include <string>
 
 #include "proto/plist_util.hpp"
-#include "tests/proto/camera_examples.hpp"
+#include "tests/proto/camera/camera_examples.hpp"
 
 namespace tether::proto::camera {
 namespace {
