@@ -136,9 +136,10 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   const bool socket_is_tcp = o.socket.find('/') == std::string::npos &&
                              daemon::split_address_port(o.socket, host_part, port);
   const std::string group = o.group.value_or(cfg.group.value_or(""));
-  const auto activated = daemon::systemd_socket();
-  if (!activated) return started.fail(activated.describe());
-  const auto listening = *activated      ? listener.adopt(**activated)
+  const auto passed = daemon::systemd_socket();
+  if (!passed) return started.fail(passed.describe());
+  const std::optional<int> activated = *passed;  // the socket systemd passed, if any
+  const auto listening = activated       ? listener.adopt(*activated)
                          : socket_is_tcp ? listener.listen_tcp(o.socket, cfg.allow_remote_forwards)
                                          : listener.listen_unix(o.socket, group);
   if (!listening) return started.fail(listening.describe());
