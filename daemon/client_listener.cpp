@@ -13,6 +13,7 @@
 
 #include "base/log.hpp"
 #include "daemon/client_session.hpp"
+#include "daemon/errc.hpp"
 
 namespace tether::daemon {
 
@@ -36,20 +37,18 @@ bool split_address_port(const std::string& s, std::string& address, std::uint16_
   return true;
 }
 
-bool client_listener::listen_unix(const std::string& path, const std::string& group,
-                                  std::string& error) {
+base::result<void> client_listener::listen_unix(const std::string& path, const std::string& group) {
   struct stat st {};
   if (::lstat(path.c_str(), &st) == 0) {
     if (!S_ISSOCK(st.st_mode)) {
-      error = path + " exists and is not a socket: not replacing it";
-      return false;
+      return {daemon_errc::not_a_socket, path + " exists and is not a socket: not replacing it"};
     }
     asio::local::stream_protocol::socket probe(io_);
     std::error_code ec;
     probe.connect(asio::local::stream_protocol::endpoint(path), ec);
     if (!ec) {
-      error = "another daemon is serving " + path + " (usbmuxd?): stop it first";
-      return false;
+      return {daemon_errc::in_use,
+              "another daemon is serving " + path + " (usbmuxd?): stop it first"};
     }
     ::unlink(path.c_str());  // left behind by a daemon that is gone
   }
@@ -59,9 +58,8 @@ bool client_listener::listen_unix(const std::string& path, const std::string& gr
   if (!ec) unix_->bind(asio::local::stream_protocol::endpoint(path), ec);
   if (!ec) unix_->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    error = "cannot listen on " + path + ": " + ec.message() + " (does the directory exist?)";
     unix_.reset();
-    return false;
+    return {ec, "cannot listen on " + path + ": " + ec.message() + " (does the directory exist?)"};
   }
   unix_path_ = path;
   // Only the owner and one group may talk to the phones, not every local user.
@@ -69,34 +67,33 @@ bool client_listener::listen_unix(const std::string& path, const std::string& gr
   if (!group.empty()) {
     const ::group* g = ::getgrnam(group.c_str());
     if (g == nullptr || ::chown(path.c_str(), static_cast<uid_t>(-1), g->gr_gid) != 0) {
-      error = "cannot give " + path + " to group '" + group + "'" +
-              (g == nullptr ? ": no such group" : std::string(": ") + std::strerror(errno));
-      return false;
+      if (g == nullptr)
+        return {daemon_errc::unknown_user,
+                "cannot give " + path + " to group '" + group + "': no such group"};
+      return {errno_code(),
+              "cannot give " + path + " to group '" + group + "': " + std::strerror(errno)};
     }
   }
   accept_unix();
-  return true;
+  return {};
 }
 
-bool client_listener::listen_tcp(const std::string& address_port, bool allow_remote,
-                                 std::string& error) {
+base::result<void> client_listener::listen_tcp(const std::string& address_port, bool allow_remote) {
   std::string host;
   std::uint16_t port = 0;
   if (!split_address_port(address_port, host, port)) {
-    error = "'" + address_port + "' is not ADDRESS:PORT";
-    return false;
+    return {daemon_errc::bad_address, "'" + address_port + "' is not ADDRESS:PORT"};
   }
   std::error_code ec;
   const auto address = asio::ip::make_address(host, ec);
   if (ec) {
-    error = "'" + host + "' is not an IP address";
-    return false;
+    return {daemon_errc::bad_address, "'" + host + "' is not an IP address"};
   }
   if (!address.is_loopback() && !allow_remote) {
-    error = "tetherd listens on loopback only (" + host +
-            " would let the network reach the phones); set allow-remote = yes in tetherd.conf "
-            "to allow it";
-    return false;
+    return {daemon_errc::remote_refused,
+            "tetherd listens on loopback only (" + host +
+                " would let the network reach the phones); set allow-remote = yes in "
+                "tetherd.conf to allow it"};
   }
   const asio::ip::tcp::endpoint at(address, port);
   tcp_.emplace(io_);
@@ -105,22 +102,21 @@ bool client_listener::listen_tcp(const std::string& address_port, bool allow_rem
   if (!ec) tcp_->bind(at, ec);
   if (!ec) tcp_->listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    error = "cannot listen on " + address_port + ": " + ec.message();
     tcp_.reset();
-    return false;
+    return {ec, "cannot listen on " + address_port + ": " + ec.message()};
   }
   tcp_where_ = address_port;
   accept_tcp();
-  return true;
+  return {};
 }
 
-bool client_listener::adopt(int fd, std::string& error) {
+base::result<void> client_listener::adopt(int fd) {
   sockaddr_storage ss{};
   socklen_t len = sizeof ss;
   std::error_code ec;
   if (::getsockname(fd, reinterpret_cast<sockaddr*>(&ss), &len) != 0) {
-    error = std::string("cannot inspect the socket from systemd: ") + std::strerror(errno);
-    return false;
+    return {errno_code(),
+            std::string("cannot inspect the socket from systemd: ") + std::strerror(errno)};
   }
   if (ss.ss_family == AF_UNIX) {
     const auto& un = reinterpret_cast<const sockaddr_un&>(ss);
@@ -133,17 +129,16 @@ bool client_listener::adopt(int fd, std::string& error) {
     tcp_where_ = tcp_->local_endpoint(ec).address().to_string() + ":" +
                  std::to_string(tcp_->local_endpoint(ec).port());
   } else {
-    error = "the socket from systemd is neither a unix nor a TCP socket";
-    return false;
+    return {daemon_errc::not_a_socket,
+            "the socket from systemd is neither a unix nor a TCP socket"};
   }
   if (ec) {
-    error = "cannot serve the socket from systemd: " + ec.message();
-    return false;
+    return {ec, "cannot serve the socket from systemd: " + ec.message()};
   }
   adopted_ = true;
   if (unix_) accept_unix();
   if (tcp_) accept_tcp();
-  return true;
+  return {};
 }
 
 std::string client_listener::describe() const {

@@ -12,8 +12,9 @@
 #include <optional>
 #include <string>
 #include <vector>
-#include "base/quiet_timer.hpp"
 
+#include "base/quiet_timer.hpp"
+#include "base/result.hpp"
 #include "daemon/daemon_context.hpp"
 
 namespace tether::daemon {
@@ -26,13 +27,13 @@ class client_listener {
   ~client_listener() { close(); }
 
   // Replaces a stale socket file, but never a live socket (another usbmuxd) or a file
-  // that is not a socket.
-  bool listen_unix(const std::string& path, const std::string& group, std::string& error);
+  // that is not a socket. Each failure's detail names the path.
+  base::result<void> listen_unix(const std::string& path, const std::string& group);
   // "ADDRESS:PORT" ("[::1]:PORT" for IPv6). Loopback only unless `allow_remote`.
-  bool listen_tcp(const std::string& address_port, bool allow_remote, std::string& error);
+  base::result<void> listen_tcp(const std::string& address_port, bool allow_remote);
   // Serves a listening socket made by someone else (systemd's socket activation): its
   // path, owner and mode are theirs, and it is theirs to remove.
-  bool adopt(int fd, std::string& error);
+  base::result<void> adopt(int fd);
   std::string describe() const;
   // Stops accepting and removes the socket file (when it is tetherd's, and tetherd
   // still may).

@@ -57,15 +57,15 @@ void client_session::handle_requests() {
     auto m = reader_.next();
     if (!m) break;
     auto decoded = decode_request(m->head, m->body);
-    if (auto* err = std::get_if<std::error_code>(&decoded)) {
-      if (*err == errc::bad_version) {
+    if (!decoded) {
+      if (decoded.error() == errc::bad_version) {
         queue(encode_result(m->head.tag, result_code::bad_version, plist_));
       } else {
-        log::warn(who() + ": ignored a request: " + err->message());
+        log::warn(who() + ": ignored a request: " + decoded.describe());
       }
       continue;
     }
-    handle(std::get<request>(decoded));
+    handle(*decoded);
   }
   if (state_ == state::connecting) {
     // Bytes that came with the Connect are the first ones for the phone; nothing
@@ -126,13 +126,14 @@ void client_session::handle(const request& r) {
           queue(encode_result_number(
               r.tag, static_cast<std::uint32_t>(ctx_.records.remove(body.id)), plist_));
         } else if constexpr (std::is_same_v<T, requests::control>) {
-          if (const auto* what = std::get_if<std::string>(&body.parsed)) {
-            log::info(who() + ": bad tetherd request: " + *what);
+          if (!body.parsed) {
+            const std::string what = body.parsed.describe();
+            log::info(who() + ": bad tetherd request: " + what);
             queue(encode_plist(r.tag,
                                proto::tetherd::result_dict(
-                                   static_cast<std::uint32_t>(result_code::bad_command), *what)));
+                                   static_cast<std::uint32_t>(result_code::bad_command), what)));
           } else {
-            handle_control(r.tag, std::get<proto::tetherd::request>(body.parsed));
+            handle_control(r.tag, *body.parsed);
           }
         } else {
           log::info(who() + ": unknown request '" + body.what + "'");
@@ -148,14 +149,13 @@ void client_session::handle_control(std::uint32_t tag, const proto::tetherd::req
       [&](const auto& body) {
         using T = std::decay_t<decltype(body)>;
         if constexpr (std::is_same_v<T, ctl::requests::forward_add>) {
-          std::string error;
-          if (auto added = ctx_.forwards.add(body.spec, error)) {
+          if (auto added = ctx_.forwards.add(body.spec)) {
             log::info(who() + ": added forward " + added->spec.name);
             queue(encode_plist(tag, ctl::forward_added_dict(*added)));
           } else {
             queue(encode_plist(
                 tag, ctl::result_dict(static_cast<std::uint32_t>(result_code::invalid_argument),
-                                      error)));
+                                      added.describe())));
           }
         } else if constexpr (std::is_same_v<T, ctl::requests::forward_remove>) {
           if (ctx_.forwards.remove(body.name)) {

@@ -11,6 +11,7 @@
 #include <set>
 
 #include "base/log.hpp"
+#include "daemon/errc.hpp"
 #include "daemon/small_file.hpp"
 
 namespace tether::daemon {
@@ -131,33 +132,36 @@ struct parser {
 
 }  // namespace
 
-std::variant<config, std::string> parse_config(const std::string& text, sections which) {
-  if (text.size() > max_config_bytes) return std::string("larger than 1 MiB");
-  if (text.find('\0') != std::string::npos) return std::string("contains a NUL byte");
+base::result<config> parse_config(const std::string& text, sections which) {
+  if (text.size() > max_config_bytes) return {daemon_errc::bad_config, "larger than 1 MiB"};
+  if (text.find('\0') != std::string::npos) return {daemon_errc::bad_config, "contains a NUL byte"};
   parser p;
   p.forwards_only = which == sections::forwards_only;
   const int line = ini_parse_string(text.c_str(), &parser::callback, &p);
   if (line != 0) {
-    if (line < 0) return std::string("out of memory");
-    return "line " + std::to_string(line) + ": " +
-           (p.error.empty() ? "not 'key = value' or '[section]' (or longer than 200 characters)"
-                            : p.error);
+    if (line < 0) return {std::make_error_code(std::errc::not_enough_memory), "out of memory"};
+    return {
+        daemon_errc::bad_config,
+        "line " + std::to_string(line) + ": " +
+            (p.error.empty() ? "not 'key = value' or '[section]' (or longer than 200 characters)"
+                             : p.error)};
   }
   for (auto& [name, f] : p.forwards) {
-    if (f.phone_port == 0) return "[forward " + name + "]: phone-port is missing";
+    if (f.phone_port == 0)
+      return {daemon_errc::bad_config, "[forward " + name + "]: phone-port is missing"};
     p.out.forwards.push_back(std::move(f));
   }
   return std::move(p.out);
 }
 
-std::variant<config, std::string> load_config(const std::string& path, bool optional) {
+base::result<config> load_config(const std::string& path, bool optional) {
   std::string text;  // never more than the limit and a byte, whatever the file
   if (const int e = read_file(path, max_config_bytes + 1, text)) {
     if (optional && e == ENOENT) return config{};
-    return "cannot read " + path + ": " + std::strerror(e);
+    return {errno_code(e), "cannot read " + path + ": " + std::strerror(e)};
   }
   auto parsed = parse_config(text);
-  if (auto* e = std::get_if<std::string>(&parsed)) return path + ": " + *e;
+  if (!parsed) return {parsed.error(), path + ": " + parsed.describe()};
   return parsed;
 }
 

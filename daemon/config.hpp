@@ -22,6 +22,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.hpp"
 #include "daemon/limits.hpp"
 #include "proto/tetherd/control.hpp"
 
@@ -44,12 +45,11 @@ enum class sections { all, forwards_only };
 // Parses the text of a configuration file; on error, says what and on which line.
 // `forwards_only` reads tetherd's saved forwards (saved_forwards.hpp): the same format,
 // [forward NAME] sections alone.
-std::variant<config, std::string> parse_config(const std::string& text,
-                                               sections which = sections::all);
+base::result<config> parse_config(const std::string& text, sections which = sections::all);
 // The [forward NAME] sections that parse_config reads back as `forwards` (which come
 // sorted by name).
 std::string format_forwards(const std::vector<proto::tetherd::forward_spec>& forwards);
 // Reads and parses a file; a missing file is an empty configuration when `optional`.
-std::variant<config, std::string> load_config(const std::string& path, bool optional);
+base::result<config> load_config(const std::string& path, bool optional);
 
 }  // namespace tether::daemon

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "base/log.hpp"
+#include "base/result.hpp"
 
 namespace tether::daemon {
 
@@ -146,7 +147,9 @@ void device_registry::on_event(usbmux::phone_link& link, const usbmux::event& e)
   }
 }
 
-void device_registry::on_gone(usbmux::phone_link& link, const std::string& reason) {
+void device_registry::on_gone(usbmux::phone_link& link, std::error_code why,
+                              const std::string& detail) {
+  const std::string reason = base::describe(why, detail);
   const std::uint32_t id = id_of(link);
   auto it = devices_.find(id);
   if (it == devices_.end()) {
@@ -156,7 +159,8 @@ void device_registry::on_gone(usbmux::phone_link& link, const std::string& reaso
     const std::string phone = "phone at " + std::to_string(f.bus) + "-" +
                               std::to_string(f.address) +
                               (f.udid.empty() ? "" : " (" + f.udid + ")");
-    if (reason == "unplugged")
+    // An unplug is the phone's choice; anything else is retried by the transport.
+    if (why == usbmux::link_errc::unplugged)
       log::debug(phone + " left before it was ready");
     else
       log::warn(phone + " failed before it was ready: " + reason + "; trying again");

@@ -63,7 +63,7 @@ class device_registry : public usbmux::phone_link::listener {
   // From the transport.
   void on_ready(usbmux::phone_link& link) override;
   void on_event(usbmux::phone_link& link, const usbmux::event& e) override;
-  void on_gone(usbmux::phone_link& link, const std::string& reason) override;
+  void on_gone(usbmux::phone_link& link, std::error_code why, const std::string& detail) override;
 
  private:
   struct entry {

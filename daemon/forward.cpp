@@ -4,6 +4,7 @@
 
 #include "base/log.hpp"
 #include "daemon/dialer.hpp"
+#include "daemon/errc.hpp"
 #include "daemon/relay.hpp"
 
 namespace tether::daemon {
@@ -130,12 +131,11 @@ forward::forward(asio::io_context& io, device_registry& devices, proto::tetherd:
   status_.spec = std::move(spec);
 }
 
-bool forward::open(std::string& error) {
+base::result<void> forward::open() {
   std::error_code ec;
   const auto address = asio::ip::make_address(status_.spec.bind_address, ec);
   if (ec) {
-    error = "'" + status_.spec.bind_address + "' is not an IP address";
-    return false;
+    return {daemon_errc::bad_address, "'" + status_.spec.bind_address + "' is not an IP address"};
   }
   const asio::ip::tcp::endpoint at(address, status_.spec.local_port);
   acceptor_.open(at.protocol(), ec);
@@ -143,14 +143,14 @@ bool forward::open(std::string& error) {
   if (!ec) acceptor_.bind(at, ec);
   if (!ec) acceptor_.listen(asio::socket_base::max_listen_connections, ec);
   if (ec) {
-    error = "cannot listen on " + status_.spec.bind_address + ":" +
-            std::to_string(status_.spec.local_port) + ": " + ec.message() +
-            (ec == asio::error::address_in_use ? " (another forward or program has it)" : "");
-    return false;
+    return {ec,
+            "cannot listen on " + status_.spec.bind_address + ":" +
+                std::to_string(status_.spec.local_port) + ": " + ec.message() +
+                (ec == asio::error::address_in_use ? " (another forward or program has it)" : "")};
   }
   status_.bound_port = acceptor_.local_endpoint().port();
   status_.state = "listening";
-  return true;
+  return {};
 }
 
 void forward::start() { accept(); }

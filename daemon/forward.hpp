@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/quiet_timer.hpp"
+#include "base/result.hpp"
 #include "daemon/device_registry.hpp"
 #include "proto/tetherd/control.hpp"
 
@@ -26,8 +27,8 @@ class forward : public std::enable_shared_from_this<forward> {
  public:
   forward(asio::io_context& io, device_registry& devices, proto::tetherd::forward_spec spec,
           retry_policy retry);
-  // Binds and listens; on failure says why in words.
-  bool open(std::string& error);
+  // Binds and listens; a failure's detail names the address and port.
+  base::result<void> open();
   void start();
   // Closes the listener and every client, sending RST to the phone for each.
   void stop();

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cctype>
 
+#include "daemon/errc.hpp"
+
 namespace tether::daemon {
 namespace {
 
@@ -14,39 +16,35 @@ bool plausible_udid(const std::string& u) {
 
 }  // namespace
 
-std::optional<proto::tetherd::forward_status> forward_table::add(proto::tetherd::forward_spec spec,
-                                                                 std::string& error, origin from) {
+base::result<proto::tetherd::forward_status> forward_table::add(proto::tetherd::forward_spec spec,
+                                                                origin from) {
   if (forwards_.size() >= max_forwards) {
-    error = "tetherd runs at most " + std::to_string(max_forwards) +
-            " forwards: remove one first (tether forward remove NAME)";
-    return std::nullopt;
+    return {daemon_errc::limit_reached,
+            "tetherd runs at most " + std::to_string(max_forwards) +
+                " forwards: remove one first (tether forward remove NAME)"};
   }
   if (spec.phone_port == 0) {
-    error = "the phone port is missing";
-    return std::nullopt;
+    return {daemon_errc::bad_value, "the phone port is missing"};
   }
   if (!plausible_udid(spec.udid)) {
-    error = "'" + spec.udid + "' is not a UDID (hex digits and hyphens)";
-    return std::nullopt;
+    return {daemon_errc::bad_value, "'" + spec.udid + "' is not a UDID (hex digits and hyphens)"};
   }
   std::error_code ec;
   const auto address = asio::ip::make_address(spec.bind_address, ec);
   if (ec) {
-    error = "'" + spec.bind_address + "' is not an IP address";
-    return std::nullopt;
+    return {daemon_errc::bad_address, "'" + spec.bind_address + "' is not an IP address"};
   }
   if (!address.is_loopback() && !allow_remote_) {
-    error = "forwards listen on loopback only (" + spec.bind_address +
-            " would open the phone's port to the network); set allow-remote-forwards = yes "
-            "in tetherd.conf to allow it";
-    return std::nullopt;
+    return {daemon_errc::remote_refused,
+            "forwards listen on loopback only (" + spec.bind_address +
+                " would open the phone's port to the network); set allow-remote-forwards = yes "
+                "in tetherd.conf to allow it"};
   }
   if (!spec.name.empty() && forwards_.count(spec.name)) {
-    error = "a forward named '" + spec.name + "' exists already";
-    return std::nullopt;
+    return {daemon_errc::in_use, "a forward named '" + spec.name + "' exists already"};
   }
   auto f = std::make_shared<forward>(io_, devices_, spec, retry_);
-  if (!f->open(error)) return std::nullopt;
+  if (auto opened = f->open(); !opened) return {opened.error(), opened.detail()};
   if (spec.name.empty()) {
     // Unnamed forwards are called by their local port (the one the kernel chose for 0).
     std::string name = std::to_string(f->status().bound_port);

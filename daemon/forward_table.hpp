@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "daemon/forward.hpp"
 
 namespace tether::daemon {
@@ -26,10 +27,9 @@ class forward_table {
   // when tetherd restores the ones it saved).
   enum class origin { config_file, client };
 
-  // Validates, binds and starts a forward; nullopt with `error` set when it cannot.
-  std::optional<proto::tetherd::forward_status> add(proto::tetherd::forward_spec spec,
-                                                    std::string& error,
-                                                    origin from = origin::client);
+  // Validates, binds and starts a forward; the error's detail quotes what was wrong.
+  base::result<proto::tetherd::forward_status> add(proto::tetherd::forward_spec spec,
+                                                   origin from = origin::client);
   bool remove(const std::string& name);
   std::vector<proto::tetherd::forward_status> list() const;
   void stop_all();

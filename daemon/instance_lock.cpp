@@ -6,6 +6,8 @@
 #include <cerrno>
 #include <cstring>
 
+#include "daemon/errc.hpp"
+
 namespace tether::daemon {
 namespace {
 
@@ -25,30 +27,27 @@ void instance_lock::release() {
   fd_ = -1;
 }
 
-pid_t instance_lock::holder(const std::string& path, std::string& error) {
+base::result<pid_t> instance_lock::holder(const std::string& path) {
   const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ENOENT) return 0;
-    error = "cannot open " + path + ": " + std::strerror(errno);
-    return -1;
+    return {errno_code(), "cannot open " + path + ": " + std::strerror(errno)};
   }
   flock l = whole_file(F_WRLCK);
   const int r = ::fcntl(fd, F_GETLK, &l);
   const int e = errno;
   ::close(fd);
   if (r != 0) {
-    error = "cannot check the lock on " + path + ": " + std::strerror(e);
-    return -1;
+    return {errno_code(e), "cannot check the lock on " + path + ": " + std::strerror(e)};
   }
   return l.l_type == F_UNLCK ? 0 : l.l_pid;
 }
 
-pid_t instance_lock::acquire(const std::string& path, std::string& error) {
+base::result<pid_t> instance_lock::acquire(const std::string& path) {
   fd_ = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0644);
   if (fd_ < 0) {
-    error = "cannot open the pid file " + path + ": " + std::strerror(errno) +
-            " (choose another with --pidfile, or NONE)";
-    return -1;
+    return {errno_code(), "cannot open the pid file " + path + ": " + std::strerror(errno) +
+                              " (choose another with --pidfile, or NONE)"};
   }
   flock l = whole_file(F_WRLCK);
   if (::fcntl(fd_, F_SETLK, &l) != 0) {
@@ -59,13 +58,11 @@ pid_t instance_lock::acquire(const std::string& path, std::string& error) {
     ::close(fd_);
     fd_ = -1;
     if (held) return who.l_pid;
-    error = "cannot lock " + path + ": " + std::strerror(e);
-    return -1;
+    return {errno_code(e), "cannot lock " + path + ": " + std::strerror(e)};
   }
   const std::string pid = std::to_string(::getpid()) + "\n";
   if (::ftruncate(fd_, 0) != 0 || ::pwrite(fd_, pid.data(), pid.size(), 0) < 0) {
-    error = "cannot write " + path + ": " + std::strerror(errno);
-    return -1;
+    return {errno_code(), "cannot write " + path + ": " + std::strerror(errno)};
   }
   return 0;
 }

@@ -6,6 +6,8 @@
 
 #include <string>
 
+#include "base/result.hpp"
+
 namespace tether::daemon {
 
 class instance_lock {
@@ -15,11 +17,11 @@ class instance_lock {
   instance_lock(const instance_lock&) = delete;
   instance_lock& operator=(const instance_lock&) = delete;
 
-  // Takes the lock and writes our pid. Returns 0 on success; otherwise the pid of
-  // the running instance (> 0), or -1 with `error` set.
-  pid_t acquire(const std::string& path, std::string& error);
-  // The pid of the instance holding the lock, 0 when none, -1 on error.
-  static pid_t holder(const std::string& path, std::string& error);
+  // Takes the lock and writes our pid. Returns 0 on success, or the pid of the
+  // running instance (> 0); an error (errno's code, the path in the detail) otherwise.
+  base::result<pid_t> acquire(const std::string& path);
+  // The pid of the instance holding the lock, 0 when none.
+  static base::result<pid_t> holder(const std::string& path);
   // Lets another tetherd start (this one is stopping).
   void release();
 

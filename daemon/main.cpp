@@ -55,12 +55,12 @@ int signal_running(const options& o) {
     std::fprintf(stderr, "tetherd: -x/-X need a pid file to find the running tetherd\n");
     return 1;
   }
-  std::string error;
-  const pid_t pid = daemon::instance_lock::holder(o.pidfile, error);
-  if (pid < 0) {
-    std::fprintf(stderr, "tetherd: %s\n", error.c_str());
+  const auto held = daemon::instance_lock::holder(o.pidfile);
+  if (!held) {
+    std::fprintf(stderr, "tetherd: %s\n", held.describe().c_str());
     return 1;
   }
+  const pid_t pid = *held;
   if (pid == 0) {
     std::fprintf(stderr, "tetherd: no running tetherd found (%s is not locked)\n",
                  o.pidfile.c_str());
@@ -83,24 +83,23 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   ::signal(SIGUSR2, SIG_IGN);
   daemon::instance_lock lock;
   if (o.pidfile != "NONE") {
-    std::string error;
-    pid_t running = lock.acquire(o.pidfile, error);
+    auto running = lock.acquire(o.pidfile);
     // udev starts tetherd on every plug: the running one looks for the new phone. If
     // it was just exiting (its last phone left a moment ago), it lets go of the lock
     // as it stops, and this start takes over instead of leaving the new phone alone.
-    if (running > 0) {
-      ::kill(running, SIGUSR2);
+    if (running && *running > 0) {
+      ::kill(*running, SIGUSR2);
       ::usleep(300'000);
-      if (daemon::instance_lock::holder(o.pidfile, error) == running) {
-        log::info("tetherd is already running (pid " + std::to_string(running) +
+      if (auto now = daemon::instance_lock::holder(o.pidfile); now && *now == *running) {
+        log::info("tetherd is already running (pid " + std::to_string(*running) +
                   "): asked it to look for phones");
         return started.succeed_and_exit();
       }
-      running = lock.acquire(o.pidfile, error);
+      running = lock.acquire(o.pidfile);
     }
-    if (running < 0) return started.fail(error);
-    if (running > 0) {
-      log::info("tetherd is already running (pid " + std::to_string(running) + ")");
+    if (!running) return started.fail(running.describe());
+    if (*running > 0) {
+      log::info("tetherd is already running (pid " + std::to_string(*running) + ")");
       return started.succeed_and_exit();
     }
   }
@@ -120,9 +119,10 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   log::on_level_change(libusb_level);
 
   const daemon::pair_records records(o.config_dir);
-  std::string error;
-  const std::string buid = records.system_buid(error);
-  if (buid.empty()) return started.fail(error + " (choose another place with --config-dir)");
+  const auto stored_buid = records.system_buid();
+  if (!stored_buid)
+    return started.fail(stored_buid.describe() + " (choose another place with --config-dir)");
+  const std::string& buid = *stored_buid;
 
   const auto give_up = std::chrono::seconds(cfg.forward_give_up_seconds);
   daemon::forward_table forwards(io, devices, cfg.allow_remote_forwards,
@@ -136,45 +136,48 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   const bool socket_is_tcp = o.socket.find('/') == std::string::npos &&
                              daemon::split_address_port(o.socket, host_part, port);
   const std::string group = o.group.value_or(cfg.group.value_or(""));
-  const auto activated = daemon::systemd_socket(error);
-  if (!error.empty()) return started.fail(error);
-  if (activated       ? !listener.adopt(*activated, error)
-      : socket_is_tcp ? !listener.listen_tcp(o.socket, cfg.allow_remote_forwards, error)
-                      : !listener.listen_unix(o.socket, group, error))
-    return started.fail(error);
-  if (o.tcp && !listener.listen_tcp(*o.tcp, cfg.allow_remote_forwards, error))
-    return started.fail(error);
+  const auto passed = daemon::systemd_socket();
+  if (!passed) return started.fail(passed.describe());
+  const std::optional<int> activated = *passed;  // the socket systemd passed, if any
+  const auto listening = activated       ? listener.adopt(*activated)
+                         : socket_is_tcp ? listener.listen_tcp(o.socket, cfg.allow_remote_forwards)
+                                         : listener.listen_unix(o.socket, group);
+  if (!listening) return started.fail(listening.describe());
+  if (o.tcp) {
+    if (auto tcp = listener.listen_tcp(*o.tcp, cfg.allow_remote_forwards); !tcp)
+      return started.fail(tcp.describe());
+  }
   auto describe = [](const proto::tetherd::forward_status& f) {
     return f.spec.bind_address + ":" + std::to_string(f.bound_port) + " -> phone port " +
            std::to_string(f.spec.phone_port) + (f.spec.udid.empty() ? "" : " on " + f.spec.udid);
   };
   for (const auto& spec : cfg.forwards) {
-    auto added = forwards.add(spec, error, daemon::forward_table::origin::config_file);
-    if (!added) return started.fail("forward " + spec.name + ": " + error);
+    auto added = forwards.add(spec, daemon::forward_table::origin::config_file);
+    if (!added) return started.fail("forward " + spec.name + ": " + added.describe());
     log::info("forward " + added->spec.name + ": " + describe(*added));
   }
   // Forwards added at run time come back as they were (a port the kernel chose, too).
   // One that cannot (its port taken meanwhile, its name now in tetherd.conf) is said
   // and dropped; the others still serve.
   const daemon::saved_forwards saved(o.state_dir == "NONE" ? "" : o.state_dir);
-  if (!saved.prepare(error)) log::warn(error);
+  if (auto prepared = saved.prepare(); !prepared) log::warn(prepared.describe());
   std::string problem;
   for (const auto& spec : saved.load(problem)) {
-    if (auto added = forwards.add(spec, error))
+    if (auto added = forwards.add(spec))
       log::info("forward " + added->spec.name + " (saved): " + describe(*added));
     else
-      log::warn("saved forward " + spec.name + " not restored: " + error);
+      log::warn("saved forward " + spec.name + " not restored: " + added.describe());
   }
   if (!problem.empty()) log::warn(problem);
   forwards.on_client_change([&](const std::vector<proto::tetherd::forward_spec>& specs) {
-    std::string save_error;
-    if (!saved.save(specs, save_error)) log::warn(save_error);
+    if (auto stored = saved.save(specs); !stored) log::warn(stored.describe());
   });
 
   if (const auto user = o.user ? o.user : cfg.user) {
     std::vector<std::string> writable{o.config_dir};
     if (saved.enabled()) writable.push_back(o.state_dir);
-    if (!daemon::drop_privileges(*user, writable, error)) return started.fail(error);
+    if (auto dropped = daemon::drop_privileges(*user, writable); !dropped)
+      return started.fail(dropped.describe());
   }
   if (auto ec = host.start())
     return started.fail("cannot watch for phones (libusb hotplug): " + ec.message());
@@ -270,11 +273,11 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
 int main(int argc, char** argv) {
   log::set_program("tetherd");
   auto parsed = daemon::parse_options(argc, argv);
-  if (auto* e = std::get_if<std::string>(&parsed)) {
-    std::fprintf(stderr, "tetherd: %s\n\n%s", e->c_str(), daemon::usage);
+  if (!parsed) {
+    std::fprintf(stderr, "tetherd: %s\n\n%s", parsed.describe().c_str(), daemon::usage);
     return 2;
   }
-  const options& o = std::get<options>(parsed);
+  const options& o = *parsed;
   switch (o.what) {
     case options::action::help: std::fputs(daemon::usage, stdout); return 0;
     case options::action::version: std::puts("tetherd " TETHER_VERSION); return 0;
@@ -285,11 +288,11 @@ int main(int argc, char** argv) {
   if (o.verbose > 0) log::set_level(log::level::debug);
 
   auto loaded = daemon::load_config(o.config_file, !o.config_file_given);
-  if (auto* e = std::get_if<std::string>(&loaded)) {
-    log::error(*e);
+  if (!loaded) {
+    log::error(loaded.describe());
     return 1;
   }
-  auto& cfg = std::get<daemon::config>(loaded);
+  auto& cfg = *loaded;
   if (cfg.log_level && o.verbose == 0) log::set_level(*log::parse_level(*cfg.log_level));
 
   if (o.logfile && !std::freopen(o.logfile->c_str(), "a", stderr)) {

@@ -5,6 +5,8 @@
 #include <charconv>
 #include <cstring>
 
+#include "daemon/errc.hpp"
+
 namespace tether::daemon {
 
 const char* const usage =
@@ -46,7 +48,7 @@ const char* const usage =
     "A second tetherd started while one runs asks it to look for phones (SIGUSR2) and\n"
     "exits. Exit status: 0 on a clean stop, 1 when tetherd cannot start, 2 on bad usage.\n";
 
-std::variant<options, std::string> parse_options(int argc, char** argv) {
+base::result<options> parse_options(int argc, char** argv) {
   enum { opt_tcp = 1000, opt_exit_when_idle, opt_state_dir };
   static const option longs[] = {
       {"socket", required_argument, nullptr, 'S'},
@@ -83,41 +85,41 @@ std::variant<options, std::string> parse_options(int argc, char** argv) {
   while ((c = ::getopt_long(argc, argv, "S:C:P:U:fvl:zxXusnpVhc:g:", longs, nullptr)) != -1) {
     switch (c) {
       case 'S':
-        if (auto e = nonempty(optarg, "--socket")) return *e;
+        if (auto e = nonempty(optarg, "--socket")) return {daemon_errc::bad_option, *e};
         o.socket = optarg;
         break;
       case 'C':
-        if (auto e = nonempty(optarg, "--config-dir")) return *e;
+        if (auto e = nonempty(optarg, "--config-dir")) return {daemon_errc::bad_option, *e};
         o.config_dir = optarg;
         break;
       case 'P':
-        if (auto e = nonempty(optarg, "--pidfile")) return *e;
+        if (auto e = nonempty(optarg, "--pidfile")) return {daemon_errc::bad_option, *e};
         o.pidfile = optarg;
         break;
       case 'U':
-        if (auto e = nonempty(optarg, "--user")) return *e;
+        if (auto e = nonempty(optarg, "--user")) return {daemon_errc::bad_option, *e};
         o.user = optarg;
         break;
       case 'l':
-        if (auto e = nonempty(optarg, "--logfile")) return *e;
-        if (o.logfile) return std::string("--logfile may be given once");
+        if (auto e = nonempty(optarg, "--logfile")) return {daemon_errc::bad_option, *e};
+        if (o.logfile) return {daemon_errc::bad_option, "--logfile may be given once"};
         o.logfile = optarg;
         break;
       case 'c':
-        if (auto e = nonempty(optarg, "--config")) return *e;
+        if (auto e = nonempty(optarg, "--config")) return {daemon_errc::bad_option, *e};
         o.config_file = optarg;
         o.config_file_given = true;
         break;
       case 'g':
-        if (auto e = nonempty(optarg, "--group")) return *e;
+        if (auto e = nonempty(optarg, "--group")) return {daemon_errc::bad_option, *e};
         o.group = optarg;
         break;
       case opt_tcp:
-        if (auto e = nonempty(optarg, "--tcp")) return *e;
+        if (auto e = nonempty(optarg, "--tcp")) return {daemon_errc::bad_option, *e};
         o.tcp = optarg;
         break;
       case opt_state_dir:
-        if (auto e = nonempty(optarg, "--state-dir")) return *e;
+        if (auto e = nonempty(optarg, "--state-dir")) return {daemon_errc::bad_option, *e};
         o.state_dir = optarg;
         break;
       case opt_exit_when_idle: {
@@ -126,7 +128,7 @@ std::variant<options, std::string> parse_options(int argc, char** argv) {
           const char* end = optarg + std::strlen(optarg);
           auto [p, ec] = std::from_chars(optarg, end, s);
           if (ec != std::errc() || p != end || s < 0 || s > 86400)
-            return std::string("--exit-when-idle takes seconds, 0 to 86400");
+            return {daemon_errc::bad_option, "--exit-when-idle takes seconds, 0 to 86400"};
         }
         o.exit_when_idle = std::chrono::seconds(s);
         break;
@@ -150,11 +152,14 @@ std::variant<options, std::string> parse_options(int argc, char** argv) {
       case 'h': o.what = options::action::help; break;
       default:
         if (::optopt != 0 && std::strchr("SCPUlcg", ::optopt) != nullptr)
-          return "-" + std::string(1, static_cast<char>(::optopt)) + " needs a value";
-        return "unknown option '" + std::string(argv[::optind - 1]) + "'";
+          return {daemon_errc::bad_option,
+                  "-" + std::string(1, static_cast<char>(::optopt)) + " needs a value"};
+        return {daemon_errc::bad_option,
+                "unknown option '" + std::string(argv[::optind - 1]) + "'"};
     }
   }
-  if (::optind < argc) return "unexpected argument '" + std::string(argv[::optind]) + "'";
+  if (::optind < argc)
+    return {daemon_errc::bad_option, "unexpected argument '" + std::string(argv[::optind]) + "'"};
   return o;
 }
 

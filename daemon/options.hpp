@@ -6,6 +6,8 @@
 #include <string>
 #include <variant>
 
+#include "base/result.hpp"
+
 namespace tether::daemon {
 
 struct options {
@@ -30,8 +32,8 @@ struct options {
 
 inline constexpr std::chrono::seconds default_idle_grace{2};
 
-// Parses argv; a string is an error to print with the usage.
-std::variant<options, std::string> parse_options(int argc, char** argv);
+// Parses argv; an error (daemon_errc::bad_option) has the detail to print with the usage.
+base::result<options> parse_options(int argc, char** argv);
 extern const char* const usage;
 
 }  // namespace tether::daemon

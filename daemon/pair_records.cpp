@@ -1,5 +1,6 @@
 #include "daemon/pair_records.hpp"
 
+#include "daemon/errc.hpp"
 #include "daemon/small_file.hpp"
 #include "proto/plist_util.hpp"
 
@@ -72,7 +73,7 @@ int pair_records::remove(std::string_view id) const {
   return ::unlink((dir_ / (std::string(id) + ".plist")).c_str()) == 0 ? 0 : errno;
 }
 
-std::string pair_records::system_buid(std::string& error) const {
+base::result<std::string> pair_records::system_buid() const {
   const auto file = dir_ / "SystemConfiguration.plist";
   if (std::string raw;
       read_file(file, max_record_bytes + 1, raw) == 0 && raw.size() <= max_record_bytes) {
@@ -87,8 +88,8 @@ std::string pair_records::system_buid(std::string& error) const {
   plist_ptr config(plist_new_dict());
   plist_dict_set_item(config.get(), "SystemBUID", plist_new_string(buid.c_str()));
   if (int e = write_file(file, to_xml(config.get()), 0644)) {
-    error = "cannot store the SystemBUID in " + file.string() + ": " + std::strerror(e);
-    return {};
+    return {errno_code(e),
+            "cannot store the SystemBUID in " + file.string() + ": " + std::strerror(e)};
   }
   return buid;
 }

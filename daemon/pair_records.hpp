@@ -12,6 +12,8 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.hpp"
+
 namespace tether::daemon {
 
 class pair_records {
@@ -30,8 +32,8 @@ class pair_records {
   int remove(std::string_view id) const;
 
   // The host's SystemBUID: read from SystemConfiguration.plist, or made (a random
-  // RFC 4122 UUID) and stored on first use. Empty with `error` set if it cannot be.
-  std::string system_buid(std::string& error) const;
+  // RFC 4122 UUID) and stored on first use; errno's code if it cannot be stored.
+  base::result<std::string> system_buid() const;
 
   const std::filesystem::path& dir() const { return dir_; }
 

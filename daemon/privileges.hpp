@@ -5,11 +5,13 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
+
 namespace tether::daemon {
 
 // Does nothing unless running as root. The directories tetherd writes in (pair records,
 // saved forwards) are handed to the user first.
-bool drop_privileges(const std::string& user, const std::vector<std::string>& writable_dirs,
-                     std::string& error);
+base::result<void> drop_privileges(const std::string& user,
+                                   const std::vector<std::string>& writable_dirs);
 
 }  // namespace tether::daemon

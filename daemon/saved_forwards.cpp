@@ -7,6 +7,7 @@
 #include <cstring>
 
 #include "daemon/config.hpp"
+#include "daemon/errc.hpp"
 #include "daemon/small_file.hpp"
 
 namespace tether::daemon {
@@ -25,11 +26,11 @@ saved_forwards::saved_forwards(std::string dir) : dir_(std::move(dir)) {
   if (!dir_.empty()) path_ = dir_ + "/forwards";
 }
 
-bool saved_forwards::prepare(std::string& error) const {
-  if (!enabled() || ::mkdir(dir_.c_str(), 0755) == 0 || errno == EEXIST) return true;
-  error = "cannot create " + dir_ + " for the saved forwards: " + std::strerror(errno) +
-          "; forwards added now last until tetherd stops (choose a place with --state-dir)";
-  return false;
+base::result<void> saved_forwards::prepare() const {
+  if (!enabled() || ::mkdir(dir_.c_str(), 0755) == 0 || errno == EEXIST) return {};
+  return {errno_code(),
+          "cannot create " + dir_ + " for the saved forwards: " + std::strerror(errno) +
+              "; forwards added now last until tetherd stops (choose a place with --state-dir)"};
 }
 
 std::vector<proto::tetherd::forward_spec> saved_forwards::load(std::string& problem) const {
@@ -41,8 +42,8 @@ std::vector<proto::tetherd::forward_spec> saved_forwards::load(std::string& prob
   std::string why = e != 0 ? std::strerror(e) : "";
   if (e == 0) {
     auto parsed = parse_config(text, sections::forwards_only);
-    if (auto* c = std::get_if<config>(&parsed)) return std::move(c->forwards);
-    why = std::get<std::string>(parsed);
+    if (parsed) return std::move(parsed->forwards);
+    why = parsed.describe();
   }
   const std::string bad = path_ + ".bad";
   const bool moved = e != EACCES && std::rename(path_.c_str(), bad.c_str()) == 0;
@@ -52,15 +53,13 @@ std::vector<proto::tetherd::forward_spec> saved_forwards::load(std::string& prob
   return {};
 }
 
-bool saved_forwards::save(const std::vector<proto::tetherd::forward_spec>& forwards,
-                          std::string& error) const {
-  if (!enabled()) return true;
-  if (const int e = write_file_atomically(path_, header + format_forwards(forwards), 0644)) {
-    error = "cannot save the forwards in " + path_ + ": " + std::strerror(e) +
-            "; they last until tetherd stops";
-    return false;
-  }
-  return true;
+base::result<void> saved_forwards::save(
+    const std::vector<proto::tetherd::forward_spec>& forwards) const {
+  if (!enabled()) return {};
+  if (const int e = write_file_atomically(path_, header + format_forwards(forwards), 0644))
+    return {errno_code(e), "cannot save the forwards in " + path_ + ": " + std::strerror(e) +
+                               "; they last until tetherd stops"};
+  return {};
 }
 
 }  // namespace tether::daemon

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "base/result.hpp"
 #include "proto/tetherd/control.hpp"
 
 namespace tether::daemon {
@@ -19,15 +20,15 @@ class saved_forwards {
   bool enabled() const { return !path_.empty(); }
   const std::string& path() const { return path_; }
 
-  // Creates the directory (0755) when missing; run while still root. False with
-  // `error` set when it cannot be made (tetherd still serves, saving nothing).
-  bool prepare(std::string& error) const;
+  // Creates the directory (0755) when missing; run while still root. An error when it
+  // cannot be made (tetherd still serves, saving nothing).
+  base::result<void> prepare() const;
   // The saved forwards; none when there is no file. A file that cannot be read back
   // is moved aside to forwards.bad, so the next save does not destroy what it held,
   // and `problem` says so.
   std::vector<proto::tetherd::forward_spec> load(std::string& problem) const;
-  // Replaces the file with `forwards`; false with `error` set.
-  bool save(const std::vector<proto::tetherd::forward_spec>& forwards, std::string& error) const;
+  // Replaces the file with `forwards`.
+  base::result<void> save(const std::vector<proto::tetherd::forward_spec>& forwards) const;
 
  private:
   std::string dir_;

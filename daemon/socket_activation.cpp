@@ -8,6 +8,8 @@
 #include <cstdlib>
 #include <cstring>
 
+#include "daemon/errc.hpp"
+
 namespace tether::daemon {
 namespace {
 
@@ -24,36 +26,34 @@ std::optional<long> whole_number(const char* s) {
 
 }  // namespace
 
-std::variant<int, std::string> passed_socket_count(const char* listen_pid, const char* listen_fds,
-                                                   long self) {
+base::result<int> passed_socket_count(const char* listen_pid, const char* listen_fds, long self) {
   if (listen_pid == nullptr || listen_fds == nullptr) return 0;
   const auto pid = whole_number(listen_pid);
-  if (!pid) return "LISTEN_PID is not a process id: '" + std::string(listen_pid) + "'";
+  if (!pid)
+    return {daemon_errc::bad_activation,
+            "LISTEN_PID is not a process id: '" + std::string(listen_pid) + "'"};
   if (*pid != self) return 0;
   const auto fds = whole_number(listen_fds);
   if (!fds || *fds > 64)
-    return "LISTEN_FDS is not a small count of sockets: '" + std::string(listen_fds) + "'";
+    return {daemon_errc::bad_activation,
+            "LISTEN_FDS is not a small count of sockets: '" + std::string(listen_fds) + "'"};
   return static_cast<int>(*fds);
 }
 
-std::optional<int> systemd_socket(std::string& error) {
-  error.clear();
+base::result<std::optional<int>> systemd_socket() {
   auto count = passed_socket_count(std::getenv("LISTEN_PID"), std::getenv("LISTEN_FDS"),
                                    static_cast<long>(::getpid()));
   ::unsetenv("LISTEN_PID");
   ::unsetenv("LISTEN_FDS");
   ::unsetenv("LISTEN_FDNAMES");
-  if (auto* e = std::get_if<std::string>(&count)) {
-    error = "socket activation: " + *e;
-    return std::nullopt;
-  }
-  const int n = std::get<int>(count);
-  if (n == 0) return std::nullopt;
+  if (!count) return {count.error(), "socket activation: " + count.describe()};
+  const int n = *count;
+  if (n == 0) return std::optional<int>();
   for (int fd = first_passed_fd; fd < first_passed_fd + n; ++fd) ::fcntl(fd, F_SETFD, FD_CLOEXEC);
   if (n != 1) {
-    error = "systemd passed " + std::to_string(n) +
-            " sockets; tetherd serves one (a single ListenStream= in tetherd.socket)";
-    return std::nullopt;
+    return {daemon_errc::bad_activation,
+            "systemd passed " + std::to_string(n) +
+                " sockets; tetherd serves one (a single ListenStream= in tetherd.socket)"};
   }
   const int fd = first_passed_fd;
   int type = 0, listening = 0;
@@ -64,12 +64,11 @@ std::optional<int> systemd_socket(std::string& error) {
   const bool accepts =
       stream && ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 && listening;
   if (!accepts) {
-    error =
-        "the socket systemd passed is not a listening stream socket "
-        "(tetherd.socket needs ListenStream=, not ListenDatagram= or Accept=yes)";
-    return std::nullopt;
+    return {daemon_errc::bad_activation,
+            "the socket systemd passed is not a listening stream socket "
+            "(tetherd.socket needs ListenStream=, not ListenDatagram= or Accept=yes)"};
   }
-  return fd;
+  return std::optional<int>(fd);
 }
 
 }  // namespace tether::daemon

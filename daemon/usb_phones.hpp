@@ -16,8 +16,8 @@ class usb_phones : public usb::usb_host::listener {
   void on_event(usb::device_link& link, const usbmux::event& e) override {
     devices_.on_event(link, e);
   }
-  void on_gone(usb::device_link& link, const std::string& reason) override {
-    devices_.on_gone(link, reason);
+  void on_gone(usb::device_link& link, std::error_code why, const std::string& detail) override {
+    devices_.on_gone(link, why, detail);
   }
   void on_attach_failed(std::uint8_t bus, std::uint8_t address, const std::string& what,
                         std::error_code ec) override;

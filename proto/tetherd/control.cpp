@@ -18,30 +18,41 @@ bool plain_name(const std::string& s) {
 
 namespace {
 
-// A port under `key`: absent is nullopt with no error; present must be an integer
-// in range.
-std::optional<std::uint16_t> port_item(plist_t dict, const char* key, std::string& error,
-                                       bool zero_ok) {
-  plist_t node = plist_dict_get_item(dict, key);
-  if (node == nullptr) return std::nullopt;
-  const auto v = uint_item(dict, key);
-  if (!v || *v > 65535 || (*v == 0 && !zero_ok)) {
-    error = std::string(key) + " must be a port number (" + (zero_ok ? "0" : "1") + "-65535)";
-    return std::nullopt;
+class category final : public std::error_category {
+ public:
+  const char* name() const noexcept override { return "tether.control"; }
+  std::string message(int v) const override {
+    switch (static_cast<control_errc>(v)) {
+      case control_errc::bad_field: return "a field of the tetherd message has the wrong type";
+      case control_errc::missing_field: return "a field the tetherd request needs is missing";
+      case control_errc::unknown_request: return "unknown tetherd request";
+    }
+    return "unknown tetherd control error";
   }
-  return static_cast<std::uint16_t>(*v);
+};
+
+using port = std::optional<std::uint16_t>;
+
+// A port under `key`: absent is nullopt; present must be an integer in range.
+base::result<port> port_item(plist_t dict, const char* key, bool zero_ok) {
+  plist_t node = plist_dict_get_item(dict, key);
+  if (node == nullptr) return port();
+  const auto v = uint_item(dict, key);
+  if (!v || *v > 65535 || (*v == 0 && !zero_ok))
+    return {control_errc::bad_field,
+            std::string(key) + " must be a port number (" + (zero_ok ? "0" : "1") + "-65535)"};
+  return port(static_cast<std::uint16_t>(*v));
 }
 
-// An optional string under `key`; a present value of another type is an error.
-bool optional_string(plist_t dict, const char* key, std::string& out, std::string& error) {
-  if (plist_dict_get_item(dict, key) == nullptr) return true;
+// An optional string under `key`, into `out`; a present value of another type is an error.
+base::result<void> optional_string(plist_t dict, const char* key, std::string& out) {
+  if (plist_dict_get_item(dict, key) == nullptr) return {};
   auto v = string_item(dict, key);
-  if (!v || v->size() > 255) {
-    error = std::string(key) + " must be a string of at most 255 characters";
-    return false;
-  }
+  if (!v || v->size() > 255)
+    return {control_errc::bad_field,
+            std::string(key) + " must be a string of at most 255 characters"};
   out = *v;
-  return true;
+  return {};
 }
 
 void set_uint(plist_t d, const char* key, std::uint64_t v) {
@@ -157,64 +168,74 @@ plist_t forward_dict(const forward_status& f) {
 }
 
 template <class T, class Fields>
-std::variant<std::vector<T>, std::string> read_array(plist_t reply, const char* key,
-                                                     const char* where, Fields fields) {
+base::result<std::vector<T>> read_array(plist_t reply, const char* key, const char* where,
+                                        Fields fields) {
   plist_t a = plist_dict_get_item(reply, key);
   if (a == nullptr || plist_get_node_type(a) != PLIST_ARRAY)
-    return std::string("the reply has no ") + key + " list";
+    return {control_errc::missing_field, std::string("the reply has no ") + key + " list"};
   std::vector<T> out(plist_array_get_size(a));
   std::string error;
   for (std::uint32_t i = 0; i < out.size() && error.empty(); ++i) {
     plist_t e = plist_array_get_item(a, i);
-    if (plist_get_node_type(e) != PLIST_DICT) return std::string(where) + " is not a dictionary";
+    if (plist_get_node_type(e) != PLIST_DICT)
+      return {control_errc::bad_field, std::string(where) + " is not a dictionary"};
     fields(out[i], reader{e, where, error});
   }
-  if (!error.empty()) return error;
+  if (!error.empty()) return {control_errc::bad_field, error};
   return out;
 }
 
 }  // namespace
 
+const std::error_category& control_category() noexcept {
+  static const category c;
+  return c;
+}
+
 bool is_control_message(const std::string& t) { return t.rfind("Tether", 0) == 0; }
 
-std::variant<request, std::string> decode(plist_t dict, const std::string& t) {
-  std::string error;
+base::result<request> decode(plist_t dict, const std::string& t) {
   if (t == "TetherForwardAdd") {
     requests::forward_add a;
-    const auto phone = port_item(dict, "PhonePort", error, false);
-    if (!error.empty()) return error;
-    if (!phone)
-      return std::string("PhonePort is missing: which port does the phone app listen on?");
-    a.spec.phone_port = *phone;
-    const auto local = port_item(dict, "LocalPort", error, true);
-    if (!error.empty()) return error;
-    a.spec.local_port = local.value_or(0);
+    const auto phone = port_item(dict, "PhonePort", false);
+    if (!phone) return {phone.error(), phone.detail()};
+    if (!*phone)
+      return {control_errc::missing_field,
+              "PhonePort is missing: which port does the phone app listen on?"};
+    a.spec.phone_port = **phone;
+    const auto local = port_item(dict, "LocalPort", true);
+    if (!local) return {local.error(), local.detail()};
+    a.spec.local_port = local->value_or(0);
     // The strings, by the same field list the CLI encodes with.
+    base::result<void> strings;
     forward_add_fields(a.spec, [&](const char* key, auto& field) {
       if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>)
-        if (error.empty()) optional_string(dict, key, field, error);
+        if (strings) strings = optional_string(dict, key, field);
     });
-    if (!error.empty()) return error;
+    if (!strings) return {strings.error(), strings.detail()};
     if (!a.spec.name.empty() && !plain_name(a.spec.name))
-      return std::string("Name may hold letters, digits and - _ . : (at most 64)");
+      return {control_errc::bad_field, "Name may hold letters, digits and - _ . : (at most 64)"};
     return request{a};
   }
   if (t == "TetherForwardRemove") {
     requests::forward_remove r;
-    if (!optional_string(dict, "Name", r.name, error)) return error;
-    if (r.name.empty()) return std::string("Name is missing: which forward to remove?");
+    if (auto name = optional_string(dict, "Name", r.name); !name)
+      return {name.error(), name.detail()};
+    if (r.name.empty())
+      return {control_errc::missing_field, "Name is missing: which forward to remove?"};
     return request{r};
   }
   if (t == "TetherForwardList") return request{requests::forward_list{}};
   if (t == "TetherStatus") return request{requests::status{}};
   if (t == "TetherSetLogLevel") {
     requests::set_log_level l;
-    if (!optional_string(dict, "Level", l.level, error)) return error;
+    if (auto level = optional_string(dict, "Level", l.level); !level)
+      return {level.error(), level.detail()};
     if (l.level != "error" && l.level != "warn" && l.level != "info" && l.level != "debug")
-      return std::string("Level must be one of error, warn, info, debug");
+      return {control_errc::bad_field, "Level must be one of error, warn, info, debug"};
     return request{l};
   }
-  return "unknown tetherd request '" + t.substr(0, 64) + "'";
+  return {control_errc::unknown_request, "unknown tetherd request '" + t.substr(0, 64) + "'"};
 }
 
 plist_t result_dict(std::uint32_t number, const std::string& error) {
@@ -287,30 +308,30 @@ plist_t encode(const request& r) {
   return d;
 }
 
-std::variant<forward_status, std::string> decode_forward_added(plist_t reply) {
+base::result<forward_status> decode_forward_added(plist_t reply) {
   plist_t f = plist_dict_get_item(reply, "Forward");
   if (f == nullptr || plist_get_node_type(f) != PLIST_DICT)
-    return std::string("the reply has no Forward");
+    return {control_errc::missing_field, "the reply has no Forward"};
   forward_status out;
   std::string error;
   forward_fields(out, reader{f, "Forward", error});
-  if (!error.empty()) return error;
+  if (!error.empty()) return {control_errc::bad_field, error};
   return out;
 }
 
-std::variant<std::vector<forward_status>, std::string> decode_forward_list(plist_t reply) {
+base::result<std::vector<forward_status>> decode_forward_list(plist_t reply) {
   return read_array<forward_status>(reply, "Forwards", "a forward",
                                     [](auto& f, auto r) { forward_fields(f, r); });
 }
 
-std::variant<status_report, std::string> decode_status(plist_t reply) {
+base::result<status_report> decode_status(plist_t reply) {
   auto phones = read_array<phone_status>(reply, "Phones", "a phone",
                                          [](auto& p, auto r) { phone_fields(p, r); });
-  if (auto* e = std::get_if<std::string>(&phones)) return *e;
+  if (!phones) return {phones.error(), phones.detail()};
   auto conns = read_array<connection_status>(reply, "Connections", "a connection",
                                              [](auto& c, auto r) { connection_fields(c, r); });
-  if (auto* e = std::get_if<std::string>(&conns)) return *e;
-  return status_report{std::move(std::get<0>(phones)), std::move(std::get<0>(conns))};
+  if (!conns) return {conns.error(), conns.detail()};
+  return status_report{std::move(phones).value(), std::move(conns).value()};
 }
 
 }  // namespace tether::proto::tetherd

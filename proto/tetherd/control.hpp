@@ -15,8 +15,11 @@
 #include <cstdint>
 #include <span>
 #include <string>
+#include <system_error>
 #include <variant>
 #include <vector>
+
+#include "base/result.hpp"
 
 namespace tether::proto::tetherd {
 
@@ -90,9 +93,21 @@ struct set_log_level {
 using request = std::variant<requests::forward_add, requests::forward_remove,
                              requests::forward_list, requests::status, requests::set_log_level>;
 
+// What is wrong with a Tether* request or reply; the detail names the field and the
+// allowed values ("PhonePort must be a port number (1-65535)").
+enum class control_errc {
+  bad_field = 1,    // a field of the wrong type, or out of range
+  missing_field,    // a field the request needs is absent
+  unknown_request,  // a Tether* MessageType this tetherd does not know
+};
+const std::error_category& control_category() noexcept;
+inline std::error_code make_error_code(control_errc e) noexcept {
+  return {static_cast<int>(e), control_category()};
+}
+
 bool is_control_message(const std::string& message_type);
-// Decodes a Tether* request from its plist dictionary; a string says what is wrong.
-std::variant<request, std::string> decode(plist_t dict, const std::string& message_type);
+// Decodes a Tether* request from its plist dictionary.
+base::result<request> decode(plist_t dict, const std::string& message_type);
 
 // Replies, as plist dictionaries (the caller frames them): Result with Number, plus
 // Error when Number is not 0, plus the payload.
@@ -111,8 +126,11 @@ struct status_report {
   std::vector<phone_status> phones;
   std::vector<connection_status> connections;
 };
-std::variant<forward_status, std::string> decode_forward_added(plist_t reply);
-std::variant<std::vector<forward_status>, std::string> decode_forward_list(plist_t reply);
-std::variant<status_report, std::string> decode_status(plist_t reply);
+base::result<forward_status> decode_forward_added(plist_t reply);
+base::result<std::vector<forward_status>> decode_forward_list(plist_t reply);
+base::result<status_report> decode_status(plist_t reply);
 
 }  // namespace tether::proto::tetherd
+
+template <>
+struct std::is_error_code_enum<tether::proto::tetherd::control_errc> : std::true_type {};

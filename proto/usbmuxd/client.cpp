@@ -14,7 +14,7 @@ std::string daemon_address(const std::string& from_option) {
   return "/var/run/usbmuxd";
 }
 
-std::variant<daemon_endpoint, std::string> parse_daemon_address(const std::string& address) {
+base::result<daemon_endpoint> parse_daemon_address(const std::string& address) {
   std::string where = address;
   if (where.rfind("UNIX:", 0) == 0) where.erase(0, 5);
   daemon_endpoint e;
@@ -36,8 +36,9 @@ std::variant<daemon_endpoint, std::string> parse_daemon_address(const std::strin
       return e;
     }
   }
-  return "the usbmuxd address '" + address +
-         "' is not a socket path (UNIX:/path or /path) or HOST:PORT";
+  return {errc::bad_daemon_address,
+          "the usbmuxd address '" + address +
+              "' is not a socket path (UNIX:/path or /path) or HOST:PORT"};
 }
 
 std::vector<std::byte> encode_client_request(std::uint32_t tag, plist_t dict,
@@ -49,23 +50,22 @@ std::vector<std::byte> encode_client_request(std::uint32_t tag, plist_t dict,
   return encode_plist(tag, dict);
 }
 
-std::variant<std::uint32_t, std::string> message_length(
-    std::span<const std::byte, header_size> header) {
+base::result<std::uint32_t> message_length(std::span<const std::byte, header_size> header) {
   const std::uint32_t length = base::load_le32(header.data());
   if (length < header_size || length > max_message)
-    return "the daemon sent a message of " + std::to_string(length) +
-           " bytes, which is not the usbmuxd protocol (16 to 65536)";
+    return {errc::bad_reply_length, "the daemon sent a message of " + std::to_string(length) +
+                                        " bytes, which is not the usbmuxd protocol (16 to 65536)"};
   return length;
 }
 
-std::variant<plist_ptr, std::string> decode_daemon_message(std::span<const std::byte> body) {
+base::result<plist_ptr> decode_daemon_message(std::span<const std::byte> body) {
   plist_t root = nullptr;
   if (!body.empty())
     plist_from_memory(reinterpret_cast<const char*>(body.data()),
                       static_cast<std::uint32_t>(body.size()), &root);
   plist_ptr owned(root);
   if (root == nullptr || plist_get_node_type(root) != PLIST_DICT)
-    return std::string("the daemon sent a message that is not a plist dictionary");
+    return {errc::bad_reply, "the daemon sent a message that is not a plist dictionary"};
   return owned;
 }
 

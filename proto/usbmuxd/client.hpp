@@ -12,6 +12,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.hpp"
 #include "proto/plist_util.hpp"
 #include "proto/usbmuxd/wire.hpp"
 
@@ -28,8 +29,8 @@ struct daemon_endpoint {
   std::string host;
   std::uint16_t port = 0;
 };
-// The endpoint, or a sentence saying why the address is not one.
-std::variant<daemon_endpoint, std::string> parse_daemon_address(const std::string& address);
+// The endpoint, or errc::bad_daemon_address with a detail quoting the address.
+base::result<daemon_endpoint> parse_daemon_address(const std::string& address);
 
 // A plist request from the program `program` (ProgName, with its version as
 // ClientVersionString and libusbmuxd's protocol version added, as the reference
@@ -37,13 +38,12 @@ std::variant<daemon_endpoint, std::string> parse_daemon_address(const std::strin
 std::vector<std::byte> encode_client_request(std::uint32_t tag, plist_t dict,
                                              const std::string& program);
 
-// The length of the message this header starts (header included), or a sentence
-// saying why it is not a usbmuxd message. Read the header, then exactly this much
+// The length of the message this header starts (header included), or
+// errc::bad_reply_length quoting the length. Read the header, then exactly this much
 // more: after a Connect reply the phone's bytes follow on the same socket.
-std::variant<std::uint32_t, std::string> message_length(
-    std::span<const std::byte, header_size> header);
+base::result<std::uint32_t> message_length(std::span<const std::byte, header_size> header);
 
-// A message's body as the dictionary every plist message is, or why it is not one.
-std::variant<plist_ptr, std::string> decode_daemon_message(std::span<const std::byte> body);
+// A message's body as the dictionary every plist message is, or errc::bad_reply.
+base::result<plist_ptr> decode_daemon_message(std::span<const std::byte> body);
 
 }  // namespace tether::proto::usbmuxd

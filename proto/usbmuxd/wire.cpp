@@ -64,6 +64,9 @@ class category final : public std::error_category {
       case errc::bad_version: return "client protocol version is neither 0 (binary) nor 1 (plist)";
       case errc::bad_plist: return "plist request without a dictionary and a MessageType";
       case errc::bad_binary_body: return "binary request body has the wrong size";
+      case errc::bad_daemon_address: return "not a usbmuxd address (a socket path or HOST:PORT)";
+      case errc::bad_reply_length: return "the daemon sent a message length outside 16 to 65536";
+      case errc::bad_reply: return "the daemon sent a message that is not a plist dictionary";
     }
     return "unknown client protocol error";
   }
@@ -118,16 +121,15 @@ std::optional<message_reader::message> message_reader::next() {
   return std::move(ready_[next_ready_++]);
 }
 
-std::variant<request, std::error_code> decode_request(const header& h,
-                                                      std::span<const std::byte> body) {
-  if (h.version > 1) return make_error_code(errc::bad_version);
+base::result<request> decode_request(const header& h, std::span<const std::byte> body) {
+  if (h.version > 1) return errc::bad_version;
   request r;
   r.tag = h.tag;
   if (h.message != static_cast<std::uint32_t>(message_type::plist)) {
     switch (static_cast<message_type>(h.message)) {
       case message_type::listen: r.body = requests::listen{}; return r;
       case message_type::connect: {
-        if (body.size() != 8) return make_error_code(errc::bad_binary_body);
+        if (body.size() != 8) return errc::bad_binary_body;
         requests::connect c;
         c.device_id = load_le32(body.data());
         // The port travels in network order (big-endian) even in the binary protocol.
@@ -144,9 +146,9 @@ std::variant<request, std::error_code> decode_request(const header& h,
     plist_from_memory(reinterpret_cast<const char*>(body.data()),
                       static_cast<std::uint32_t>(body.size()), &root);
   plist_ptr dict(root);
-  if (!root || plist_get_node_type(root) != PLIST_DICT) return make_error_code(errc::bad_plist);
+  if (!root || plist_get_node_type(root) != PLIST_DICT) return errc::bad_plist;
   const auto type = string_item(root, "MessageType");
-  if (!type) return make_error_code(errc::bad_plist);
+  if (!type) return errc::bad_plist;
   r.client.prog_name = string_item(root, "ProgName").value_or("");
   r.client.client_version = string_item(root, "ClientVersionString").value_or("");
   r.client.bundle_id = string_item(root, "BundleID").value_or("");

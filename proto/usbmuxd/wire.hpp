@@ -14,6 +14,7 @@
 #include <variant>
 #include <vector>
 
+#include "base/result.hpp"
 #include "proto/tetherd/control.hpp"
 
 namespace tether::proto::usbmuxd {
@@ -48,12 +49,17 @@ struct header {
   std::uint32_t tag = 0;  // replies echo it; events use 0
 };
 
+// What is wrong with a message, either way: from a client (the daemon's side) and,
+// from bad_daemon_address on, from the daemon or where to find it (client.hpp).
 enum class errc {
-  too_short = 1,    // length field below 16: the reference closes the socket
-  too_long,         // length field above 65536: likewise
-  bad_version,      // header version other than 0 or 1: reply BADVERSION, keep the socket
-  bad_plist,        // plist body that does not parse to a dict with a MessageType
-  bad_binary_body,  // binary body of the wrong size
+  too_short = 1,       // length field below 16: the reference closes the socket
+  too_long,            // length field above 65536: likewise
+  bad_version,         // header version other than 0 or 1: reply BADVERSION, keep the socket
+  bad_plist,           // plist body that does not parse to a dict with a MessageType
+  bad_binary_body,     // binary body of the wrong size
+  bad_daemon_address,  // neither a socket path nor HOST:PORT
+  bad_reply_length,    // the daemon's length field is outside 16 to 65536
+  bad_reply,           // the daemon's body is not a plist dictionary
 };
 const std::error_category& client_protocol_category() noexcept;
 inline std::error_code make_error_code(errc e) noexcept {
@@ -115,7 +121,7 @@ struct delete_pair_record {
 struct list_listeners {};
 // tetherd's own requests (proto/tetherd/control.hpp), or what is wrong with one.
 struct control {
-  std::variant<tetherd::request, std::string> parsed;
+  base::result<tetherd::request> parsed;
 };
 struct unknown {
   std::string what;
@@ -134,8 +140,7 @@ struct request {
   request_body body;
 };
 
-std::variant<request, std::error_code> decode_request(const header& h,
-                                                      std::span<const std::byte> body);
+base::result<request> decode_request(const header& h, std::span<const std::byte> body);
 
 // --- replies and events ---------------------------------------------------------------
 

@@ -78,9 +78,10 @@ struct tether_reader : tether::usb::usb_host::listener {
     }
     l.flush();
   }
-  void on_gone(tether::usb::device_link&, const std::string& why) override {
+  void on_gone(tether::usb::device_link&, std::error_code why, const std::string& detail) override {
     if (got < want) {
-      std::fprintf(stderr, "phone gone before the end: %s\n", why.c_str());
+      std::fprintf(stderr, "phone gone before the end: %s\n",
+                   tether::base::describe(why, detail).c_str());
       failed = true;
     }
     link = nullptr;

@@ -2,19 +2,21 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon/errc.hpp"
+
 namespace tether::daemon {
 namespace {
 
 config ok(const std::string& text) {
   auto r = parse_config(text);
-  if (auto* e = std::get_if<std::string>(&r)) ADD_FAILURE() << *e;
-  return std::holds_alternative<config>(r) ? std::get<config>(r) : config{};
+  if (!r) ADD_FAILURE() << r.describe();
+  return r ? *r : config{};
 }
 
 std::string error(const std::string& text) {
   auto r = parse_config(text);
-  EXPECT_TRUE(std::holds_alternative<std::string>(r));
-  return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+  EXPECT_FALSE(r);
+  return r ? "" : r.describe();
 }
 
 TEST(Config, EmptyIsDefaults) {
@@ -100,11 +102,11 @@ TEST(Config, ForwardCountIsBounded) {
 }
 
 TEST(Config, MissingOptionalFileIsEmptyButAGivenOneMustExist) {
-  EXPECT_TRUE(std::holds_alternative<config>(load_config("/nonexistent/tetherd.conf", true)));
+  EXPECT_TRUE(load_config("/nonexistent/tetherd.conf", true));
   auto r = load_config("/nonexistent/tetherd.conf", false);
-  ASSERT_TRUE(std::holds_alternative<std::string>(r));
-  EXPECT_EQ(std::get<std::string>(r),
-            "cannot read /nonexistent/tetherd.conf: No such file or directory");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), std::errc::no_such_file_or_directory);
+  EXPECT_EQ(r.describe(), "cannot read /nonexistent/tetherd.conf: No such file or directory");
 }
 
 // The saved forwards (saved_forwards.hpp) are this format, written by format_forwards.
@@ -123,8 +125,8 @@ TEST(Config, FormattedForwardsReadBackTheSame) {
   in[2] = {
       .name = "ssh", .bind_address = "0.0.0.0", .local_port = 2222, .phone_port = 22, .udid = ""};
   auto r = parse_config(format_forwards(in), sections::forwards_only);
-  ASSERT_TRUE(std::holds_alternative<config>(r)) << std::get<std::string>(r);
-  const auto& out = std::get<config>(r).forwards;
+  ASSERT_TRUE(r) << r.describe();
+  const auto& out = r->forwards;
   ASSERT_EQ(out.size(), in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
     EXPECT_EQ(out[i].name, in[i].name);
@@ -137,9 +139,9 @@ TEST(Config, FormattedForwardsReadBackTheSame) {
 
 TEST(Config, SavedForwardsHoldForwardsOnly) {
   auto r = parse_config("[tetherd]\nuser = root\n", sections::forwards_only);
-  ASSERT_TRUE(std::holds_alternative<std::string>(r));
-  EXPECT_EQ(std::get<std::string>(r),
-            "line 2: [tetherd]: unknown section (expected [forward NAME])");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), daemon_errc::bad_config);
+  EXPECT_EQ(r.describe(), "line 2: [tetherd]: unknown section (expected [forward NAME])");
 }
 
 }  // namespace

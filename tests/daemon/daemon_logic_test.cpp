@@ -2,6 +2,7 @@
 #include <gtest/gtest.h>
 #include <asio/local/connect_pair.hpp>
 
+#include "base/log.hpp"
 #include "daemon/dialer.hpp"
 #include "daemon/relay.hpp"
 #include "in_process.hpp"
@@ -192,14 +193,86 @@ TEST(DeviceRegistry, APhoneThatFailsBeforeItIsReadyIsNeverListed) {
   w.devices.remove_watcher(&watcher);
 }
 
+// What a phone_link reports reaches the registry as a link_errc, and the registry
+// decides on the code, not on words: an unplug is the phone leaving (debug, nothing to
+// retry), anything else a failure the transport tries again (a warning that says so).
+struct recording_listener : usbmux::phone_link::listener {
+  explicit recording_listener(device_registry& r) : registry(r) {}
+  void on_ready(usbmux::phone_link& l) override { registry.on_ready(l); }
+  void on_event(usbmux::phone_link& l, const usbmux::event& e) override { registry.on_event(l, e); }
+  void on_gone(usbmux::phone_link& l, std::error_code why, const std::string& detail) override {
+    gone.push_back(why);
+    registry.on_gone(l, why, detail);
+  }
+  device_registry& registry;
+  std::vector<std::error_code> gone;
+};
+
+std::string registry_log_of(world& w, recording_listener& rec, bool start,
+                            std::optional<std::uint64_t> fail_at, bool unplug) {
+  usbmux::phone_facts f;
+  f.udid = "phone";
+  f.bus = 1;
+  f.address = 9;
+  memory_phone p(w.io, rec, f);
+  if (fail_at) p.fail_at(*fail_at);
+  const auto level = log::current();
+  log::set_level(log::level::debug);
+  ::testing::internal::CaptureStderr();
+  if (start) p.start();
+  if (unplug) p.unplug();
+  w.run_until([&] { return p.gone(); });
+  log::set_level(level);
+  return ::testing::internal::GetCapturedStderr();
+}
+
+TEST(DeviceRegistry, AnUnplugBeforeReadyIsAnUnplugNotAFailureToRetry) {
+  world w;
+  recording_listener rec(w.devices);
+  const std::string log = registry_log_of(w, rec, false, std::nullopt, true);
+  ASSERT_EQ(rec.gone.size(), 1u);
+  EXPECT_EQ(rec.gone[0], usbmux::link_errc::unplugged);
+  EXPECT_NE(log.find("phone at 1-9 (phone) left before it was ready"), std::string::npos) << log;
+  EXPECT_EQ(log.find("trying again"), std::string::npos) << log;
+}
+
+TEST(DeviceRegistry, AFailureBeforeReadyIsAFailureToRetry) {
+  world w;
+  recording_listener rec(w.devices);
+  const std::string log = registry_log_of(w, rec, true, 0, false);
+  ASSERT_EQ(rec.gone.size(), 1u);
+  EXPECT_EQ(rec.gone[0], usbmux::link_errc::transfer_failed);
+  EXPECT_NE(log.find("phone at 1-9 (phone) failed before it was ready: injected failure at "
+                     "operation 0; trying again"),
+            std::string::npos)
+      << log;
+  EXPECT_EQ(log.find("left before it was ready"), std::string::npos) << log;
+}
+
+TEST(DeviceRegistry, AnUnplugEndsEveryConnectionWithTheWordUnplugged) {
+  world w;
+  auto& p = w.plug("phone");
+  const auto id = w.devices.find_udid("phone");
+  dial_result r;
+  auto d = dial(w, id, 1000, r);
+  ASSERT_TRUE(w.run_until([&] { return r.outcome.has_value(); }));
+  ASSERT_EQ(*r.outcome, dialer::outcome::connected) << r.why;
+  ::testing::internal::CaptureStderr();
+  w.unplug(p);
+  const std::string log = ::testing::internal::GetCapturedStderr();
+  EXPECT_NE(log.find("detached phone (device " + std::to_string(id) + "): unplugged"),
+            std::string::npos)
+      << log;
+  EXPECT_TRUE(w.devices.connections().empty());
+}
+
 TEST(Forward, ATcpClientReachesThePhonesPort) {
   world w;
   w.plug("phone");
   proto::tetherd::forward_spec spec;
   spec.phone_port = 1000;
-  std::string error;
-  auto added = w.forwards.add(spec, error);
-  ASSERT_TRUE(added) << error;
+  auto added = w.forwards.add(spec);
+  ASSERT_TRUE(added) << added.describe();
   ASSERT_NE(added->bound_port, 0);
   auto& c = w.tcp_client(added->bound_port);
   c.send("through the forward");
@@ -214,9 +287,8 @@ TEST(Forward, AClientOfAClosedPortWaitsThenIsClosedWithTheReason) {
   w.plug("phone");
   proto::tetherd::forward_spec spec;
   spec.phone_port = 3000;
-  std::string error;
-  auto added = w.forwards.add(spec, error);
-  ASSERT_TRUE(added) << error;
+  auto added = w.forwards.add(spec);
+  ASSERT_TRUE(added) << added.describe();
   auto& c = w.tcp_client(added->bound_port);
   ASSERT_TRUE(w.run_until([&] { return c.closed(); }, 3s));
   const auto list = w.forwards.list();

@@ -40,9 +40,8 @@ outcome scenario(std::optional<std::uint64_t> fail_at) {
 
   proto::tetherd::forward_spec spec;
   spec.phone_port = 1000;
-  std::string error;
-  auto added = w.forwards.add(spec, error);
-  EXPECT_TRUE(added) << error;
+  auto added = w.forwards.add(spec);
+  EXPECT_TRUE(added) << added.describe();
   if (added) {
     auto& f = w.tcp_client(added->bound_port);
     f.send("forwarded");

@@ -100,7 +100,7 @@ world::~world() {
     if (auto s = w.lock()) s->close();
   forwards.stop_all();
   for (auto& p : phones)
-    if (!p->gone()) p->shut_down("test over");
+    if (!p->gone()) p->shut_down(usbmux::link_errc::shut_down, "test over");
   settle(5ms);
   clients.clear();
   io.restart();
@@ -165,8 +165,7 @@ test_client& world::socket_client() {
   const auto path = dir / "usbmuxd";
   if (!listener) {
     listener.emplace(io, ctx);
-    std::string error;
-    if (!listener->listen_unix(path.string(), "", error)) ADD_FAILURE() << error;
+    if (auto r = listener->listen_unix(path.string(), ""); !r) ADD_FAILURE() << r.describe();
   }
   const int fd = ::socket(AF_UNIX, SOCK_STREAM, 0);
   sockaddr_un a{};

@@ -1,5 +1,7 @@
 #include "daemon/options.hpp"
 
+#include "daemon/errc.hpp"
+
 #include <gtest/gtest.h>
 
 #include <initializer_list>
@@ -9,7 +11,7 @@
 namespace tether::daemon {
 namespace {
 
-std::variant<options, std::string> parse(std::initializer_list<const char*> args) {
+base::result<options> parse(std::initializer_list<const char*> args) {
   std::vector<std::string> storage{"tetherd"};
   storage.insert(storage.end(), args.begin(), args.end());
   std::vector<char*> argv;
@@ -20,14 +22,15 @@ std::variant<options, std::string> parse(std::initializer_list<const char*> args
 
 options ok(std::initializer_list<const char*> args) {
   auto r = parse(args);
-  if (auto* e = std::get_if<std::string>(&r)) ADD_FAILURE() << *e;
-  return std::get<options>(r);
+  if (!r) ADD_FAILURE() << r.describe();
+  return *r;
 }
 
 std::string error(std::initializer_list<const char*> args) {
   auto r = parse(args);
-  EXPECT_TRUE(std::holds_alternative<std::string>(r));
-  return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+  EXPECT_FALSE(r);
+  EXPECT_EQ(r.error(), daemon_errc::bad_option);
+  return r ? "" : r.describe();
 }
 
 TEST(Options, DefaultsMatchUsbmuxdPathsAndDaemonize) {

@@ -71,12 +71,13 @@ TEST_F(PairRecords, ARecordTooLargeForOneMessageIsRefusedNotRead) {
 }
 
 TEST_F(PairRecords, SystemBuidIsAUuidAndStaysTheSame) {
-  std::string error;
-  const std::string first = pair_records(dir).system_buid(error);
-  ASSERT_EQ(first.size(), 36u) << error;
+  const auto made = pair_records(dir).system_buid();
+  ASSERT_TRUE(made) << made.describe();
+  const std::string first = *made;
+  ASSERT_EQ(first.size(), 36u);
   EXPECT_EQ(first[8], '-');
-  EXPECT_EQ(first[14], '4');                               // version 4: random
-  EXPECT_EQ(pair_records(dir).system_buid(error), first);  // kept across restarts
+  EXPECT_EQ(first[14], '4');                           // version 4: random
+  EXPECT_EQ(*pair_records(dir).system_buid(), first);  // kept across restarts
 }
 
 }  // namespace

@@ -42,8 +42,9 @@ proto::tetherd::forward_spec spec(std::string name, std::uint16_t local, std::ui
 
 TEST_F(SavedForwards, MissingFileIsNoForwards) {
   const saved_forwards s((root_ / "state").string());
-  std::string problem, error;
-  ASSERT_TRUE(s.prepare(error)) << error;
+  std::string problem;
+  const auto prepared = s.prepare();
+  ASSERT_TRUE(prepared) << prepared.describe();
   EXPECT_TRUE(fs::is_directory(root_ / "state"));
   EXPECT_TRUE(s.load(problem).empty());
   EXPECT_EQ(problem, "");
@@ -51,8 +52,9 @@ TEST_F(SavedForwards, MissingFileIsNoForwards) {
 
 TEST_F(SavedForwards, SavedAreLoadedBackAndTheFileIsReplacedWhole) {
   const saved_forwards s(root_.string());
-  std::string problem, error;
-  ASSERT_TRUE(s.save({spec("9345", 9345, 2345), spec("cam", 40123, 2351)}, error)) << error;
+  std::string problem;
+  const auto saved = s.save({spec("9345", 9345, 2345), spec("cam", 40123, 2351)});
+  ASSERT_TRUE(saved) << saved.describe();
   auto back = s.load(problem);
   EXPECT_EQ(problem, "");
   ASSERT_EQ(back.size(), 2u);
@@ -60,7 +62,7 @@ TEST_F(SavedForwards, SavedAreLoadedBackAndTheFileIsReplacedWhole) {
   EXPECT_EQ(back[1].local_port, 40123);
   EXPECT_EQ(back[1].phone_port, 2351);
 
-  ASSERT_TRUE(s.save({spec("cam", 40123, 2351)}, error));
+  ASSERT_TRUE(s.save({spec("cam", 40123, 2351)}));
   back = s.load(problem);
   ASSERT_EQ(back.size(), 1u);
   EXPECT_EQ(back[0].name, "cam");
@@ -88,20 +90,22 @@ TEST_F(SavedForwards, AnUnreadableFileIsMovedAsideAndSaid) {
 
 TEST_F(SavedForwards, AFailedSaveSaysWhatIsLost) {
   const saved_forwards s((root_ / "missing" / "dir").string());
-  std::string error;
-  EXPECT_FALSE(s.save({spec("9345", 9345, 2345)}, error));
-  EXPECT_NE(error.find("cannot save the forwards in " + (root_ / "missing/dir/forwards").string() +
-                       ": No such file or directory; they last until tetherd stops"),
+  const auto saved = s.save({spec("9345", 9345, 2345)});
+  EXPECT_FALSE(saved);
+  EXPECT_EQ(saved.error(), std::errc::no_such_file_or_directory);
+  EXPECT_NE(saved.detail().find("cannot save the forwards in " +
+                                (root_ / "missing/dir/forwards").string() +
+                                ": No such file or directory; they last until tetherd stops"),
             std::string::npos)
-      << error;
+      << saved.detail();
 }
 
 TEST_F(SavedForwards, NoneSavesNothing) {
   const saved_forwards s("");
-  std::string problem, error;
+  std::string problem;
   EXPECT_FALSE(s.enabled());
-  EXPECT_TRUE(s.prepare(error));
-  EXPECT_TRUE(s.save({spec("9345", 9345, 2345)}, error));
+  EXPECT_TRUE(s.prepare());
+  EXPECT_TRUE(s.save({spec("9345", 9345, 2345)}));
   EXPECT_TRUE(s.load(problem).empty());
 }
 

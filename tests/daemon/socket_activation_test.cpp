@@ -2,19 +2,22 @@
 
 #include <gtest/gtest.h>
 
+#include "daemon/errc.hpp"
+
 namespace tether::daemon {
 namespace {
 
 int count(const char* pid, const char* fds, long self = 42) {
   auto r = passed_socket_count(pid, fds, self);
-  EXPECT_TRUE(std::holds_alternative<int>(r)) << std::get<std::string>(r);
-  return std::holds_alternative<int>(r) ? std::get<int>(r) : -1;
+  EXPECT_TRUE(r) << r.describe();
+  return r ? *r : -1;
 }
 
 std::string error(const char* pid, const char* fds) {
   auto r = passed_socket_count(pid, fds, 42);
-  EXPECT_TRUE(std::holds_alternative<std::string>(r));
-  return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+  EXPECT_FALSE(r);
+  EXPECT_EQ(r.error(), daemon_errc::bad_activation);
+  return r ? "" : r.detail();
 }
 
 TEST(SocketActivation, CountsSocketsPassedToThisProcess) {

@@ -16,7 +16,8 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   if (size >= header_size) {
     // A client reads a header, then exactly the length it gives, checked first.
     const auto length = message_length(in.first<header_size>());
-    if (const auto* n = std::get_if<std::uint32_t>(&length)) {
+    if (length) {
+      const std::uint32_t* n = &*length;
       if (*n < header_size || *n > max_message) std::abort();
       if (*n <= size) (void)decode_daemon_message(in.subspan(header_size, *n - header_size));
     }

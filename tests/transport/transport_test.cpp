@@ -174,9 +174,10 @@ class Transport : public ::testing::Test, public usb_host::listener {
     if (auto* c = std::get_if<usbmux::events::closed>(&e)) closed[c->id] = *c;
     if (on_data) on_data(link, e);
   }
-  void on_gone(device_link& link, const std::string& reason) override {
+  void on_gone(device_link& link, std::error_code why, const std::string& detail) override {
     ready.erase(link.facts().udid);
-    gone.push_back(link.facts().udid + ": " + reason);
+    gone.push_back(link.facts().udid + ": " + base::describe(why, detail));
+    gone_why.push_back(why);
   }
   void on_attach_failed(std::uint8_t, std::uint8_t, const std::string& what,
                         std::error_code ec) override {
@@ -196,6 +197,7 @@ class Transport : public ::testing::Test, public usb_host::listener {
   std::set<conn_id> connected;
   std::map<conn_id, usbmux::events::closed> closed;
   std::vector<std::string> gone;
+  std::vector<std::error_code> gone_why;  // the code of each, in step with `gone`
   std::vector<std::string> attach_failures;
   std::function<void(device_link&, const usbmux::event&)> on_data;
 };
@@ -382,6 +384,7 @@ TEST_F(Transport, SurvivesAHundredUnplugReplugCycles) {
   }
   EXPECT_EQ(gone.size(), 100u);
   for (const auto& g : gone) EXPECT_NE(g.find(": unplugged"), std::string::npos) << g;
+  for (auto why : gone_why) EXPECT_EQ(why, usbmux::link_errc::unplugged) << why.message();
   EXPECT_TRUE(attach_failures.empty()) << attach_failures.front();
 }
 
@@ -477,6 +480,7 @@ TEST_F(TransportFaults, AMalformedPacketEndsTheLinkWithAReasonAndItComesBack) {
   ASSERT_TRUE(run_until([&] { return !ready.count(first); }, 3s));
   EXPECT_EQ(gone_reason(first),
             "mux protocol error: mux packet length 3 is shorter than its 8-byte header");
+  EXPECT_EQ(gone_why.back(), usbmux::link_errc::protocol_error);
   EXPECT_TRUE(echo(second));
   // Still plugged in: reopened after the retry delay, and a new VERSION restarts its mux.
   ASSERT_TRUE(run_until([&] { return ready.count(first) == 1; }, 5s));
@@ -489,6 +493,7 @@ TEST_F(TransportFaults, APhoneThatNeverAnswersVersionTimesOutAndIsRetried) {
   ASSERT_EQ(sim_command("replug 1"), "ok\n");
   ASSERT_TRUE(run_until([&] { return gone.size() >= 2; }, 5s)) << "no handshake timeout";
   EXPECT_EQ(gone.back(), first + ": the phone did not answer the mux VERSION handshake");
+  EXPECT_EQ(gone_why.back(), usbmux::link_errc::handshake_failed);
   EXPECT_FALSE(ready.count(first));
   ASSERT_EQ(sim_command("unmute 1"), "ok\n");
   EXPECT_TRUE(run_until([&] { return ready.count(first) == 1; }, 5s))

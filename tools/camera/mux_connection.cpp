@@ -7,11 +7,11 @@ mux_connection::mux_connection(asio::io_context& io, std::string address)
 
 void mux_connection::connect(std::function<void(const std::string&)> done) {
   const auto where = proto::usbmuxd::parse_daemon_address(address_);
-  if (const auto* why = std::get_if<std::string>(&where)) {
-    done(*why);
+  if (!where) {
+    done(where.describe());
     return;
   }
-  const auto& e = std::get<proto::usbmuxd::daemon_endpoint>(where);
+  const auto& e = *where;
   asio::generic::stream_protocol::endpoint ep;
   if (!e.unix_path.empty()) {
     ep = asio::local::stream_protocol::endpoint(e.unix_path);
@@ -54,11 +54,11 @@ void mux_connection::read_message(
           return;
         }
         const auto length = proto::usbmuxd::message_length(self->header_);
-        if (const auto* why = std::get_if<std::string>(&length)) {
-          handler(nullptr, *why);
+        if (!length) {
+          handler(nullptr, length.describe());
           return;
         }
-        self->body_.resize(std::get<std::uint32_t>(length) - proto::usbmuxd::header_size);
+        self->body_.resize(*length - proto::usbmuxd::header_size);
         asio::async_read(
             self->socket_, asio::buffer(self->body_),
             [self, handler = std::move(handler)](std::error_code ec2, std::size_t) mutable {
@@ -67,10 +67,10 @@ void mux_connection::read_message(
                 return;
               }
               auto message = proto::usbmuxd::decode_daemon_message(self->body_);
-              if (auto* why = std::get_if<std::string>(&message))
-                handler(nullptr, *why);
+              if (!message)
+                handler(nullptr, message.describe());
               else
-                handler(std::move(std::get<proto::plist_ptr>(message)), "");
+                handler(std::move(message).value(), "");
             });
       });
 }

@@ -18,8 +18,7 @@ int run_list(const global_options& o) {
   // not an error.
   if (o.default_socket) {
     const auto where = proto::usbmuxd::parse_daemon_address(o.socket);
-    const auto* e = std::get_if<proto::usbmuxd::daemon_endpoint>(&where);
-    if (e != nullptr && !e->unix_path.empty() && !std::filesystem::exists(e->unix_path)) {
+    if (where && !where->unix_path.empty() && !std::filesystem::exists(where->unix_path)) {
       if (o.json)
         std::puts("[]");
       else

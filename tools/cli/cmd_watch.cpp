@@ -83,7 +83,7 @@ void watch_once(const global_options& o, mux_client& c) {
 int run_watch(const global_options& o) {
   // An address that cannot be a daemon's is a mistake to say now, not a wait.
   const auto where = proto::usbmuxd::parse_daemon_address(o.socket);
-  if (const auto* bad = std::get_if<std::string>(&where)) throw cli_error(usage, *bad);
+  if (!where) throw cli_error(usage, where.describe());
   bool said_waiting = false;
   for (;;) {
     std::optional<mux_client> c;

@@ -86,11 +86,11 @@ cli_error daemon_unreachable(const std::string& address, const std::string& erro
 mux_client::mux_client(const std::string& address) : address_(address) {
   std::string error;
   const auto where = proto::usbmuxd::parse_daemon_address(address);
-  if (const auto* e = std::get_if<proto::usbmuxd::daemon_endpoint>(&where)) {
-    fd_ = e->unix_path.empty() ? connect_tcp(e->host, std::to_string(e->port), error)
-                               : connect_unix(e->unix_path, error);
+  if (where) {
+    fd_ = where->unix_path.empty() ? connect_tcp(where->host, std::to_string(where->port), error)
+                                   : connect_unix(where->unix_path, error);
   } else {
-    error = std::get<std::string>(where);
+    error = where.describe();
   }
   if (fd_ < 0) throw daemon_unreachable(address, error);
 }
@@ -118,14 +118,12 @@ proto::plist_ptr mux_client::next_message() {
   std::array<std::byte, proto::usbmuxd::header_size> header;
   if (!read_exact(fd_, header)) return nullptr;
   const auto length = proto::usbmuxd::message_length(header);
-  if (const auto* why = std::get_if<std::string>(&length))
-    throw cli_error(failed, "the daemon's reply cannot be read: " + *why);
-  std::vector<std::byte> body(std::get<std::uint32_t>(length) - header.size());
+  if (!length) throw cli_error(failed, "the daemon's reply cannot be read: " + length.describe());
+  std::vector<std::byte> body(*length - header.size());
   if (!read_exact(fd_, body)) return nullptr;
   auto message = proto::usbmuxd::decode_daemon_message(body);
-  if (const auto* why = std::get_if<std::string>(&message))
-    throw cli_error(failed, "the daemon's reply cannot be read: " + *why);
-  return std::move(std::get<proto::plist_ptr>(message));
+  if (!message) throw cli_error(failed, "the daemon's reply cannot be read: " + message.describe());
+  return std::move(message).value();
 }
 
 proto::plist_ptr mux_client::request(plist_t dict) {

@@ -4,7 +4,8 @@
 // tetherd" and any other error into its words. Replies are read with proto/tetherd's
 // decoders, which share their field lists with the daemon's encoders.
 #include <string>
-#include <variant>
+
+#include "base/result.hpp"
 
 #include "proto/tetherd/control.hpp"
 #include "tools/cli/cli_error.hpp"
@@ -17,10 +18,10 @@ proto::plist_ptr tetherd_request(mux_client& c, const proto::tetherd::request& r
 
 // A decoded reply, or the decoder's words as a failure.
 template <class T>
-T decoded(std::variant<T, std::string> reply, const std::string& what) {
-  if (auto* e = std::get_if<std::string>(&reply))
-    throw cli_error(failed, "tetherd's answer to " + what + " makes no sense: " + *e);
-  return std::move(std::get<T>(reply));
+T decoded(base::result<T> reply, const std::string& what) {
+  if (!reply)
+    throw cli_error(failed, "tetherd's answer to " + what + " makes no sense: " + reply.describe());
+  return std::move(reply).value();
 }
 
 }  // namespace tether::cli

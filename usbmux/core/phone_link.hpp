@@ -9,6 +9,7 @@
 
 #include "usbmux/core/event.hpp"
 #include "usbmux/core/host_session.hpp"
+#include "usbmux/core/link_errc.hpp"
 
 namespace tether::usbmux {
 
@@ -30,9 +31,11 @@ class phone_link {
     virtual void on_ready(phone_link& link) = 0;
     // An event from the session (connected, readable, writable, closed, ...).
     virtual void on_event(phone_link& link, const event& e) = 0;
-    // The link is down for good. Always called from a posted handler, never from
-    // inside the transport, so the owner may destroy the link right here.
-    virtual void on_gone(phone_link& link, const std::string& reason) = 0;
+    // The link is down for good: `why` is a link_errc (unplugged, transfer_failed, ...),
+    // `detail` the sentence for the log, quoting the values, or empty when why.message()
+    // says it all (base::describe joins the two). Always called from a posted handler,
+    // never from inside the transport, so the owner may destroy the link right here.
+    virtual void on_gone(phone_link& link, std::error_code why, const std::string& detail) = 0;
   };
 
   virtual ~phone_link() = default;
@@ -41,8 +44,9 @@ class phone_link {
   // After calling session() mutators (connect, send, consume, close): push what is due
   // onto the wire and re-arm the session timer. Events it causes arrive later, posted.
   virtual void flush() = 0;
-  // Starts teardown; on_gone follows.
-  virtual void shut_down(const std::string& reason) = 0;
+  // Starts teardown; on_gone follows with this code and detail, unless the link was
+  // already going down for another reason (the first one wins).
+  virtual void shut_down(std::error_code why, const std::string& detail = {}) = 0;
 };
 
 }  // namespace tether::usbmux

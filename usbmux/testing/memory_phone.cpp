@@ -45,7 +45,9 @@ void memory_phone::release(std::uint16_t port) {
 bool memory_phone::count_op() {
   if (fail_at_ && ops_ == *fail_at_ && !stopping_) {
     ++ops_;
-    shut_down("injected failure at operation " + std::to_string(*fail_at_));
+    // As a USB transfer failing would: a failure, not an unplug.
+    shut_down(link_errc::transfer_failed,
+              "injected failure at operation " + std::to_string(*fail_at_));
     return true;
   }
   ++ops_;
@@ -73,7 +75,8 @@ void memory_phone::run() {
   // Bounded: a livelock would be a bug, and the test should see it stall, not hang.
   for (int rounds = 0; !stopping_ && rounds < 100000; ++rounds) {
     std::size_t work = link_.pump();
-    if (link_.error()) return shut_down("protocol failure: " + link_.error().message());
+    if (link_.error())
+      return shut_down(link_errc::protocol_error, "protocol failure: " + link_.error().message());
     work += device_events();
     if (stopping_) return;
     work += host_events();
@@ -157,23 +160,25 @@ void memory_phone::arm_timer() {
   timer_.async_wait([this, alive = std::weak_ptr<int>(alive_)](std::error_code ec) {
     if (ec || alive.expired() || stopping_) return;
     const auto t = now();
-    if (auto err = host_.on_timer(t)) return shut_down("host session: " + err.message());
+    if (auto err = host_.on_timer(t))
+      return shut_down(link_errc::protocol_error, "host session: " + err.message());
     (void)device_.on_timer(t);
     schedule();
   });
 }
 
-void memory_phone::shut_down(const std::string& reason) {
+void memory_phone::shut_down(std::error_code why, const std::string& detail) {
   if (stopping_) return;
   stopping_ = true;
-  reason_ = reason;
+  why_ = why;
+  detail_ = detail;
   timer_.cancel();
   // As device_link: on_gone comes from a posted handler, so the owner may destroy
   // the link in it.
   asio::post(io_, [this, alive = std::weak_ptr<int>(alive_)] {
     if (alive.expired() || gone_) return;
     gone_ = true;
-    listener_.on_gone(*this, reason_);
+    listener_.on_gone(*this, why_, detail_);
   });
 }
 

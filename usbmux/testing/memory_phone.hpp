@@ -46,7 +46,7 @@ class memory_phone final : public phone_link {
   const phone_facts& facts() const override { return facts_; }
   host_session& session() override { return host_; }
   void flush() override;
-  void shut_down(const std::string& reason) override;
+  void shut_down(std::error_code why, const std::string& detail = {}) override;
 
   // The phone's side.
   void serve(std::uint16_t port, app a);
@@ -55,8 +55,8 @@ class memory_phone final : public phone_link {
   device_session& device() { return device_; }
   // Bytes the phone's apps have read, over all connections.
   std::uint64_t bytes_read() const { return bytes_read_; }
-  // Pulls the cable: on_gone("unplugged") follows.
-  void unplug() { shut_down("unplugged"); }
+  // Pulls the cable: on_gone(link_errc::unplugged) follows, as from a device_link.
+  void unplug() { shut_down(link_errc::unplugged); }
 
   void fail_at(std::uint64_t n) { fail_at_ = n; }
   std::uint64_t operations() const { return ops_; }
@@ -87,7 +87,8 @@ class memory_phone final : public phone_link {
   bool ready_ = false;
   bool stopping_ = false;
   bool gone_ = false;
-  std::string reason_;
+  std::error_code why_;
+  std::string detail_;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);  // posted work checks it
 };
 

@@ -7,9 +7,7 @@
 namespace tether::usb {
 namespace {
 
-// Every sign of a vanished device (hotplug, a transfer's NO_DEVICE status, a failed
-// submission) is reported the same way; whichever comes first wins.
-const std::string unplugged = "unplugged";
+using usbmux::link_errc;
 
 std::uint64_t speed_bps(int speed) {
   switch (speed) {
@@ -77,7 +75,7 @@ device_link::~device_link() {
   libusb_unref_device(device_);
 }
 
-std::error_code device_link::open(std::string& what_failed) {
+base::result<void> device_link::open() {
   libusb_device_descriptor dd{};
   libusb_get_device_descriptor(device_, &dd);
   facts_.product_id = dd.idProduct;
@@ -88,8 +86,7 @@ std::error_code device_link::open(std::string& what_failed) {
 
   if (int r = libusb_open(device_, &handle_); r != 0) {
     handle_ = nullptr;
-    what_failed = "cannot open the device";
-    return libusb_error(r);
+    return {libusb_error(r), "cannot open the device"};
   }
   std::vector<config_copy> configs;
   for (std::uint8_t i = 0; i < dd.bNumConfigurations; ++i) {
@@ -103,13 +100,12 @@ std::error_code device_link::open(std::string& what_failed) {
   for (const auto& c : configs) views.push_back(c.view());
   int current = 0;
   if (int r = libusb_get_configuration(handle_, &current); r != 0) {
-    what_failed = "cannot read the active configuration";
-    return libusb_error(r);
+    return {libusb_error(r), "cannot read the active configuration"};
   }
   facts_.previous_configuration = static_cast<std::uint8_t>(current);
   if (!choose_configuration(views, facts_.previous_configuration, facts_.mux)) {
-    what_failed = "no configuration carries the usbmux interface (255/254/2)";
-    return libusb_error(LIBUSB_ERROR_NOT_SUPPORTED);
+    return {libusb_error(LIBUSB_ERROR_NOT_SUPPORTED),
+            "no configuration carries the usbmux interface (255/254/2)"};
   }
   facts_.configuration = facts_.mux.configuration;
   if (facts_.mux.configuration != current) {
@@ -120,15 +116,15 @@ std::error_code device_link::open(std::string& what_failed) {
           if (libusb_kernel_driver_active(handle_, itf.number) == 1)
             libusb_detach_kernel_driver(handle_, itf.number);
     if (int r = libusb_set_configuration(handle_, facts_.mux.configuration); r != 0) {
-      what_failed = "cannot set configuration " + std::to_string(facts_.mux.configuration);
-      return libusb_error(r);
+      return {libusb_error(r),
+              "cannot set configuration " + std::to_string(facts_.mux.configuration)};
     }
   }
   if (libusb_kernel_driver_active(handle_, facts_.mux.interface) == 1)
     libusb_detach_kernel_driver(handle_, facts_.mux.interface);
   if (int r = libusb_claim_interface(handle_, facts_.mux.interface); r != 0) {
-    what_failed = "cannot claim the usbmux interface " + std::to_string(facts_.mux.interface);
-    return libusb_error(r);
+    return {libusb_error(r),
+            "cannot claim the usbmux interface " + std::to_string(facts_.mux.interface)};
   }
   claimed_ = true;
 
@@ -136,11 +132,12 @@ std::error_code device_link::open(std::string& what_failed) {
   const int n =
       libusb_get_string_descriptor_ascii(handle_, dd.iSerialNumber, serial, sizeof serial - 1);
   if (n < 0) {
-    what_failed = "cannot read the serial number";
-    return libusb_error(n);
+    return {libusb_error(n), "cannot read the serial number"};
   }
   facts_.udid.assign(reinterpret_cast<const char*>(serial), static_cast<std::size_t>(n));
-  if (facts_.udid.size() == 24) facts_.udid.insert(8, "-");  // new-style serials
+  // New-style serials. Not insert(8, "-"): GCC 12 warns (-Wrestrict) on it once inlined.
+  if (facts_.udid.size() == 24)
+    facts_.udid = facts_.udid.substr(0, 8) + "-" + facts_.udid.substr(8);
 
   buffers_.resize(static_cast<std::size_t>(opts_.in_transfers + opts_.out_transfers));
   std::size_t b = 0;
@@ -164,7 +161,7 @@ std::error_code device_link::open(std::string& what_failed) {
   session_.start(std::chrono::steady_clock::now());
   for (auto* t : in_) {
     if (!submit_in(t)) {
-      fail("cannot start reading from the phone");
+      fail(link_errc::transfer_failed, "cannot start reading from the phone");
       return {};
     }
   }
@@ -196,21 +193,23 @@ void device_link::on_in(libusb_transfer* t) {
   --in_flight_;
   if (stopping_) return schedule_finish_check();
   if (t->status == LIBUSB_TRANSFER_STALL) return recover_stall(t, true);
-  if (t->status == LIBUSB_TRANSFER_NO_DEVICE) return fail(unplugged);
+  if (t->status == LIBUSB_TRANSFER_NO_DEVICE) return fail(link_errc::unplugged);
   if (t->status != LIBUSB_TRANSFER_COMPLETED)
-    return fail(std::string("USB read failed: ") + libusb_error_name(t->status));
+    return fail(link_errc::transfer_failed,
+                std::string("USB read failed: ") + libusb_error_name(t->status));
   if (t->actual_length > 0) {
     const auto bytes =
         std::as_bytes(std::span(t->buffer, static_cast<std::size_t>(t->actual_length)));
     if (auto ec = session_.receive(bytes)) {
       drain_events();
-      return fail("mux protocol error: " + session_.failure_text());
+      return fail(link_errc::protocol_error, "mux protocol error: " + session_.failure_text());
     }
   }
-  if (int r = libusb_submit_transfer(t); r != 0)
-    return fail(r == LIBUSB_ERROR_NO_DEVICE
-                    ? unplugged
-                    : std::string("cannot resubmit a USB read: ") + libusb_error_name(r));
+  if (int r = libusb_submit_transfer(t); r != 0) {
+    if (r == LIBUSB_ERROR_NO_DEVICE) return fail(link_errc::unplugged);
+    return fail(link_errc::transfer_failed,
+                std::string("cannot resubmit a USB read: ") + libusb_error_name(r));
+  }
   ++in_flight_;
   drain_events();
   flush();
@@ -224,9 +223,10 @@ void device_link::on_out(libusb_transfer* t) {
   }
   if (t->status == LIBUSB_TRANSFER_STALL) return recover_stall(t, false);
   out_free_.push_back(t);
-  if (t->status == LIBUSB_TRANSFER_NO_DEVICE) return fail(unplugged);
+  if (t->status == LIBUSB_TRANSFER_NO_DEVICE) return fail(link_errc::unplugged);
   if (t->status != LIBUSB_TRANSFER_COMPLETED)
-    return fail(std::string("USB write failed: ") + libusb_error_name(t->status));
+    return fail(link_errc::transfer_failed,
+                std::string("USB write failed: ") + libusb_error_name(t->status));
   flush();
 }
 
@@ -239,10 +239,11 @@ void device_link::recover_stall(libusb_transfer* t, bool is_in) {
       return schedule_finish_check();
     }
     if (int r = libusb_clear_halt(handle_, t->endpoint); r != 0)
-      return fail(std::string("cannot clear a stalled endpoint: ") + libusb_error_name(r));
+      return fail(link_errc::transfer_failed,
+                  std::string("cannot clear a stalled endpoint: ") + libusb_error_name(r));
     if (libusb_submit_transfer(t) != 0) {
       if (!is_in) out_free_.push_back(t);
-      return fail("cannot resume after a stall: the phone is gone");
+      return fail(link_errc::transfer_failed, "cannot resume after a stall: the phone is gone");
     }
     ++in_flight_;
   });
@@ -262,9 +263,9 @@ void device_link::flush() {
     t->flags = (n % facts_.mux.max_packet == 0) ? LIBUSB_TRANSFER_ADD_ZERO_PACKET : 0;
     if (int r = libusb_submit_transfer(t); r != 0) {
       out_free_.push_back(t);
-      return fail(r == LIBUSB_ERROR_NO_DEVICE
-                      ? unplugged
-                      : std::string("cannot submit a USB write: ") + libusb_error_name(r));
+      if (r == LIBUSB_ERROR_NO_DEVICE) return fail(link_errc::unplugged);
+      return fail(link_errc::transfer_failed,
+                  std::string("cannot submit a USB write: ") + libusb_error_name(r));
     }
     ++in_flight_;
   }
@@ -297,21 +298,22 @@ void device_link::arm_timer() {
     armed_for_.reset();
     if (auto err = session_.on_timer(std::chrono::steady_clock::now())) {
       drain_events();
-      return fail(err == usbmux::errc::handshake_timeout
-                      ? "the phone did not answer the mux VERSION handshake"
-                      : err.message());
+      // The handshake's code says it in the words the logs have always used.
+      if (err == usbmux::errc::handshake_timeout) return fail(link_errc::handshake_failed);
+      return fail(link_errc::protocol_error, err.message());
     }
     drain_events();
     flush();
   });
 }
 
-void device_link::fail(const std::string& reason) { shut_down(reason); }
+void device_link::fail(link_errc why, const std::string& detail) { shut_down(why, detail); }
 
-void device_link::shut_down(const std::string& reason) {
+void device_link::shut_down(std::error_code why, const std::string& detail) {
   if (stopping_) return;
   stopping_ = true;
-  stop_reason_ = reason;
+  stop_why_ = why;
+  stop_detail_ = detail;
   timer_.cancel();
   armed_for_.reset();
   // Cancel what is in flight; each comes back through its callback. A transfer
@@ -326,7 +328,7 @@ void device_link::schedule_finish_check() {
   post([this] {
     if (!stopping_ || in_flight_ > 0 || gone_signalled_) return;
     gone_signalled_ = true;
-    listener_.on_gone(*this, stop_reason_);  // may destroy *this: nothing after it
+    listener_.on_gone(*this, stop_why_, stop_detail_);  // may destroy *this: nothing after it
   });
 }
 

@@ -20,6 +20,7 @@
 #include <vector>
 
 #include "base/quiet_timer.hpp"
+#include "base/result.hpp"
 #include "usbmux/core/host_session.hpp"
 #include "usbmux/core/phone_link.hpp"
 #include "usbmux/usb/device_table.hpp"
@@ -55,7 +56,7 @@ class device_link final : public usbmux::phone_link {
     // The link is down for good (unplug, USB error, protocol failure) and all its
     // transfers have returned. Always called from a posted handler, never from inside
     // libusb, so the owner may destroy the link right here.
-    virtual void on_gone(device_link& link, const std::string& reason) = 0;
+    virtual void on_gone(device_link& link, std::error_code why, const std::string& detail) = 0;
   };
 
   device_link(event_loop& loop, libusb_device* device, link_options opts, listener& l);
@@ -66,11 +67,12 @@ class device_link final : public usbmux::phone_link {
   // Opens and configures the phone and starts the handshake. Synchronous libusb
   // calls: never call it from inside a libusb callback (post it). An error here
   // means nothing is in flight and the link can be destroyed at once; any later
-  // failure arrives as on_gone.
-  std::error_code open(std::string& what_failed);
+  // failure arrives as on_gone. The detail says which step failed ("cannot claim the
+  // usbmux interface 1"); the code is libusb's.
+  base::result<void> open();
 
   // Starts teardown; on_gone follows once every transfer is back.
-  void shut_down(const std::string& reason) override;
+  void shut_down(std::error_code why, const std::string& detail = {}) override;
   bool shutting_down() const { return stopping_; }
 
   const device_facts& facts() const override { return facts_; }
@@ -91,7 +93,7 @@ class device_link final : public usbmux::phone_link {
   bool submit_in(libusb_transfer* t);
   void drain_events();
   void arm_timer();
-  void fail(const std::string& reason);
+  void fail(usbmux::link_errc why, const std::string& detail = {});
   void schedule_finish_check();
   void recover_stall(libusb_transfer* t, bool is_in);
   template <class F>
@@ -110,7 +112,8 @@ class device_link final : public usbmux::phone_link {
   bool ready_signalled_ = false;
   bool stopping_ = false;
   bool gone_signalled_ = false;
-  std::string stop_reason_;
+  std::error_code stop_why_;
+  std::string stop_detail_;
   int in_flight_ = 0;  // transfers libusb still owns
   std::vector<libusb_transfer*> in_;
   std::vector<libusb_transfer*> out_free_;

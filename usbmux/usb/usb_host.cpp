@@ -50,9 +50,9 @@ void usb_host::attach(libusb_device* dev) {
   if (!is_usbmux_product(dd.idVendor, dd.idProduct)) return;  // Macs, keyboards, recovery mode
   auto link =
       std::make_unique<device_link>(loop_, dev, opts_, static_cast<device_link::listener&>(*this));
-  std::string what;
-  if (auto ec = link->open(what)) {
-    outer_.on_attach_failed(libusb_get_bus_number(dev), libusb_get_device_address(dev), what, ec);
+  if (auto opened = link->open(); !opened) {
+    outer_.on_attach_failed(libusb_get_bus_number(dev), libusb_get_device_address(dev),
+                            opened.detail(), opened.error());
     // Even "no device" is tried again: a phone whose kernel driver changes under us (the
     // first Apple device after boot loads apple-mfi-fastcharge, which takes the device
     // over and resets its configuration) fails this way yet stays, with no new arrival
@@ -78,14 +78,14 @@ void usb_host::detach(libusb_device* dev) {
     retries_.erase(r);
   }
   auto it = links_.find(dev);
-  if (it != links_.end()) it->second->shut_down("unplugged");  // same words as device_link uses
+  if (it != links_.end()) it->second->shut_down(usbmux::link_errc::unplugged);
 }
 
-void usb_host::on_gone(device_link& link, const std::string& reason) {
+void usb_host::on_gone(device_link& link, std::error_code why, const std::string& detail) {
   libusb_device* dev = link.device();
-  const bool again = !stopping_ && reason != "unplugged";
+  const bool again = !stopping_ && why != usbmux::link_errc::unplugged;
   if (again) libusb_ref_device(dev);  // keep it across the link's destruction
-  outer_.on_gone(link, reason);
+  outer_.on_gone(link, why, detail);
   links_.erase(dev);
   if (again) {
     schedule_retry(dev);
@@ -120,14 +120,14 @@ void usb_host::rescan() {
   if (n >= 0) libusb_free_device_list(list, 1);
 }
 
-void usb_host::shut_down_all(const std::string& reason) {
+void usb_host::shut_down_all(const std::string& detail) {
   stopping_ = true;
   for (auto& [dev, r] : retries_) {
     r.timer->cancel();
     libusb_unref_device(dev);
   }
   retries_.clear();
-  for (auto& [dev, link] : links_) link->shut_down(reason);
+  for (auto& [dev, link] : links_) link->shut_down(usbmux::link_errc::shut_down, detail);
 }
 
 }  // namespace tether::usb

@@ -15,7 +15,7 @@ namespace tether::usb {
 class usb_host : private device_link::listener {
  public:
   struct listener : device_link::listener {
-    // An Apple device arrived but could not be used; `what` says what failed.
+    // An Apple device arrived but could not be used; `what` says which step failed.
     virtual void on_attach_failed(std::uint8_t bus, std::uint8_t address, const std::string& what,
                                   std::error_code ec) = 0;
   };
@@ -27,8 +27,9 @@ class usb_host : private device_link::listener {
 
   std::error_code start();
   std::size_t link_count() const { return links_.size(); }
-  // Tears every link down; on_gone follows for each.
-  void shut_down_all(const std::string& reason);
+  // Tears every link down (link_errc::shut_down, with this detail); on_gone follows
+  // for each.
+  void shut_down_all(const std::string& detail);
   // Looks at the bus now (a second tetherd was started by udev, or hotplug missed a
   // phone): attaches usbmux phones it does not serve, including those waiting for a
   // retry.
@@ -43,7 +44,7 @@ class usb_host : private device_link::listener {
 
   void on_ready(device_link& link) override;
   void on_event(device_link& link, const usbmux::event& e) override { outer_.on_event(link, e); }
-  void on_gone(device_link& link, const std::string& reason) override;
+  void on_gone(device_link& link, std::error_code why, const std::string& detail) override;
 
   event_loop& loop_;
   link_options opts_;

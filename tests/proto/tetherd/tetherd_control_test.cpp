@@ -12,8 +12,8 @@ namespace {
 request round_trip(const request& r) {
   plist_ptr dict(encode(r));
   auto decoded = decode(dict.get(), string_item(dict.get(), "MessageType").value_or(""));
-  EXPECT_TRUE(std::holds_alternative<request>(decoded)) << std::get<std::string>(decoded);
-  return std::holds_alternative<request>(decoded) ? std::get<request>(decoded) : request{};
+  EXPECT_TRUE(decoded) << decoded.describe();
+  return decoded ? *decoded : request{};
 }
 
 TEST(TetherControlBothSides, EveryRequestReadsBackAsSent) {
@@ -79,16 +79,16 @@ TEST(TetherControlBothSides, ForwardRepliesReadBackAsSent) {
   const auto f = sample_forward();
   plist_ptr added(forward_added_dict(f));
   auto back = decode_forward_added(added.get());
-  ASSERT_TRUE(std::holds_alternative<forward_status>(back)) << std::get<std::string>(back);
-  expect_same(std::get<forward_status>(back), f);
+  ASSERT_TRUE(back) << back.describe();
+  expect_same(*back, f);
 
   const forward_status two[] = {f, forward_status{}};
   plist_ptr listed(forward_list_dict(two));
   auto list = decode_forward_list(listed.get());
-  ASSERT_TRUE(std::holds_alternative<std::vector<forward_status>>(list));
-  ASSERT_EQ(std::get<0>(list).size(), 2u);
-  expect_same(std::get<0>(list)[0], f);
-  expect_same(std::get<0>(list)[1], forward_status{});
+  ASSERT_TRUE(list) << list.describe();
+  ASSERT_EQ(list->size(), 2u);
+  expect_same((*list)[0], f);
+  expect_same((*list)[1], forward_status{});
 }
 
 TEST(TetherControlBothSides, StatusReadsBackAsSent) {
@@ -115,8 +115,8 @@ TEST(TetherControlBothSides, StatusReadsBackAsSent) {
                       .bytes_from_phone = 7};
   plist_ptr d(status_dict(std::span(&p, 1), std::span(&c, 1)));
   auto back = decode_status(d.get());
-  ASSERT_TRUE(std::holds_alternative<status_report>(back)) << std::get<std::string>(back);
-  const auto& r = std::get<status_report>(back);
+  ASSERT_TRUE(back) << back.describe();
+  const auto& r = *back;
   ASSERT_EQ(r.phones.size(), 1u);
   ASSERT_EQ(r.connections.size(), 1u);
   const auto& q = r.phones[0];
@@ -143,17 +143,38 @@ TEST(TetherControlBothSides, AWrongFieldIsNamed) {
   plist_t f = plist_dict_get_item(d.get(), "Forward");
   plist_dict_set_item(f, "LocalPort", plist_new_uint(70000));
   auto back = decode_forward_added(d.get());
-  ASSERT_TRUE(std::holds_alternative<std::string>(back));
-  EXPECT_EQ(std::get<std::string>(back), "Forward LocalPort is not a number of 0 to 65535");
+  ASSERT_FALSE(back);
+  EXPECT_EQ(back.error(), control_errc::bad_field);
+  EXPECT_EQ(back.detail(), "Forward LocalPort is not a number of 0 to 65535");
 
   plist_dict_set_item(f, "LocalPort", plist_new_string("9345"));
   back = decode_forward_added(d.get());
-  EXPECT_EQ(std::get<std::string>(back), "Forward LocalPort is not a number of 0 to 65535");
+  EXPECT_EQ(back.detail(), "Forward LocalPort is not a number of 0 to 65535");
 
   plist_ptr empty(result_dict(0));
   auto list = decode_forward_list(empty.get());
-  ASSERT_TRUE(std::holds_alternative<std::string>(list));
-  EXPECT_EQ(std::get<std::string>(list), "the reply has no Forwards list");
+  ASSERT_FALSE(list);
+  EXPECT_EQ(list.error(), control_errc::missing_field);
+  EXPECT_EQ(list.detail(), "the reply has no Forwards list");
+}
+
+TEST(TetherControl, ErrorsHaveTheirOwnCategoryAndWords) {
+  const std::error_code e = control_errc::bad_field;
+  EXPECT_STREQ(e.category().name(), "tether.control");
+  EXPECT_EQ(e.message(), "a field of the tetherd message has the wrong type");
+  EXPECT_EQ(make_error_code(control_errc::missing_field).message(),
+            "a field the tetherd request needs is missing");
+  EXPECT_EQ(make_error_code(control_errc::unknown_request).message(), "unknown tetherd request");
+  // The detail quotes the request.
+  plist_ptr d(plist_new_dict());
+  const auto r = decode(d.get(), "TetherFly");
+  ASSERT_FALSE(r);
+  EXPECT_EQ(r.error(), control_errc::unknown_request);
+  EXPECT_EQ(r.detail(), "unknown tetherd request 'TetherFly'");
+  plist_dict_set_item(d.get(), "PhonePort", plist_new_uint(70000));
+  const auto port = decode(d.get(), "TetherForwardAdd");
+  EXPECT_EQ(port.error(), control_errc::bad_field);
+  EXPECT_EQ(port.detail(), "PhonePort must be a port number (1-65535)");
 }
 
 }  // namespace

@@ -13,15 +13,15 @@ namespace {
 
 daemon_endpoint endpoint(const std::string& address) {
   auto r = parse_daemon_address(address);
-  EXPECT_TRUE(std::holds_alternative<daemon_endpoint>(r)) << address;
-  return std::holds_alternative<daemon_endpoint>(r) ? std::get<daemon_endpoint>(r)
-                                                    : daemon_endpoint{};
+  EXPECT_TRUE(r) << address;
+  return r ? *r : daemon_endpoint{};
 }
 
 std::string refusal(const std::string& address) {
   auto r = parse_daemon_address(address);
-  EXPECT_TRUE(std::holds_alternative<std::string>(r)) << address;
-  return std::holds_alternative<std::string>(r) ? std::get<std::string>(r) : "";
+  EXPECT_FALSE(r) << address;
+  EXPECT_EQ(r.error(), errc::bad_daemon_address);
+  return r ? "" : r.detail();
 }
 
 TEST(UsbmuxdClientAddress, UnixPathsTcpAndBracketedIpv6) {
@@ -74,8 +74,8 @@ TEST(UsbmuxdClientRequest, NamesTheProgramAsTheReferenceClientsDo) {
   EXPECT_EQ(u32(8), 8u);
   EXPECT_EQ(u32(12), 7u);
   auto body = decode_daemon_message(std::span(wire).subspan(header_size));
-  ASSERT_TRUE(std::holds_alternative<plist_ptr>(body));
-  plist_t got = std::get<plist_ptr>(body).get();
+  ASSERT_TRUE(body) << body.describe();
+  plist_t got = body->get();
   EXPECT_EQ(string_item(got, "MessageType"), "ListDevices");
   EXPECT_EQ(string_item(got, "ProgName"), "tether");
   EXPECT_EQ(string_item(got, "ClientVersionString"), "tether " TETHER_VERSION);
@@ -88,12 +88,13 @@ TEST(UsbmuxdClientReply, LengthsOutsideTheProtocolAreRefused) {
     for (int i = 0; i < 4; ++i) h[static_cast<std::size_t>(i)] = std::byte(length >> (8 * i));
     return h;
   };
-  EXPECT_EQ(std::get<std::uint32_t>(message_length(header_of(16))), 16u);
-  EXPECT_EQ(std::get<std::uint32_t>(message_length(header_of(65536))), 65536u);
+  EXPECT_EQ(*message_length(header_of(16)), 16u);
+  EXPECT_EQ(*message_length(header_of(65536)), 65536u);
   for (std::uint32_t bad : {0u, 15u, 65537u, 0xffffffffu}) {
     const auto r = message_length(header_of(bad));
-    ASSERT_TRUE(std::holds_alternative<std::string>(r)) << bad;
-    EXPECT_NE(std::get<std::string>(r).find(std::to_string(bad) + " bytes"), std::string::npos);
+    ASSERT_FALSE(r) << bad;
+    EXPECT_EQ(r.error(), errc::bad_reply_length);
+    EXPECT_NE(r.detail().find(std::to_string(bad) + " bytes"), std::string::npos);
   }
 }
 
@@ -101,9 +102,19 @@ TEST(UsbmuxdClientReply, ABodyThatIsNoDictionaryIsRefused) {
   const std::string array = R"(<?xml version="1.0"?><plist version="1.0"><array/></plist>)";
   for (const std::string& body : {std::string(), std::string("garbage"), array}) {
     const auto r = decode_daemon_message(std::as_bytes(std::span(body)));
-    ASSERT_TRUE(std::holds_alternative<std::string>(r)) << body;
-    EXPECT_EQ(std::get<std::string>(r), "the daemon sent a message that is not a plist dictionary");
+    ASSERT_FALSE(r) << body;
+    EXPECT_EQ(r.error(), errc::bad_reply);
+    EXPECT_EQ(r.describe(), "the daemon sent a message that is not a plist dictionary");
   }
+}
+
+TEST(UsbmuxdClientReply, TheDaemonSideCodesHaveTheirWords) {
+  EXPECT_EQ(make_error_code(errc::bad_daemon_address).message(),
+            "not a usbmuxd address (a socket path or HOST:PORT)");
+  EXPECT_EQ(make_error_code(errc::bad_reply_length).message(),
+            "the daemon sent a message length outside 16 to 65536");
+  EXPECT_EQ(make_error_code(errc::bad_reply).message(),
+            "the daemon sent a message that is not a plist dictionary");
 }
 
 }  // namespace

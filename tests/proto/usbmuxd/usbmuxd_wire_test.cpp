@@ -47,8 +47,8 @@ request decode(const std::vector<std::byte>& m) {
   auto msg = r.next();
   EXPECT_TRUE(msg);
   auto out = decode_request(msg->head, msg->body);
-  EXPECT_TRUE(std::holds_alternative<request>(out)) << std::get<std::error_code>(out).message();
-  return std::get<request>(out);
+  EXPECT_TRUE(out) << out.describe();
+  return std::move(out).value();
 }
 
 TEST(UsbmuxdWire, ReadsTheObservedIdeviceIdRequest) {
@@ -113,17 +113,17 @@ TEST(UsbmuxdWire, RejectsWhatTheReferenceRejects) {
   message_reader r;
   ASSERT_FALSE(r.feed(message(2, 8, 1, plist_request("ListDevices"))));
   auto m = r.next();
-  EXPECT_EQ(std::get<std::error_code>(decode_request(m->head, m->body)), errc::bad_version);
+  EXPECT_EQ(decode_request(m->head, m->body).error(), errc::bad_version);
   ASSERT_FALSE(r.feed(message(1, 8, 1, "not a plist")));
   m = r.next();
-  EXPECT_EQ(std::get<std::error_code>(decode_request(m->head, m->body)), errc::bad_plist);
+  EXPECT_EQ(decode_request(m->head, m->body).error(), errc::bad_plist);
   ASSERT_FALSE(
       r.feed(message(1, 8, 1, "<plist><dict><key>Other</key><string>x</string></dict></plist>")));
   m = r.next();
-  EXPECT_EQ(std::get<std::error_code>(decode_request(m->head, m->body)), errc::bad_plist);
+  EXPECT_EQ(decode_request(m->head, m->body).error(), errc::bad_plist);
   ASSERT_FALSE(r.feed(message(0, 2, 1, "short")));
   m = r.next();
-  EXPECT_EQ(std::get<std::error_code>(decode_request(m->head, m->body)), errc::bad_binary_body);
+  EXPECT_EQ(decode_request(m->head, m->body).error(), errc::bad_binary_body);
 }
 
 TEST(UsbmuxdWire, ReaderRefusesBadLengthsBeforeBuffering) {
@@ -244,16 +244,15 @@ TEST(UsbmuxdWire, PairedEventInBothProtocols) {
 
 const tetherd::request& control_of(const request& r) {
   const auto& c = std::get<requests::control>(r.body);
-  EXPECT_TRUE(std::holds_alternative<tetherd::request>(c.parsed))
-      << std::get<std::string>(c.parsed);
-  return std::get<tetherd::request>(c.parsed);
+  EXPECT_TRUE(c.parsed) << c.parsed.describe();
+  return *c.parsed;
 }
 
 std::string control_error(std::string_view type, std::string_view extra = "") {
   const auto r = decode(message(1, 8, 1, plist_request(type, extra)));
   const auto& c = std::get<requests::control>(r.body);
-  EXPECT_TRUE(std::holds_alternative<std::string>(c.parsed));
-  return std::holds_alternative<std::string>(c.parsed) ? std::get<std::string>(c.parsed) : "";
+  EXPECT_FALSE(c.parsed);
+  return c.parsed ? "" : c.parsed.describe();
 }
 
 TEST(TetherControl, ForwardAddWithEveryField) {
