@@ -5,7 +5,7 @@
 namespace tether::daemon {
 namespace {
 
-class category final : public std::error_category {
+class daemon_error_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "tether.daemon"; }
 
@@ -30,7 +30,7 @@ class category final : public std::error_category {
 }  // namespace
 
 const std::error_category& daemon_category() noexcept {
-  static const category instance;
+  static const daemon_error_category instance;
   return instance;
 }
 

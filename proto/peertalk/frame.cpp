@@ -11,7 +11,7 @@ namespace {
 using base::load_be32;
 using base::store_be32;
 
-class category final : public std::error_category {
+class peertalk_error_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "tether.peertalk"; }
   std::string message(int v) const override {
@@ -31,7 +31,7 @@ constexpr std::size_t reserve_step = 256u << 10;
 }  // namespace
 
 const std::error_category& peertalk_category() noexcept {
-  static const category c;
+  static const peertalk_error_category c;
   return c;
 }
 

@@ -18,7 +18,7 @@ bool plain_name(const std::string& s) {
 
 namespace {
 
-class category final : public std::error_category {
+class control_error_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "tether.control"; }
   std::string message(int v) const override {
@@ -188,7 +188,7 @@ base::result<std::vector<T>> read_array(plist_t reply, const char* key, const ch
 }  // namespace
 
 const std::error_category& control_category() noexcept {
-  static const category c;
+  static const control_error_category c;
   return c;
 }
 

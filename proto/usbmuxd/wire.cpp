@@ -54,7 +54,7 @@ plist_t attached_dict(const device& d) {
   return dict;
 }
 
-class category final : public std::error_category {
+class usbmuxd_error_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "tether.usbmuxd-client"; }
   std::string message(int v) const override {
@@ -75,7 +75,7 @@ class category final : public std::error_category {
 }  // namespace
 
 const std::error_category& client_protocol_category() noexcept {
-  static const category c;
+  static const usbmuxd_error_category c;
   return c;
 }
 

@@ -68,9 +68,8 @@ class mux_exchange : public std::enable_shared_from_this<mux_exchange> {
                      [self = shared_from_this()](std::error_code ec, std::size_t) {
                        if (ec) return self->hung_up();
                        const auto length = proto::usbmuxd::message_length(self->header_);
-                       if (const auto* why = std::get_if<std::string>(&length))
-                         return self->unreadable(*why);
-                       self->body_.resize(std::get<std::uint32_t>(length) - self->header_.size());
+                       if (!length) return self->unreadable(length.describe());
+                       self->body_.resize(*length - self->header_.size());
                        self->read_body();
                      });
   }
@@ -79,11 +78,10 @@ class mux_exchange : public std::enable_shared_from_this<mux_exchange> {
                      [self = shared_from_this()](std::error_code ec, std::size_t) {
                        if (ec) return self->hung_up();
                        auto m = proto::usbmuxd::decode_daemon_message(self->body_);
-                       if (const auto* why = std::get_if<std::string>(&m))
-                         return self->unreadable(*why);
+                       if (!m) return self->unreadable(m.describe());
                        self->timer_.cancel();
                        if (auto done = std::exchange(self->done_, nullptr))
-                         done(std::move(std::get<proto::plist_ptr>(m)), nullptr);
+                         done(std::move(m).value(), nullptr);
                      });
   }
   void hung_up() { fail(cli_error(no_daemon, "the daemon at " + address_ + " hung up")); }
@@ -111,8 +109,8 @@ class mux_exchange : public std::enable_shared_from_this<mux_exchange> {
 phone_dialer::phone_dialer(asio::io_context& io, std::string address, std::string udid)
     : io_(io), address_(std::move(address)), udid_(std::move(udid)) {
   const auto where = proto::usbmuxd::parse_daemon_address(address_);
-  if (const auto* why = std::get_if<std::string>(&where)) throw daemon_unreachable(address_, *why);
-  const auto& e = std::get<proto::usbmuxd::daemon_endpoint>(where);
+  if (!where) throw daemon_unreachable(address_, where.describe());
+  const auto& e = *where;
   if (!e.unix_path.empty()) {
     if (e.unix_path.size() >= sizeof(sockaddr_un::sun_path))
       throw daemon_unreachable(address_, "socket path too long");

@@ -5,7 +5,7 @@
 namespace tether::usbmux {
 namespace {
 
-class category final : public std::error_category {
+class mux_error_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "tether.usbmux"; }
 
@@ -33,7 +33,7 @@ class category final : public std::error_category {
 }  // namespace
 
 const std::error_category& usbmux_category() noexcept {
-  static const category instance;
+  static const mux_error_category instance;
   return instance;
 }
 

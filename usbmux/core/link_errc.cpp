@@ -5,7 +5,7 @@
 namespace tether::usbmux {
 namespace {
 
-class category final : public std::error_category {
+class link_error_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "tether.link"; }
 
@@ -25,7 +25,7 @@ class category final : public std::error_category {
 }  // namespace
 
 const std::error_category& link_category() noexcept {
-  static const category instance;
+  static const link_error_category instance;
   return instance;
 }
 

@@ -7,7 +7,7 @@
 namespace tether::usb {
 namespace {
 
-class category final : public std::error_category {
+class usb_error_category final : public std::error_category {
  public:
   const char* name() const noexcept override { return "libusb"; }
   std::string message(int value) const override {
@@ -18,7 +18,7 @@ class category final : public std::error_category {
 }  // namespace
 
 const std::error_category& libusb_category() noexcept {
-  static const category instance;
+  static const usb_error_category instance;
   return instance;
 }
 
