@@ -76,7 +76,7 @@ class device_registry : public usbmux::phone_link::listener {
   std::map<const usbmux::phone_link*, std::uint32_t> ids_;  // for on_gone and status
   std::uint32_t next_id_ = 1;
   void retire(std::shared_ptr<conn_owner> o);
-  int dispatching_ = 0;  // on_conn_event calls under way
+  int dispatching_ = 0;                               // on_conn_event calls under way
   std::vector<std::shared_ptr<conn_owner>> retired_;  // let go of during one
   std::vector<watcher*> watchers_;
   std::function<void(std::size_t)> count_hook_;

@@ -105,6 +105,10 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   }
 
   asio::io_context io;
+  // Caught from here on, before anything outside can see this tetherd (a phone it logs
+  // about, its socket): a SIGTERM that comes early waits in the set and still stops it
+  // cleanly. Created where it is waited for, an early one killed tetherd (exit 143).
+  asio::signal_set stops(io, SIGINT, SIGTERM, SIGQUIT);
   usb::event_loop loop(io);
   daemon::device_registry devices;
   daemon::usb_phones usb_side(devices);
@@ -231,7 +235,6 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   });
   check_idle(devices.devices().size());
 
-  asio::signal_set stops(io, SIGINT, SIGTERM, SIGQUIT);
   stops.async_wait([&](std::error_code, int sig) { stop(::strsignal(sig)); });
   asio::signal_set pokes(io, SIGUSR1, SIGUSR2);
   std::function<void()> wait_pokes = [&] {

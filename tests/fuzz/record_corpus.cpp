@@ -1,9 +1,9 @@
 // Writes the fuzz seed corpora: real exchanges between a host and a device session
 // over the in-memory link, recorded per direction. The host target's seeds are what
 // the phone sent; the device target's seeds are what the host sent; the codec gets
-// both. The camera protocol's seeds are the encoder's frames (tests/proto/camera/camera_examples.hpp):
-// each message alone, and what each side of a session sends.
-// Run: record_corpus OUTDIR  (then commit OUTDIR's files under corpus/).
+// both. The camera protocol's seeds are the encoder's frames
+// (tests/proto/camera/camera_examples.hpp): each message alone, and what each side of a session
+// sends. Run: record_corpus OUTDIR  (then commit OUTDIR's files under corpus/).
 #include <cstdio>
 #include <cstring>
 #include <filesystem>

@@ -144,7 +144,8 @@ int main(int argc, char** argv) {
     if (!reader.arrived.empty()) {
       const auto bytes = std::exchange(reader.arrived, {});
       if (host.receive(bytes)) {
-        std::fprintf(stderr, "zlp_host: the host session failed: %s\n", host.failure_text().c_str());
+        std::fprintf(stderr, "zlp_host: the host session failed: %s\n",
+                     host.failure_text().c_str());
         return 1;
       }
     }

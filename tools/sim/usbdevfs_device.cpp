@@ -34,7 +34,6 @@ constexpr std::uint32_t capabilities =
 
 }  // namespace
 
-
 usbdevfs_device::usbdevfs_device(UMockdevTestbed* testbed, usb_function& function, usb_bus& bus)
     : testbed_(testbed), fn_(function), bus_(bus) {
   gchar* root = umockdev_testbed_get_root_dir(testbed_);

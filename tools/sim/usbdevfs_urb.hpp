@@ -18,7 +18,9 @@ constexpr std::size_t fifo_chunk = 4096;
 // TETHER_SIM_TRACE=1: one line per URB on stderr, for debugging hosts.
 inline const bool trace = std::getenv("TETHER_SIM_TRACE") != nullptr;
 
-inline usbdevfs_urb* urb_of(UMockdevIoctlData* d) { return reinterpret_cast<usbdevfs_urb*>(d->data); }
+inline usbdevfs_urb* urb_of(UMockdevIoctlData* d) {
+  return reinterpret_cast<usbdevfs_urb*>(d->data);
+}
 
 }  // namespace tether::sim::detail
 
