@@ -57,6 +57,8 @@ start_gadget || finish
 udid=$(gadget list | awk '$1 == 1 {print $2}')
 tetherd_serves "first plug" && note "$(since "$plug_start") s after the plug"
 phone_device
+[ "$(stat -c %U:%G:%a "$dev" 2>/dev/null)" = tether:tether:660 ] && ok "the phone's node $dev is tether's (0660)" ||
+  fail "the phone's node $dev: $(stat -c %U:%G:%a "$dev" 2>&1), not tether:tether:660"
 # The udev database holds the last event's properties: after a plug that is bind.
 props=$(udevadm info -q property -p "$syspath")
 grep -qx 'SYSTEMD_WANTS=tetherd.service' <<<"$props" && ! grep -q 'usbmuxd' <<<"$props" &&

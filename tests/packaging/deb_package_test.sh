@@ -93,6 +93,10 @@ for path in $diverted; do
   grep -q "$path" "$tmp/control/preinst" && grep -q "$path" "$tmp/control/postrm" ||
     fail "preinst and postrm do not both name $path"
 done
+# udev resolves OWNER and GROUP when it loads the rule, which may be as soon as it is
+# unpacked: the user must exist before (on the board, a rule loaded first kept the
+# phone's node root's).
+grep -q 'useradd --system' "$tmp/control/preinst" || fail "preinst does not make the tether user"
 grep -q 'dpkg-divert --package tether --rename .*--add' "$tmp/control/preinst" ||
   fail "preinst adds no renaming diversion"
 grep -q 'dpkg-divert --package tether --rename .*--remove' "$tmp/control/postrm" ||
