@@ -79,7 +79,7 @@ void usb_host::detach(libusb_device* dev) {
   }
   auto it = links_.find(dev);
   if (it != links_.end()) {
-    departed_.insert(dev);  // on_gone (posted) must not try it again
+    departed_.insert(dev);               // on_gone (posted) must not try it again
     it->second->shut_down("unplugged");  // same words as device_link uses
   }
 }

@@ -57,7 +57,7 @@ class usb_host : private device_link::listener {
     std::chrono::milliseconds delay;
   };
   std::map<libusb_device*, retry> retries_;  // devices that failed and will be reopened
-  std::set<libusb_device*> departed_;  // left (libusb's departure) with their link closing
+  std::set<libusb_device*> departed_;        // left (libusb's departure) with their link closing
   bool stopping_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
