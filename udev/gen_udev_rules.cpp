@@ -4,7 +4,8 @@
 //   gen_udev_rules systemd|run SBINDIR USER GROUP OUTPUT
 //   gen_udev_rules patterns FIRST LAST     (hex; the ENV{PRODUCT} globs, for tests)
 //
-// "systemd": plugging a phone starts tetherd.service (SYSTEMD_WANTS).
+// "systemd": plugging a phone starts tetherd.service (SYSTEMD_WANTS, set on add, bind
+//            and change so the udev database and the device unit keep it).
 // "run":     plugging a phone runs `tetherd --user USER --udev` (init-script systems).
 // In both, removing a phone runs `tetherd -x`: tetherd exits once no phone has been
 // attached for its grace period (2 s), so a phone that reboots keeps its daemon.
@@ -165,8 +166,12 @@ int main(int argc, char** argv) {
     r << "# Every event, remove included, reaches systemd, so it knows the phone is gone and\n"
          "# starts the service again on the next plug.\n"
          "TAG+=\"systemd\"\n"
-         "# Start on add only: bind follows add and would only repeat the request.\n"
-         "ACTION==\"add\", ENV{SYSTEMD_WANTS}+=\"tetherd.service\"\n";
+         "# On every event but remove, as usbmuxd's rule does: the udev database keeps only\n"
+         "# the last event's properties (bind, after a plug), and systemd reads the device\n"
+         "# unit's Wants= from it when it enumerates devices (a reload, the boot) and from\n"
+         "# each later event (udevadm trigger). A repeat of a start request it has already\n"
+         "# seen does nothing.\n"
+         "ACTION==\"add|bind|change\", ENV{SYSTEMD_WANTS}+=\"tetherd.service\"\n";
   } else {
     r << "# Start on add only (bind would start a second, racing tetherd). A tetherd that\n"
          "# is already running is only asked to look for phones, and this one exits 0.\n"

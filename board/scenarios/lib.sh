@@ -100,15 +100,6 @@ tetherd_active() { systemctl is-active --quiet tetherd.service; }
 # Stopped for good: not "deactivating", which still runs ExecStopPost.
 tetherd_inactive() { case $(systemctl show -p ActiveState --value tetherd) in inactive | failed) ;; *) false ;; esac; }
 
-# Debian's usbmuxd is in the image for side-by-side runs. Until tether's package takes
-# its place by itself, a scenario that wants tetherd started by udev keeps
-# usbmuxd's rule and unit out of the way, as a user with both installed must today.
-mask_usbmuxd() {
-  ln -sf /dev/null /etc/udev/rules.d/39-usbmuxd.rules
-  systemctl mask --quiet usbmuxd.service
-  udevadm control --reload-rules
-}
-
 install_debs() {  # install_debs NAME...: dpkg -i the named packages from /share/debs
   local files=() n
   for n in "$@"; do files+=(/share/debs/"${n}"_*.deb); done

@@ -9,7 +9,6 @@ here=$(dirname "$0")
 . "$here/lib.sh"
 
 install_debs tether tether-gadget && ok "dpkg -i tether tether-gadget"
-mask_usbmuxd
 [ "$(systemctl is-enabled tetherd.socket) $(systemctl is-enabled tetherd.service)" = "enabled enabled" ] &&
   ok "the install enabled tetherd.socket and tetherd.service (the socket and the saved forwards come back at boot)" ||
   fail "enabled: socket $(systemctl is-enabled tetherd.socket), service $(systemctl is-enabled tetherd.service)"

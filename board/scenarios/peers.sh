@@ -6,7 +6,6 @@ here=$(dirname "$0")
 . "$here/lib.sh"
 
 install_debs tether tether-camera tether-gadget && ok "dpkg -i tether tether-camera tether-gadget"
-mask_usbmuxd
 # A forward in the configuration file, as the README shows.
 cat >>/etc/tether/tetherd.conf <<'CONF'
 

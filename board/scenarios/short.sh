@@ -13,7 +13,6 @@ for f in /lib/udev/rules.d/39-tetherd.rules /lib/systemd/system/tetherd.service 
   /lib/systemd/system/tetherd.socket /etc/tether/tetherd.conf /usr/sbin/tetherd /usr/bin/tether; do
   [ -e "$f" ] || fail "$f is not installed"
 done
-mask_usbmuxd
 
 # --- before any phone: the socket is systemd's, and a client starts tetherd on it --------
 systemctl is-active --quiet tetherd.socket &&
@@ -35,6 +34,8 @@ start_gadget || finish
 wait_until 20 "the phone on the bus (lsusb)" phone_on_bus && note "on the bus after $(since "$plug_start") s"
 wait_until 20 "systemd to start tetherd (udev rule)" tetherd_active &&
   ok "udev started tetherd through systemd, $(since "$plug_start") s after the plug"
+# Debian's usbmuxd is installed in the image too: tether's package diverted its rule.
+systemctl is-active --quiet usbmuxd.service && fail "Debian's usbmuxd started too, beside tetherd"
 dev=$(lsusb -d 05ac:12a8 | awk '{print "/dev/bus/usb/" $2 "/" substr($4, 1, 3); exit}')
 [ "$(stat -c %U:%G "$dev" 2>/dev/null)" = tether:tether ] && ok "the rule gave $dev to tether" ||
   fail "$dev belongs to $(stat -c %U:%G "$dev" 2>&1), not tether:tether"

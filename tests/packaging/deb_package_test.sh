@@ -2,9 +2,10 @@
 # The Debian packages, for real: cpack builds tether, tether-dev and tether-camera,
 # dpkg installs them, the files are where they should be, /usr/sbin/tetherd runs, the
 # tether user exists, the libraries build a program through pkg-config (tether-dev),
-# tether-camera runs, removing tether stops a running tetherd and keeps the conffile,
-# and purging leaves the system as it was (a tether user this test made is deleted
-# again).
+# tether-camera runs, the maintainer scripts pass sh -n (and shellcheck), usbmuxd's rule
+# and unit are diverted while tether is installed, removing tether stops a running
+# tetherd, gives usbmuxd's files back and keeps the conffile, and purging leaves the
+# system as it was (a tether user this test made is deleted again).
 #
 #   deb_package_test.sh BUILD_DIR TETHER_SIM
 set -uo pipefail
@@ -65,10 +66,45 @@ for lib in libusb-1.0 libplist libinih libstdc++ libc6 passwd; do
 done
 ok "Depends (from dpkg-shlibdeps): $depends"
 dpkg-deb -e "$deb" "$tmp/control"
-for f in postinst prerm postrm conffiles; do
+for f in preinst postinst prerm postrm conffiles; do
   [ -f "$tmp/control/$f" ] || fail "no $f in the package"
 done
 grep -qx /etc/tether/tetherd.conf "$tmp/control/conffiles" || fail "tetherd.conf is not a conffile"
+# The maintainer scripts are POSIX sh (dpkg runs them with /bin/sh), and where the
+# program is installed, shellcheck finds nothing in them.
+for f in preinst postinst prerm postrm; do
+  sh -n "$tmp/control/$f" || fail "$f: sh -n finds a syntax error"
+  if command -v shellcheck >/dev/null; then
+    r=$(shellcheck -s sh "$tmp/control/$f" 2>&1) || fail "$f: shellcheck: $r"
+  fi
+done
+command -v shellcheck >/dev/null || echo "  (shellcheck is not installed: sh -n only)"
+# tether takes usbmuxd's place: it provides usbmuxd (libimobiledevice6 recommends it)
+# and diverts usbmuxd's rule and unit while it is installed, but does not conflict with
+# it, so that an installed usbmuxd gets the phones back when tether goes.
+provides=$(dpkg-deb -f "$deb" Provides)
+[ "$provides" = usbmuxd ] || fail "Provides is '$provides', not usbmuxd"
+for field in Conflicts Breaks Replaces; do
+  v=$(dpkg-deb -f "$deb" $field)
+  case "$v" in *usbmuxd*) fail "$field names usbmuxd: $v" ;; esac
+done
+diverted="/lib/udev/rules.d/39-usbmuxd.rules /lib/systemd/system/usbmuxd.service"
+for path in $diverted; do
+  grep -q "$path" "$tmp/control/preinst" && grep -q "$path" "$tmp/control/postrm" ||
+    fail "preinst and postrm do not both name $path"
+done
+# udev resolves OWNER and GROUP when it loads the rule, which may be as soon as it is
+# unpacked: the user must exist before (on the board, a rule loaded first kept the
+# phone's node root's).
+grep -q 'useradd --system' "$tmp/control/preinst" || fail "preinst does not make the tether user"
+grep -q 'dpkg-divert --package tether --rename .*--add' "$tmp/control/preinst" ||
+  fail "preinst adds no renaming diversion"
+grep -q 'dpkg-divert --package tether --rename .*--remove' "$tmp/control/postrm" ||
+  fail "postrm removes no diversion"
+ok "scripts: sh -n$(command -v shellcheck >/dev/null && echo ', shellcheck'); Provides: usbmuxd, no Conflicts; usbmuxd's rule and unit diverted and given back"
+# usbmuxd's files as this system has them (the test puts them back as they were).
+usbmuxd_files=""
+for path in $diverted; do [ -e "$path" ] && usbmuxd_files="$usbmuxd_files $path"; done
 
 # --- install -------------------------------------------------------------------------------
 debs=("$deb" "$dev_deb")
@@ -116,6 +152,19 @@ if command -v deb-systemd-helper >/dev/null; then
   ok "tetherd.socket and tetherd.service enabled by the install"
 fi
 
+# While tether is installed, usbmuxd's rule and unit are diverted by tether to names
+# that udev and systemd do not read.
+for path in $diverted; do
+  dpkg-divert --listpackage "$path" | grep -qx tether || fail "$path is not diverted by tether after dpkg -i"
+  [ "$(dpkg-divert --truename "$path")" = "$path.tether-diverted" ] ||
+    fail "$path is diverted to $(dpkg-divert --truename "$path")"
+done
+for path in $usbmuxd_files; do
+  [ ! -e "$path" ] && [ -e "$path.tether-diverted" ] ||
+    fail "$path was not moved aside to $path.tether-diverted"
+done
+ok "usbmuxd's rule and unit diverted by tether${usbmuxd_files:+ (and moved aside:$usbmuxd_files)}"
+
 v=$(/usr/sbin/tetherd --version) && [ "$v" = "tetherd $(dpkg-deb -f "$deb" Version)" ] ||
   fail "/usr/sbin/tetherd --version says '$v'"
 ok "/usr/sbin/tetherd --version: $v"
@@ -160,6 +209,14 @@ sim_pid=
 [ -e /usr/sbin/tetherd ] && fail "/usr/sbin/tetherd survives dpkg -r"
 grep -q "changed by the test" /etc/tether/tetherd.conf 2>/dev/null || fail "dpkg -r did not keep the conffile"
 ok "dpkg -r removed the program and kept the changed conffile"
+for path in $diverted; do
+  [ -n "$(dpkg-divert --listpackage "$path")" ] && fail "$path is still diverted after dpkg -r"
+  [ -e "$path.tether-diverted" ] && fail "$path.tether-diverted is left after dpkg -r"
+done
+for path in $usbmuxd_files; do
+  [ -e "$path" ] || fail "$path did not come back after dpkg -r"
+done
+ok "dpkg -r gave usbmuxd's rule and unit back${usbmuxd_files:+ ($usbmuxd_files)}"
 
 if dpkg -P tether-camera tether-dev tether >"$tmp/dpkg-p.log" 2>&1; then ok "dpkg -P"; else cat "$tmp/dpkg-p.log"; fail "dpkg -P"; fi
 [ -e /etc/tether ] && fail "/etc/tether survives purging"

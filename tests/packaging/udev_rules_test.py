@@ -5,7 +5,7 @@
 
 The table is read from the header here, independently of the generator. Each rules
 file is evaluated the way udev does (GOTO/LABEL, ==/!=, globs with | alternatives) for
-add, bind and remove events of every Apple product id and of other vendors.
+add, bind, change and remove events of every Apple product id and of other vendors.
 """
 import fnmatch
 import random
@@ -159,17 +159,26 @@ def check_variant(variant):
     def t_activation():
         add = evaluate(rules, event("add", VENDOR, 0x12a8))
         bind = evaluate(rules, event("bind", VENDOR, 0x12a8))
+        change = evaluate(rules, event("change", VENDOR, 0x12a8))
         remove = evaluate(rules, event("remove", VENDOR, 0x12a8))
         assert len(remove["RUN"]) == 1 and remove["RUN"][0].endswith("/tetherd -x"), remove
-        assert not bind["RUN"] and not bind["ENV{SYSTEMD_WANTS}"], f"bind starts: {bind}"
+        assert not remove["ENV{SYSTEMD_WANTS}"], f"remove wants tetherd: {remove}"
+        # Only add runs anything: a RUN on bind would start a second, racing tetherd.
+        assert not bind["RUN"] and not change["RUN"], f"bind or change runs: {bind} {change}"
         if variant == "systemd":
-            assert add["ENV{SYSTEMD_WANTS}"] == ["tetherd.service"] and not add["RUN"], add
-            for r in (add, bind, remove):
+            # On every event but remove, as usbmuxd's rule does: the udev database holds
+            # the last event's properties (bind, after a plug), and systemd takes the
+            # device unit's Wants= from it (on the real board, before this, Wants= was
+            # empty after a plug).
+            for r in (add, bind, change):
+                assert r["ENV{SYSTEMD_WANTS}"] == ["tetherd.service"] and not r["RUN"], r
+            for r in (add, bind, change, remove):
                 assert "systemd" in r["TAG"], f"not tagged for systemd: {r}"
         else:
             assert len(add["RUN"]) == 1, add
             assert add["RUN"][0].endswith("/tetherd --user tether --udev"), add
-            assert not add["ENV{SYSTEMD_WANTS}"], add
+            for r in (add, bind, change):
+                assert not r["ENV{SYSTEMD_WANTS}"], r
 
     for name, fn in [
         ("every product id of the table matches, and only those", t_table),
@@ -178,7 +187,7 @@ def check_variant(variant):
         ("interfaces do not match, only usb_device", t_not_interfaces),
         ("device nodes: owner tether, group tether, mode 0660", t_node_permissions),
         ("no bConfigurationValue or other attribute writes", t_no_configuration_writes),
-        ("activation on add only; tetherd -x on remove", t_activation),
+        ("activation: systemd wants tetherd on add, bind and change, RUN on add only; tetherd -x on remove", t_activation),
     ]:
         check(f"{variant}: {name}", fn)
 

@@ -78,12 +78,22 @@ void usb_host::detach(libusb_device* dev) {
     retries_.erase(r);
   }
   auto it = links_.find(dev);
-  if (it != links_.end()) it->second->shut_down(usbmux::link_errc::unplugged);
+  if (it != links_.end()) {
+    departed_.insert(dev);  // on_gone (posted) must not try it again
+    it->second->shut_down(usbmux::link_errc::unplugged);
+  }
 }
 
 void usb_host::on_gone(device_link& link, std::error_code why, const std::string& detail) {
   libusb_device* dev = link.device();
-  const bool again = !stopping_ && why != usbmux::link_errc::unplugged;
+  // Only libusb's departure ends a phone for good. A link that ends on its own, even with
+  // "no device" (LIBUSB_TRANSFER_NO_DEVICE: link_errc::unplugged), is tried again: the first Apple
+  // device after boot loads apple-mfi-fastcharge, which takes the device over and resets
+  // its configuration under a working link, and no new arrival follows (seen on the
+  // virtual board). A real unplug's departure follows within milliseconds and ends the
+  // retry (detach) before its first attempt.
+  const bool departed = departed_.erase(dev) != 0;
+  const bool again = !stopping_ && !departed;
   if (again) libusb_ref_device(dev);  // keep it across the link's destruction
   outer_.on_gone(link, why, detail);
   links_.erase(dev);

@@ -5,6 +5,7 @@
 // departure followed by an arrival and comes back by itself.
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 
 #include "base/quiet_timer.hpp"
@@ -57,6 +58,7 @@ class usb_host : private device_link::listener {
     std::chrono::milliseconds delay;
   };
   std::map<libusb_device*, retry> retries_;  // devices that failed and will be reopened
+  std::set<libusb_device*> departed_;        // left (libusb's departure) with their link closing
   bool stopping_ = false;
   std::shared_ptr<int> alive_ = std::make_shared<int>(0);
 };
