@@ -212,6 +212,10 @@ class session {
   void erase(stream& s);
   void clear_deadline(stream& s);
   stream* take_delivered(conn_id id, std::size_t n);
+  // send(), prepare() and commit() share these, so send() looks its stream up once.
+  static std::error_code refuse_data(const stream* s);
+  std::span<std::byte> reserve(stream& s, std::size_t max);
+  void queue_committed(stream& s, std::size_t n);
   void schedule_send(stream& s);
   void schedule_ack(stream& s);
 

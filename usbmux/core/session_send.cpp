@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cassert>
+#include <cstring>
 
 #include "usbmux/core/version_packet.hpp"
 
@@ -199,21 +200,20 @@ void session::schedule_ack(stream& s) {
 // Connections, owner side
 
 result<std::size_t> session::send(conn_id id, std::span<const std::byte> bytes) {
-  const auto room = prepare(id, bytes.size());
-  if (!room) return room.error();
-  if (!room->empty()) std::memcpy(room->data(), bytes.data(), room->size());
-  return commit(id, room->size());
+  stream* s = find(id);
+  if (auto ec = refuse_data(s)) return ec;
+  const auto room = reserve(*s, bytes.size());
+  if (room.empty()) return std::size_t{0};
+  std::memcpy(room.data(), bytes.data(), room.size());
+  s->tx.commit(room.size());
+  queue_committed(*s, room.size());
+  return room.size();
 }
 
 result<std::span<std::byte>> session::prepare(conn_id id, std::size_t max) {
   stream* s = find(id);
-  if (s == nullptr) return errc::unknown_connection;
-  if (s->state == stream_state::syn_sent) return errc::not_ready;
-  if (s->state != stream_state::established) return errc::connection_closed;
-  const std::size_t space =
-      opts_.send_buffer - std::min<std::size_t>(s->tx.size(), opts_.send_buffer);
-  if (space < max) s->want_writable = true;
-  return s->tx.prepare(std::min(space, max));
+  if (auto ec = refuse_data(s)) return ec;
+  return reserve(*s, max);
 }
 
 result<std::size_t> session::commit(conn_id id, std::size_t n) {
@@ -221,8 +221,27 @@ result<std::size_t> session::commit(conn_id id, std::size_t n) {
   if (s == nullptr) return errc::unknown_connection;
   if (s->state != stream_state::established) return errc::connection_closed;
   if (!s->tx.commit(n)) return std::make_error_code(std::errc::invalid_argument);
-  if (n != 0 && s->window_left() > 0) schedule_send(*s);
+  queue_committed(*s, n);
   return n;
+}
+
+std::error_code session::refuse_data(const stream* s) {
+  if (s == nullptr) return errc::unknown_connection;
+  if (s->state == stream_state::syn_sent) return errc::not_ready;
+  if (s->state != stream_state::established) return errc::connection_closed;
+  return {};
+}
+
+// Room in the send buffer for up to `max` bytes; short room arms one `writable`.
+std::span<std::byte> session::reserve(stream& s, std::size_t max) {
+  const std::size_t space =
+      opts_.send_buffer - std::min<std::size_t>(s.tx.size(), opts_.send_buffer);
+  if (space < max) s.want_writable = true;
+  return s.tx.prepare(std::min(space, max));
+}
+
+void session::queue_committed(stream& s, std::size_t n) {
+  if (n != 0 && s.window_left() > 0) schedule_send(s);
 }
 
 std::size_t session::send_space(conn_id id) const {
