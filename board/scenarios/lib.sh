@@ -111,7 +111,7 @@ finish() {
   [ -n "${gadget_pid:-}" ] && kill "$gadget_pid" 2>/dev/null && wait "$gadget_pid" 2>/dev/null
   if [ $failed = 0 ]; then echo "scenario passed in $(since) s"; else
     echo "--- journal (tetherd, udev) ---"
-    journalctl -b --no-pager -o short-monotonic -u tetherd -u systemd-udevd | tail -40
+    journalctl -b --no-pager -o short-monotonic -u tetherd -u systemd-udevd | tail -150
     echo "--- tether-gadget's log ---"; tail -30 "$out/gadget.log" 2>/dev/null
     echo "scenario FAILED after $(since) s"
   fi
