@@ -195,7 +195,7 @@ std::string sysfs_description(const iphone_identity& id) {
     std::snprintf(b, sizeof b, "%02x", byte);
     hex += b;
   }
-  const char* speed = id.speed == usb_speed::super ? "5000" : "480";
+  const char* speed = id.speed == usb_speed::super ? "10000" : "480";  // Gen 2, as the Pros
   std::string s;
   auto line = [&s](const char* tag, const std::string& v) {
     s += std::string(tag) + ": " + v + "\n";

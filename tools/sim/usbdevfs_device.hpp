@@ -53,7 +53,7 @@ class usbdevfs_device {
   void fill_in_urbs();
   // Completes now, or when the bus has carried it (bulk transfers on a rated bus).
   void complete(UMockdevIoctlData* urb, int status, int actual_length);
-  void complete_on_bus(UMockdevIoctlData* urb, int actual_length);
+  void complete_on_bus(UMockdevIoctlData* urb, int actual_length, bool in);
   void finish(UMockdevIoctlData* urb, int status, int actual_length);
   void make_bus_timer();
   void arm_bus_timer();

@@ -58,7 +58,7 @@ void usbdevfs_device::submit(UMockdevIoctlClient* client, UMockdevIoctlData* arg
     // The host's ZLP request travels with the URB (libusb's ADD_ZERO_PACKET); the
     // function decides what a transfer without one means to its reads.
     if (fn_.bulk_out(urb->endpoint, data, (urb->flags & USBDEVFS_URB_ZERO_PACKET) != 0)) {
-      complete_on_bus(urbd, urb->buffer_length);
+      complete_on_bus(urbd, urb->buffer_length, false);
     } else {
       complete(urbd, -EPIPE, 0);  // no such endpoint in this configuration: stall
     }
@@ -122,7 +122,7 @@ void usbdevfs_device::fill_in_urbs() {
     }
     staged.resize(*n);
     it = in_waiting_.erase(it);
-    complete_on_bus(urbd, static_cast<int>(*n));
+    complete_on_bus(urbd, static_cast<int>(*n), true);
   }
   arm_bus_timer();  // for whatever the function will have later
 }
@@ -131,10 +131,11 @@ void usbdevfs_device::complete(UMockdevIoctlData* urbd, int status, int actual_l
   finish(urbd, status, actual_length);
 }
 
-void usbdevfs_device::complete_on_bus(UMockdevIoctlData* urbd, int actual_length) {
+void usbdevfs_device::complete_on_bus(UMockdevIoctlData* urbd, int actual_length, bool in) {
   if (bus_.unlimited() && extra_delay_.count() == 0) return finish(urbd, 0, actual_length);
   const auto due =
-      bus_.schedule(static_cast<std::size_t>(actual_length), usb_bus::clock::now()) + extra_delay_;
+      bus_.schedule(static_cast<std::size_t>(actual_length), in, usb_bus::clock::now()) +
+      extra_delay_;
   on_bus_.emplace(due, on_bus{urbd, actual_length});
   arm_bus_timer();
 }
