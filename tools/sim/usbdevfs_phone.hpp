@@ -49,6 +49,14 @@ class usbdevfs_phone final : public phone_controls, private app_host {
     device_.with_function([this, muted](usb_function&) { phone_.set_version_muted(muted); });
   }
 
+  // The app's lifecycle (virtual_phone::set_app_state).
+  bool set_app_state(std::uint16_t port, app_state s, std::string& error) override {
+    bool ok = false;
+    device_.with_function([&](usb_function&) { ok = phone_.set_app_state(port, s); });
+    if (!ok) error = "no app listens on port " + std::to_string(port) + " of phone " + udid();
+    return ok;
+  }
+
  private:
   void with_session(const std::function<void(usbmux::device_session*)>& f) override {
     device_.with_function([this, &f](usb_function&) {
