@@ -74,6 +74,7 @@ void controller_session::read() {
                                              : "connection lost: " + ec.message());
           return;
         }
+        self->heard_from_ = true;
         self->feed(std::span(self->buf_.data(), n));
       });
 }
@@ -159,7 +160,6 @@ void controller_session::handle(wire::message m, std::uint32_t tag) {
             close("protocol version " + std::to_string(v.version));
             return;
           }
-          said_hello_ = true;
           log::info(name_ + ": controller '" + v.name + "' says hello");
         } else if constexpr (std::is_same_v<T, msg::get_properties>) {
           run(commands::list_properties{}, tag, [tag, name = v.name](auto& self, auto& o) {

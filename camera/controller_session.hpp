@@ -42,9 +42,9 @@ class controller_session : public std::enable_shared_from_this<controller_sessio
   // `warn`: the controller misbehaved, which the log says louder.
   void close(const std::string& why, bool warn = false);
   const std::string& name() const { return name_; }
-  // Whether the controller's hello came: a phone app in the background accepts the
-  // connection and then says nothing (PROTOCOL.md §1.1).
-  bool said_hello() const { return said_hello_; }
+  // Whether the controller sent anything yet: a phone app in the background accepts
+  // the connection and then says nothing, not even its hello (PROTOCOL.md §1.1).
+  bool heard_from() const { return heard_from_; }
   // Ends the session as close() does, for a caller that logs the reason itself.
   void close_unlogged();
   // Who the peer is, for the log (default "the controller"): "the app on port 2350".
@@ -100,7 +100,7 @@ class controller_session : public std::enable_shared_from_this<controller_sessio
   asio::steady_timer stats_timer_;
 
   std::string peer_ = "the controller";
-  bool said_hello_ = false;
+  bool heard_from_ = false;
   // A controller that takes nothing for a while (a suspended app) is said once in the
   // log; its memory stays within the bounds above. The session goes on.
   base::silence_watch taking_;

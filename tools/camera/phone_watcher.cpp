@@ -165,7 +165,7 @@ void phone_watcher::dial(const std::shared_ptr<phone>& p) {
             [this, w] {
               auto again = w.lock();
               if (stopping_ || !again) return;
-              if (again->session && again->session->said_hello()) {
+              if (again->session && again->session->heard_from()) {
                 again->hello_missed = false;
                 silent_apps_.forget(again->udid);  // the next silence is news
               }
@@ -206,7 +206,7 @@ void phone_watcher::await_hello(const std::shared_ptr<phone>& p) {
     auto s = session.lock();
     if (ec || stopping_ || !ph || !s || ph->session != s) return;
     const std::string key = ph->udid;
-    if (s->said_hello()) {
+    if (s->heard_from()) {
       ph->hello_missed = false;
       silent_apps_.forget(key);  // the next silence is news
       return;

@@ -7,8 +7,9 @@
 //   back-off, 100 ms doubling to 2 s (as tetherd's forwards), while the phone stays
 //   attached: an app that restarts is found within about 2 s;
 // - the session ends (the app quit or restarted): connect again at once, then back off;
-// - the app accepts but says no hello within 5 s (it is in the background, PROTOCOL.md
-//   §1.1): close, say so in one line (repeats rate-limited), and dial again as above;
+// - the app accepts but sends nothing within 5 s, not even its hello (it is in the
+//   background, PROTOCOL.md §1.1): close, say so in one line (repeats rate-limited),
+//   and dial again as above;
 // - the phone detaches: stop; it reconnects when plugged back in;
 // - tetherd itself goes away: Listen again with back-off, 500 ms doubling to 5 s.
 #include <asio.hpp>
