@@ -203,6 +203,46 @@ def t_viewer_gets_live_view_back():
     assert rc == 0 and "Sanitizer" not in err and "runtime error" not in err, f"exit {rc}: {err}"
 
 
+def t_viewer_through_a_long_suspension():
+    # Past the viewer's 30 s bound for silence: it says so, word for word, then tries
+    # again every second and says why each try fails, and has live view again by itself
+    # soon after the resume.
+    p = subprocess.Popen([TETHER, "cam", "--phone", "2351", "view", "--listen", "127.0.0.1:0"],
+                         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=USER_ENV)
+    silent = ("the app on port 2351 sent nothing for 30 s while an answer or a frame was due: "
+              "is the app in the foreground?")
+    no_hello = ("the app on port 2351 accepted the connection but did not say hello within 5 s: "
+                "is it a tether camera app, and is it in the foreground?")
+    try:
+        url = p.stdout.readline().split()[3]
+
+        def stats():
+            return json.load(urllib.request.urlopen(url + "api/stats", timeout=30))
+
+        wait_for(lambda: stats()["status"].startswith("live view"), 20, "live view")
+        sim("app suspend 2351")
+        try:
+            start = time.monotonic()
+            wait_for(lambda: stats()["status"] == silent, 45, "the silence said")
+            said = time.monotonic() - start
+            wait_for(lambda: stats()["status"] == no_hello, 15, "a try that got no hello")
+            assert not stats()["connected"]
+        finally:
+            sim("app resume 2351")
+        resumed = time.monotonic()
+        wait_for(lambda: stats()["connected"] and stats()["status"].startswith("live view"), 30,
+                 "live view again after the resume")
+        back = time.monotonic() - resumed
+        assert 29 < said < 40, f"the silence said after {said:.1f} s"
+        print(f"  silence said after {said:.1f} s; live view again {back:.1f} s after the "
+              "resume")
+    finally:
+        p.send_signal(signal.SIGTERM)
+        rc = p.wait(timeout=30)
+    err = p.stderr.read()
+    assert rc == 0 and "Sanitizer" not in err and "runtime error" not in err, f"exit {rc}: {err}"
+
+
 # --- tether-camera: its phone sessions with a suspended, resumed and killed app ----------
 
 CAMLOG = os.path.join(d.dir, "camera.log")
@@ -371,6 +411,8 @@ try:
           t_cam_cli_against_a_suspended_app)
     check("`tether cam --phone view` gets live view back by itself after the resume",
           t_viewer_gets_live_view_back)
+    check("`tether cam --phone view` past its 30 s silence bound: the words in its status, "
+          "tries again, live view again after the resume", t_viewer_through_a_long_suspension)
     check("tether-camera: an app that accepts and says nothing is said once, retried, and "
           "has a session soon after the resume", t_camera_waits_for_hello_in_words)
     check("tether-camera: a session whose app stops reading is said once, stays bounded, "
