@@ -378,6 +378,7 @@ def t_reference_with_a_suspended_app():
                                   stderr=subprocess.STDOUT)
         wait_for(lambda: listening(port), 10, "iproxy listening")
         assert ref.sim("app suspend 2345") == "ok"
+        log_before = ref.log()
         s = socket.create_connection(("127.0.0.1", port), timeout=10)
         s.sendall(b"ping")
         s.settimeout(6)
@@ -386,12 +387,28 @@ def t_reference_with_a_suspended_app():
             raise AssertionError(f"the reference delivered {got!r} from a suspended app")
         except socket.timeout:
             pass  # it connects and hangs, and says nothing about it
+        said = ref.log()[len(log_before):]
+        assert said == "", f"the reference said: {said}"
         assert ref.sim("app resume 2345") == "ok"
         s.settimeout(10)
         assert mc.recv_exact(s, 4) == b"ping"
+        # Killed: the stream ends mid-way and Connect answers 3, as through tetherd.
+        assert ref.sim("app kill 2345") == "ok"
+        try:
+            assert s.recv(100) == b"", "the killed app's stream goes on through the reference"
+        except ConnectionResetError:
+            pass
         s.close()
+        c = mc.Client(ref.sock)
+        try:
+            refused = c.connect(ref.device_id(ref.udids()[0]), 2345)
+        finally:
+            c.close()
+        assert refused == 3, f"the reference's Connect to a killed app answered {refused}"
+        assert ref.sim("app resume 2345") == "ok"
         print("  reference usbmuxd 1.1.1 + iproxy: connects, then hangs for as long as the app "
-              "is suspended; answers after the resume")
+              "is suspended, saying nothing; answers after the resume; a killed app's stream "
+              "ends and Connect answers 3")
     finally:
         if iproxy:
             iproxy.terminate()
