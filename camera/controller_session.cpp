@@ -30,6 +30,9 @@ constexpr std::size_t max_queued_downloads = 2;
 // stops at read_pause_bytes with at most max_commands_in_flight answers still to come.
 constexpr std::size_t drop_bytes = 4 << 20;
 constexpr std::uint32_t max_logged_bad_frames = 3;  // per controller
+// Output or live view out this long without the controller taking it is worth a line:
+// as long as the wait for an app's hello (PROTOCOL.md §1.1).
+constexpr auto taking_limit = std::chrono::seconds(5);
 }  // namespace
 
 controller_session::controller_session(session_hub& hub, stream_socket s, std::string name,
@@ -39,7 +42,9 @@ controller_session::controller_session(session_hub& hub, stream_socket s, std::s
       name_(std::move(name)),
       on_closed_(std::move(on_closed)),
       reader_(static_cast<std::uint32_t>(wire::max_plist_payload)),
-      stats_timer_(hub.io()) {}
+      stats_timer_(hub.io()),
+      taking_(taking_limit),
+      taking_timer_(hub.io()) {}
 
 void controller_session::start(std::vector<std::byte> first_bytes) {
   msg::hello hello;
@@ -69,6 +74,7 @@ void controller_session::read() {
                                              : "connection lost: " + ec.message());
           return;
         }
+        self->heard_from_ = true;
         self->feed(std::span(self->buf_.data(), n));
       });
 }
@@ -285,6 +291,7 @@ void controller_session::acknowledged(std::uint32_t sequence) {
     in_flight_.pop_front();
     freed = true;
   }
+  if (freed) took();
   if (freed) pump();
 }
 
@@ -364,6 +371,7 @@ void controller_session::pump() {
     return;
   }
   writing_ = true;
+  await_taking();
   asio::async_write(socket_, asio::buffer(out_),
                     [self = shared_from_this()](std::error_code ec, std::size_t) {
                       self->writing_ = false;
@@ -374,15 +382,54 @@ void controller_session::pump() {
                       }
                       if (self->frame_out_) self->meter_.delivered(self->frame_out_->captured);
                       self->frame_out_.reset();
+                      // With acknowledgements, a frame is taken when acked, not written.
+                      if (self->in_flight_.empty()) self->took();
                       self->pump();
                       self->handle_frames();  // maybe below the bounds again: read on
                     });
 }
 
-void controller_session::close(const std::string& why, bool warn) {
+void controller_session::await_taking() {
+  const auto due = taking_.waiting(std::chrono::steady_clock::now());
+  if (due && !taking_timer_armed_) check_taking_at(*due);
+}
+
+// One timer for the watch, armed at most once per wait: the per-frame path only starts
+// and ends waits, and a timer that finds the wait restarted re-arms for the new one.
+void controller_session::check_taking_at(std::chrono::steady_clock::time_point when) {
+  taking_timer_armed_ = true;
+  taking_timer_.expires_at(when);
+  taking_timer_.async_wait([weak = std::weak_ptr(shared_from_this())](std::error_code ec) {
+    auto self = weak.lock();
+    if (ec || !self || self->closed_) return;
+    self->taking_timer_armed_ = false;
+    if (self->taking_.due(std::chrono::steady_clock::now())) {
+      log::info(self->name_ + ": " + self->peer_ + " has taken nothing for " +
+                std::to_string(taking_limit.count()) + " s (" +
+                std::to_string(self->control_out_.bytes() >> 10) + " KiB of messages and " +
+                std::to_string(self->in_flight_.size()) +
+                " live-view frames wait for it): it may be in the background; live view "
+                "waits for it");
+    } else if (const auto again = self->taking_.deadline()) {
+      self->check_taking_at(*again);
+    }
+  });
+}
+
+void controller_session::took() {
+  if (taking_.answered()) log::info(name_ + ": " + peer_ + " reads again");
+  if (writing_ || !in_flight_.empty()) await_taking();
+}
+
+void controller_session::close_unlogged() { close({}, false, false); }
+
+void controller_session::close(const std::string& why, bool warn) { close(why, warn, true); }
+
+void controller_session::close(const std::string& why, bool warn, bool logged) {
   if (closed_) return;
   closed_ = true;
-  (warn ? log::warn : log::info)(name_ + ": closed (" + why + ")");
+  if (logged) (warn ? log::warn : log::info)(name_ + ": closed (" + why + ")");
+  taking_timer_.cancel();
   stop_live_view();
   std::error_code ignored;
   socket_.close(ignored);

@@ -20,6 +20,7 @@
 #include <memory>
 #include <string>
 
+#include "base/silence_watch.hpp"
 #include "camera/camera_service.hpp"
 #include "camera/live_view_meter.hpp"
 #include "camera/outbox.hpp"
@@ -41,6 +42,13 @@ class controller_session : public std::enable_shared_from_this<controller_sessio
   // `warn`: the controller misbehaved, which the log says louder.
   void close(const std::string& why, bool warn = false);
   const std::string& name() const { return name_; }
+  // Whether the controller sent anything yet: a phone app in the background accepts
+  // the connection and then says nothing, not even its hello (PROTOCOL.md §1.1).
+  bool heard_from() const { return heard_from_; }
+  // Ends the session as close() does, for a caller that logs the reason itself.
+  void close_unlogged();
+  // Who the peer is, for the log (default "the controller"): "the app on port 2350".
+  void set_peer_words(std::string words) { peer_ = std::move(words); }
 
  private:
   void read();
@@ -57,6 +65,10 @@ class controller_session : public std::enable_shared_from_this<controller_sessio
   void acknowledged(std::uint32_t sequence);
   void pump();
   void stats_tick();
+  void await_taking();  // output or live view is out: the controller should take it
+  void took();          // it did (a write completed, or a frame was acknowledged)
+  void check_taking_at(std::chrono::steady_clock::time_point when);
+  void close(const std::string& why, bool warn, bool logged);
 
   session_hub& hub_;
   stream_socket socket_;
@@ -86,6 +98,14 @@ class controller_session : public std::enable_shared_from_this<controller_sessio
   std::deque<unacked> in_flight_;
   live_view_meter meter_;
   asio::steady_timer stats_timer_;
+
+  std::string peer_ = "the controller";
+  bool heard_from_ = false;
+  // A controller that takes nothing for a while (a suspended app) is said once in the
+  // log; its memory stays within the bounds above. The session goes on.
+  base::silence_watch taking_;
+  asio::steady_timer taking_timer_;
+  bool taking_timer_armed_ = false;
 };
 
 }  // namespace tether::camera

@@ -29,11 +29,12 @@ session_hub::~session_hub() {
 
 std::shared_ptr<controller_session> session_hub::start_session(stream_socket s, std::string name,
                                                                std::vector<std::byte> first_bytes,
-                                                               std::function<void()> on_closed) {
+                                                               std::function<void()> on_closed,
+                                                               bool quiet) {
   auto session = std::make_shared<controller_session>(*this, std::move(s), std::move(name),
                                                       std::move(on_closed));
   sessions_.insert(session);
-  log::info(session->name() + ": connected");
+  if (!quiet) log::info(session->name() + ": connected");
   session->start(std::move(first_bytes));
   return session;
 }

@@ -25,9 +25,11 @@ class session_hub {
 
   // Starts a session on a connected socket. `first_bytes` arrived before (with the
   // Connect reply); `on_closed` runs on the I/O thread when the session ends.
+  // `quiet`: no "connected" line (a caller retrying an app that says nothing logs that).
   std::shared_ptr<controller_session> start_session(stream_socket s, std::string name,
                                                     std::vector<std::byte> first_bytes,
-                                                    std::function<void()> on_closed);
+                                                    std::function<void()> on_closed,
+                                                    bool quiet = false);
   // Sends an event (tag 0) to every session but `except`.
   void broadcast(const proto::camera::message& m, const controller_session* except = nullptr);
   std::uint32_t keep_capture(captured_file f);  // the transfer id

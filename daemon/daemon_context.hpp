@@ -4,10 +4,10 @@
 // clients (a closed port asked for every 2 s by a new client each time).
 #include <string>
 
+#include "base/repeat_limiter.hpp"
 #include "daemon/device_registry.hpp"
 #include "daemon/limits.hpp"
 #include "daemon/pair_records.hpp"
-#include "daemon/repeat_limiter.hpp"
 
 namespace tether::daemon {
 
@@ -18,7 +18,7 @@ struct daemon_context {
   const pair_records& records;
   std::string buid;
   forward_table& forwards;
-  repeat_limiter& repeats;
+  base::repeat_limiter& repeats;
   daemon_limits limits{};
 };
 

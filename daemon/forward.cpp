@@ -9,6 +9,13 @@
 
 namespace tether::daemon {
 
+namespace {
+// A client sent bytes and the app has not answered for this long: worth a line, as an
+// app in the background accepts and then says nothing (PROTOCOL.md §1.1). Only said:
+// a protocol may well wait longer for its answer, and the connection stays.
+constexpr std::chrono::seconds app_answer_limit{5};
+}  // namespace
+
 // One accepted local connection: finds the phone, dials it (again and again while the
 // app is not listening), then hands the socket to a relay.
 class forward::client : public std::enable_shared_from_this<client> {
@@ -88,6 +95,10 @@ class forward::client : public std::enable_shared_from_this<client> {
                                        self->relay_.reset();
                                        f.clients_.erase(self);
                                      });
+    std::weak_ptr<client> weak = self;
+    relay_->watch_answers(owner_.io_, app_answer_limit, [weak, port = d.port()](bool silent) {
+      if (auto c = weak.lock()) c->owner_.app_silent(c->who_, port, silent);
+    });
     relay_->start();
   }
 
@@ -186,6 +197,20 @@ void forward::stop() {
 void forward::set_state(const std::string& state, const std::string& error) {
   status_.state = state;
   if (!error.empty()) status_.last_error = error;
+}
+
+void forward::app_silent(const std::string& who, std::uint16_t port, bool silent) {
+  const std::string key = "port " + std::to_string(port);
+  if (!silent) {  // it answers: the next silence is news again
+    silences_.forget(key);
+    return;
+  }
+  const auto line = silences_.note(
+      key,
+      "the app on port " + std::to_string(port) + " accepted but has not answered for " +
+          std::to_string(app_answer_limit.count()) + " s: it may be in the background",
+      std::chrono::steady_clock::now());
+  if (line) log::info(who + ": " + *line);
 }
 
 proto::tetherd::forward_status forward::status() const { return status_; }

@@ -11,6 +11,7 @@
 #include <string>
 
 #include "base/quiet_timer.hpp"
+#include "base/repeat_limiter.hpp"
 #include "base/result.hpp"
 #include "daemon/device_registry.hpp"
 #include "proto/tetherd/control.hpp"
@@ -40,6 +41,8 @@ class forward : public std::enable_shared_from_this<forward> {
   class client;
   void accept();
   void set_state(const std::string& state, const std::string& error = {});
+  // A client's app accepted and has not answered (silent) or answered after all.
+  void app_silent(const std::string& who, std::uint16_t port, bool silent);
 
   asio::io_context& io_;
   device_registry& devices_;
@@ -47,6 +50,7 @@ class forward : public std::enable_shared_from_this<forward> {
   asio::ip::tcp::acceptor acceptor_;
   proto::tetherd::forward_status status_;
   std::set<std::shared_ptr<client>> clients_;
+  base::repeat_limiter silences_;  // one line for many clients of a suspended app
   bool stopped_ = false;
 };
 

@@ -131,7 +131,7 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   const auto give_up = std::chrono::seconds(cfg.forward_give_up_seconds);
   daemon::forward_table forwards(io, devices, cfg.allow_remote_forwards,
                                  daemon::retry_policy{.give_up = give_up});
-  daemon::repeat_limiter repeats;
+  base::repeat_limiter repeats;
   daemon::daemon_context ctx{devices, records, buid, forwards, repeats};
   ctx.limits.max_clients = cfg.max_clients;
   daemon::client_listener listener(io, ctx);

@@ -23,6 +23,35 @@ relay::relay(socket_type socket, device_registry& devices, std::uint32_t device_
   socket_.non_blocking(true, ignored);
 }
 
+void relay::watch_answers(asio::io_context& io, std::chrono::milliseconds limit,
+                          std::function<void(bool)> silent) {
+  answers_.emplace(limit);
+  answer_timer_ = std::make_unique<base::quiet_timer>(io);
+  silent_ = std::move(silent);
+}
+
+// Bytes went to the phone: if that starts a wait for its answer, time the wait.
+void relay::sent_to_phone() {
+  if (!answers_) return;
+  const auto due = answers_->waiting(std::chrono::steady_clock::now());
+  if (!due) return;
+  answer_timer_->expires_at(*due);
+  answer_timer_->async_wait([self = shared_from_this()](std::error_code ec) {
+    if (!ec && !self->done_) self->check_answer();
+  });
+}
+
+void relay::check_answer() {
+  if (answers_->due(std::chrono::steady_clock::now())) {
+    if (silent_) silent_(true);
+  } else if (const auto due = answers_->deadline()) {  // the wait restarted meanwhile
+    answer_timer_->expires_at(*due);
+    answer_timer_->async_wait([self = shared_from_this()](std::error_code ec) {
+      if (!ec && !self->done_) self->check_answer();
+    });
+  }
+}
+
 void relay::start() {
   link_ = devices_.find(device_id_);
   devices_.own(device_id_, conn_, shared_from_this());
@@ -66,6 +95,7 @@ void relay::pump_to_client() {
   if (wrote != 0) {  // one flush for the turn: its consume() calls make one ACK
     totals_.from_phone += wrote;
     l->flush();
+    if (answers_ && answers_->answered() && silent_) silent_(false);
   }
   if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
     return finish("client went away");
@@ -97,6 +127,7 @@ void relay::pump_to_phone() {
     to_phone_.erase(to_phone_.begin(), to_phone_.begin() + static_cast<std::ptrdiff_t>(*took));
     totals_.to_phone += *took;
     l->flush();
+    if (*took != 0) sent_to_phone();
     if (!to_phone_.empty()) return;
   }
   const auto room = l->session().prepare(conn_, chunk_);
@@ -110,7 +141,10 @@ void relay::pump_to_phone() {
     return finish(took.error().message());
   }
   totals_.to_phone += wait ? 0 : n;
-  if (!wait) l->flush();
+  if (!wait) {
+    l->flush();
+    sent_to_phone();
+  }
   // After a read, come back through the io_context (fairness, and the flush runs
   // first); after EAGAIN, wait for the socket: its next edge wakes us.
   reading_ = true;
@@ -131,6 +165,7 @@ void relay::finish(const std::string& why) {
   log::info(who_ + ": port " + std::to_string(port_) + " on device " + std::to_string(device_id_) +
             " ended (" + why + "), " + std::to_string(totals_.to_phone) + " bytes to the phone, " +
             std::to_string(totals_.from_phone) + " from it");
+  if (answer_timer_) answer_timer_->cancel();
   devices_.disown(device_id_, conn_);
   if (usbmux::phone_link* l = link()) {
     (void)l->session().close(conn_, std::chrono::steady_clock::now());  // flush, then RST

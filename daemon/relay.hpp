@@ -12,9 +12,12 @@
 #include <chrono>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "base/quiet_timer.hpp"
+#include "base/silence_watch.hpp"
 #include "daemon/device_registry.hpp"
 #include "daemon/limits.hpp"
 
@@ -34,6 +37,11 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
         std::uint16_t port, std::string who, bool phone_closed,
         std::vector<std::byte> first_to_phone = {}, ended_fn ended = {},
         std::size_t chunk = daemon_limits{}.relay_chunk);
+  // Before start(): tell `silent(true)` once when the client sent bytes and the phone
+  // has not answered for `limit` (an app in the background accepts and says nothing),
+  // and `silent(false)` if it answers after that. The relay itself goes on unchanged.
+  void watch_answers(asio::io_context& io, std::chrono::milliseconds limit,
+                     std::function<void(bool silent)> silent);
   // Takes the connection over from whoever opened it and starts moving bytes.
   void start();
   // Ends the relay from tetherd's side (the forward was removed, tetherd stops).
@@ -46,6 +54,8 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   void pump_to_client();
   void pump_to_phone();
   void finish(const std::string& why);
+  void sent_to_phone();
+  void check_answer();
   usbmux::phone_link* link() const { return link_; }
 
   socket_type socket_;
@@ -66,6 +76,10 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   std::size_t chunk_;                // the most one read or write moves
   totals totals_;
   std::chrono::steady_clock::time_point since_ = std::chrono::steady_clock::now();
+  // With watch_answers(): the wait for the phone's answer and its timer.
+  std::optional<base::silence_watch> answers_;
+  std::unique_ptr<base::quiet_timer> answer_timer_;
+  std::function<void(bool)> silent_;
 };
 
 }  // namespace tether::daemon

@@ -4,6 +4,38 @@
 #include <sstream>
 
 namespace tether::sim {
+namespace {
+
+// app suspend|resume|kill PORT [N]: the app's lifecycle (app_lifecycle.hpp), phone N
+// (default 1).
+std::string run_app_command(std::istringstream& in, std::span<phone_controls* const> phones,
+                            const std::function<void(const std::string&)>& done) {
+  std::string action, port_word;
+  in >> action >> port_word;
+  const auto state = app_state_from_verb(action);
+  char* end = nullptr;
+  const long port = std::strtol(port_word.c_str(), &end, 10);
+  if (!state || port_word.empty() || *end != '\0' || port < 1 || port > 65535)
+    return "error: say what the app does and its port: 'app suspend|resume|kill PORT [N]' "
+           "(e.g. 'app suspend 2350')\n";
+  int n = 1;
+  if (std::string rest; in >> rest) {
+    n = std::atoi(rest.c_str());
+    if (n < 1 || n > static_cast<int>(phones.size()) || rest != std::to_string(n))
+      return "error: say which phone, 1 to " + std::to_string(phones.size()) +
+             " (e.g. 'app suspend 2350 1')\n";
+  }
+  if (phones.empty()) return "error: there is no phone\n";
+  phone_controls& p = *phones[static_cast<std::size_t>(n - 1)];
+  std::string error;
+  if (!p.set_app_state(static_cast<std::uint16_t>(port), *state, error))
+    return "error: " + error + "\n";
+  if (done)
+    done("phone " + std::to_string(n) + " " + p.udid() + ": app " + action + " " + port_word);
+  return "ok\n";
+}
+
+}  // namespace
 
 std::string run_phone_command(const std::string& line, std::span<phone_controls* const> phones,
                               const std::function<void(const std::string&)>& done) {
@@ -18,6 +50,7 @@ std::string run_phone_command(const std::string& line, std::span<phone_controls*
              (phones[i]->plugged() ? " plugged\n" : " unplugged\n");
     return out + "ok\n";
   }
+  if (verb == "app") return run_app_command(in, phones, done);
   if (!(in >> n) || n < 1 || n > static_cast<int>(phones.size()))
     return "error: say which phone, 1 to " + std::to_string(phones.size()) + " (e.g. 'unplug 1')\n";
   phone_controls& p = *phones[static_cast<std::size_t>(n - 1)];
@@ -54,7 +87,7 @@ std::string run_phone_command(const std::string& line, std::span<phone_controls*
   } else {
     return "error: unknown command '" + verb +
            "' (list, plug N, unplug N, replug N, stall N in|out, delay N MS, drop N, garbage N, "
-           "mute N, unmute N, reset N, stale N, stats N)\n";
+           "mute N, unmute N, reset N, stale N, app suspend|resume|kill PORT [N], stats N)\n";
   }
   if (done) done("phone " + std::to_string(n) + " " + p.udid() + ": " + verb);
   return "ok\n";

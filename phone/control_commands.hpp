@@ -4,6 +4,7 @@
 //   list | plug N | unplug N | replug N
 //   stall N in|out | delay N MS | drop N | garbage N | mute N | unmute N | reset N
 //   stale N | stats N
+//   app suspend|resume|kill PORT [N]   (the app's lifecycle; N defaults to 1)
 #include <functional>
 #include <span>
 #include <string>

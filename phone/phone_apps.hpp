@@ -30,6 +30,9 @@ class phone_app {
   virtual void on_ready(usbmux::device_session& s, usbmux::conn_id id) = 0;
   // The connection ended (host RST, or the mux restarted); the id is gone.
   virtual void on_closed(usbmux::conn_id) {}
+  // The app went to the background (true) or came back (false). The phone stops calling
+  // on_accept and on_ready meanwhile; an app with I/O of its own stops it too.
+  virtual void on_suspended(bool) {}
   void set_host(app_host* host) { host_ = host; }
 
  protected:

@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "phone/app_lifecycle.hpp"
+
 namespace tether::sim {
 
 class phone_controls {
@@ -30,6 +32,10 @@ class phone_controls {
 
   // One line of NAME=VALUE pairs: what the phone made of the host's transfers.
   virtual std::string stats() = 0;
+
+  // The app's lifecycle (app_lifecycle.hpp). False, with `error` in words, when no app
+  // listens on `port`.
+  virtual bool set_app_state(std::uint16_t port, app_state s, std::string& error) = 0;
 };
 
 }  // namespace tether::sim

@@ -85,6 +85,11 @@ class socket_relay_app final : public phone_app {
     if (it != conns_.end()) pump(s, it->second);
   }
 
+  // In the background the app touches none of its sockets: a socket that becomes ready
+  // meanwhile is parked (dispatch), and the phone's on_ready calls after the resume
+  // start each one again.
+  void on_suspended(bool suspended) override { suspended_ = suspended; }
+
   void on_closed(conn_id id) override {
     auto it = conns_.find(id);
     if (it == conns_.end()) return;
@@ -113,6 +118,10 @@ class socket_relay_app final : public phone_app {
       if (s == nullptr || !s->info(id)) {  // the mux restarted under us
         self->drop(it->second);
         self->conns_.erase(it);
+        return;
+      }
+      if (self->suspended_) {  // parked until the phone's on_ready after the resume
+        g_source_modify_unix_fd(src, reinterpret_cast<socket_source*>(src)->tag, GIOCondition{});
         return;
       }
       self->on_socket(*s, it->second, cond);
@@ -191,6 +200,7 @@ class socket_relay_app final : public phone_app {
   }
 
   std::function<int()> open_;
+  bool suspended_ = false;         // under the phone's lock (with_session)
   int pending_fd_ = -1;            // connected by ready_to_accept(), taken by on_accept()
   std::map<conn_id, conn> conns_;  // node-based: GSources keep pointers to the values
 };

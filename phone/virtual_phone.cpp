@@ -34,6 +34,7 @@ bool virtual_phone::set_configuration(std::uint8_t value) {
   session_.reset();
   for (auto& [id, app] : conn_apps_) app->on_closed(id);  // the old mux is gone
   conn_apps_.clear();
+  backlog_.clear();
   out_packet_.clear();
   out_offset_ = 0;
   zlp_owed_ = false;
@@ -44,7 +45,13 @@ bool virtual_phone::set_configuration(std::uint8_t value) {
     for (const auto& [port, app] : apps_) session_->listen(port);
     session_->set_accept_gate([this](std::uint16_t port) {
       auto it = apps_.find(port);
-      return it == apps_.end() || it->second->ready_to_accept();
+      if (it == apps_.end()) return true;
+      switch (app_state_of(port)) {
+        case app_state::killed: return false;    // nothing listens: RST
+        case app_state::suspended: return true;  // the kernel's backlog takes it
+        case app_state::running: break;
+      }
+      return it->second->ready_to_accept();
     });
   }
   return true;
@@ -143,6 +150,61 @@ void virtual_phone::inject_stale_packet(std::uint16_t port, std::uint16_t host_p
   queue_own_packet(static_cast<std::uint32_t>(usbmux::protocol::tcp), body);
 }
 
+app_state virtual_phone::app_state_of(std::uint16_t port) const {
+  const auto it = app_states_.find(port);
+  return it == app_states_.end() ? app_state::running : it->second;
+}
+
+bool virtual_phone::app_suspended_on(usbmux::conn_id id) const {
+  const auto info = session_ ? session_->info(id) : std::nullopt;
+  return info && app_state_of(info->local_port) == app_state::suspended;
+}
+
+bool virtual_phone::set_app_state(std::uint16_t port, app_state s) {
+  const auto app = apps_.find(port);
+  if (app == apps_.end()) return false;
+  const app_state was = app_state_of(port);
+  if (s == app_state::running)
+    app_states_.erase(port);
+  else
+    app_states_[port] = s;
+  if (was != s && (was == app_state::suspended || s == app_state::suspended))
+    app->second->on_suspended(s == app_state::suspended);
+  if (!session_) return true;
+  // This port's connections, oldest first; those still in the backlog are marked.
+  std::vector<usbmux::conn_id> ids;
+  for (const auto& [id, a] : conn_apps_)
+    if (const auto info = session_->info(id); info && info->local_port == port) ids.push_back(id);
+  auto in_backlog = [this](usbmux::conn_id id) {
+    return std::any_of(backlog_.begin(), backlog_.end(),
+                       [id](const auto& b) { return b.first == id; });
+  };
+  if (s == app_state::killed) {
+    for (const auto id : ids) {
+      if (!in_backlog(id)) app->second->on_closed(id);
+      conn_apps_.erase(id);
+      (void)session_->abort(id);  // RST mid-stream
+    }
+    std::erase_if(backlog_, [port](const auto& b) { return b.second == port; });
+  } else if (s == app_state::running && was == app_state::suspended) {
+    // Back in the foreground: accept what waited in the backlog, then serve everything.
+    for (const auto& [id, p] : std::vector(backlog_)) {
+      if (p != port) continue;
+      if (app->second->ready_to_accept()) {
+        app->second->on_accept(*session_, id);
+      } else {
+        conn_apps_.erase(id);
+        (void)session_->abort(id);
+      }
+    }
+    std::erase_if(backlog_, [port](const auto& b) { return b.second == port; });
+    for (const auto id : ids)
+      if (conn_apps_.count(id) != 0) app->second->on_ready(*session_, id);
+  }
+  run_apps();
+  return true;
+}
+
 void virtual_phone::reset_connections() {
   if (!session_) return;
   std::vector<usbmux::conn_id> ids;
@@ -152,6 +214,7 @@ void virtual_phone::reset_connections() {
     conn_apps_.erase(id);
     (void)session_->abort(id);
   }
+  backlog_.clear();
 }
 
 std::string virtual_phone::stats_text() const {
@@ -177,17 +240,23 @@ void virtual_phone::run_apps() {
       auto it = apps_.find(a->port);
       if (it == apps_.end()) continue;
       conn_apps_[a->id] = it->second.get();
+      if (app_state_of(a->port) == app_state::suspended) {
+        backlog_.emplace_back(a->id, a->port);  // SYN|ACK went out; the app accepts later
+        continue;
+      }
       it->second->on_accept(*session_, a->id);
     } else if (auto* r = std::get_if<usbmux::events::readable>(&*e)) {
-      if (auto it = conn_apps_.find(r->id); it != conn_apps_.end())
+      if (auto it = conn_apps_.find(r->id); it != conn_apps_.end() && !app_suspended_on(r->id))
         it->second->on_ready(*session_, r->id);
     } else if (auto* w = std::get_if<usbmux::events::writable>(&*e)) {
-      if (auto it = conn_apps_.find(w->id); it != conn_apps_.end())
+      if (auto it = conn_apps_.find(w->id); it != conn_apps_.end() && !app_suspended_on(w->id))
         it->second->on_ready(*session_, w->id);
     } else if (auto* c = std::get_if<usbmux::events::closed>(&*e)) {
       if (c->reason == usbmux::close_reason::window_violation) ++read_stats_.window_violations;
+      const auto before = backlog_.size();
+      std::erase_if(backlog_, [id = c->id](const auto& b) { return b.first == id; });
       if (auto it = conn_apps_.find(c->id); it != conn_apps_.end()) {
-        it->second->on_closed(c->id);
+        if (backlog_.size() == before) it->second->on_closed(c->id);  // never accepted: unknown
         conn_apps_.erase(it);
       }
       (void)session_->close(c->id, {});

@@ -10,6 +10,7 @@
 #include <span>
 #include <vector>
 
+#include "phone/app_lifecycle.hpp"
 #include "phone/bulk_out_reads.hpp"
 #include "phone/iphone_model.hpp"
 #include "phone/phone_apps.hpp"
@@ -103,6 +104,14 @@ class virtual_phone : public usb_function {
   std::string stats_text() const;
   void clear_read_stats() { read_stats_ = {}; }
 
+  // The app on `port` goes to the background, comes back, or is killed (see
+  // app_lifecycle.hpp): suspended, SYNs still get SYN|ACK but the app neither reads nor
+  // writes any connection; resumed, it serves them all again, those accepted meanwhile
+  // too; killed, its connections get RST and SYNs are refused until it is resumed
+  // (launched again). False when no app listens on `port`. Survives replugs.
+  bool set_app_state(std::uint16_t port, app_state s);
+  app_state app_state_of(std::uint16_t port) const;
+
  private:
   iphone_identity id_;
   usbmux::device_options opts_;
@@ -120,6 +129,12 @@ class virtual_phone : public usb_function {
   std::deque<std::vector<std::byte>> own_packets_;
   bulk_out_reads reads_;
   read_stats read_stats_;
+  // The apps' lifecycles: ports absent here are running.
+  std::map<std::uint16_t, app_state> app_states_;
+  // Connections the kernel accepted while their app was suspended, oldest first: the
+  // app accepts them when it resumes.
+  std::vector<std::pair<usbmux::conn_id, std::uint16_t>> backlog_;
+  bool app_suspended_on(usbmux::conn_id id) const;
   void take_read(std::span<const std::byte> read);
   void queue_own_packet(std::uint32_t protocol, std::span<const std::byte> body);
 };

@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
+#include "base/repeat_limiter.hpp"
 #include "daemon/client_listener.hpp"
 #include "daemon/client_session.hpp"
 #include "daemon/daemon_context.hpp"
 #include "daemon/device_registry.hpp"
 #include "daemon/forward_table.hpp"
 #include "daemon/pair_records.hpp"
-#include "daemon/repeat_limiter.hpp"
 #include "usbmux/testing/memory_phone.hpp"
 
 namespace tether::daemon::test {
@@ -92,7 +92,7 @@ class world {
   device_registry devices;
   std::filesystem::path dir;
   pair_records records;
-  repeat_limiter repeats;
+  base::repeat_limiter repeats;
   forward_table forwards;
   daemon_context ctx;
   std::optional<client_listener> listener;

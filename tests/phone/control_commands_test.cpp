@@ -37,6 +37,12 @@ class fake_phone final : public phone_controls {
   }
   void set_version_muted(bool muted) override { calls.push_back(muted ? "mute" : "unmute"); }
   std::string stats() override { return "packets=3"; }
+  bool set_app_state(std::uint16_t port, app_state s, std::string& error) override {
+    const char* names[] = {"running", "suspended", "killed"};
+    calls.push_back("app " + std::to_string(port) + " " + names[static_cast<int>(s)]);
+    if (port == 9999) error = "no app listens on port 9999 of phone 00008120-7E7E000000000000";
+    return port != 9999;
+  }
 
   std::vector<std::string> calls;
   bool refuse_plug = false;
@@ -90,6 +96,32 @@ TEST_F(ControlCommands, ErrorsSayWhatIsWanted) {
   phone.refuse_plug = true;
   EXPECT_EQ(run("plug 1"), "error: no UDC\n");
   EXPECT_TRUE(phone.calls.size() == 1 && done.empty());
+}
+
+TEST_F(ControlCommands, AppLifecycleTakesAPortAndOptionallyAPhone) {
+  EXPECT_EQ(run("app suspend 2350"), "ok\n");
+  EXPECT_EQ(run("app resume 2350 1"), "ok\n");
+  EXPECT_EQ(run("app kill 62078"), "ok\n");
+  const std::vector<std::string> want = {"app 2350 suspended", "app 2350 running",
+                                         "app 62078 killed"};
+  EXPECT_EQ(phone.calls, want);
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[0], "phone 1 00008120-7E7E000000000000: app suspend 2350");
+  EXPECT_EQ(done[2], "phone 1 00008120-7E7E000000000000: app kill 62078");
+}
+
+TEST_F(ControlCommands, AppLifecycleErrorsSayWhatIsWanted) {
+  const std::string usage =
+      "error: say what the app does and its port: 'app suspend|resume|kill PORT [N]' "
+      "(e.g. 'app suspend 2350')\n";
+  for (const char* bad :
+       {"app", "app suspend", "app sleep 2350", "app kill 0", "app kill 70000", "app kill port"})
+    EXPECT_EQ(run(bad), usage) << bad;
+  EXPECT_EQ(run("app suspend 2350 2"),
+            "error: say which phone, 1 to 1 (e.g. 'app suspend 2350 1')\n");
+  EXPECT_EQ(run("app suspend 9999"),
+            "error: no app listens on port 9999 of phone 00008120-7E7E000000000000\n");
+  EXPECT_TRUE(done.empty());
 }
 
 TEST(AppOptions, DefaultsAndParsing) {

@@ -160,5 +160,113 @@ TEST_F(VirtualPhone, ReconfiguringRestartsTheMuxFunction) {
   EXPECT_FALSE(phone.session()->ready());
 }
 
+// The app's lifecycle (app_lifecycle.hpp): what a real phone shows the host.
+std::string text_of(std::span<const std::byte> b) {
+  return std::string(reinterpret_cast<const char*>(b.data()), b.size());
+}
+
+TEST_F(VirtualPhone, SuspendedAppAcceptsThenStaysSilentUntilResumed) {
+  configure_and_handshake();
+  const conn_id before = connect(2345);  // accepted while running
+  events();
+  ASSERT_TRUE(phone.set_app_state(2345, app_state::suspended));
+  EXPECT_EQ(phone.app_state_of(2345), app_state::suspended);
+  const conn_id during = connect(2345);  // the kernel's backlog takes it: SYN|ACK
+  ASSERT_EQ(std::get<events::connected>(events().at(0)).id, during);
+  const std::string a = "old connection", b = "new connection";
+  ASSERT_TRUE(host.send(before, std::as_bytes(std::span(a.data(), a.size()))));
+  ASSERT_TRUE(host.send(during, std::as_bytes(std::span(b.data(), b.size()))));
+  pump();
+  EXPECT_TRUE(host.received(before).empty()) << "a suspended app answers nothing";
+  EXPECT_TRUE(host.received(during).empty());
+  EXPECT_EQ(phone.session()->info(before)->unread, a.size()) << "nor reads: the window fills";
+  EXPECT_TRUE(events().empty()) << "and nothing is reset";
+
+  ASSERT_TRUE(phone.set_app_state(2345, app_state::running));
+  pump();
+  EXPECT_EQ(text_of(host.received(before)), a);
+  EXPECT_EQ(text_of(host.received(during)), b) << "the backlog is accepted on resume";
+}
+
+TEST_F(VirtualPhone, SuspendedSourceStopsSendingAndGoesOnWhereItStopped) {
+  constexpr std::uint64_t total = 4u << 20;  // more than the phone's send buffer holds
+  phone.add_app(5002, make_source_app(total));
+  configure_and_handshake();
+  const conn_id id = connect(5002);
+  std::uint64_t got = 0;
+  auto drain = [&] {
+    for (int i = 0; i < 1000; ++i) {
+      const auto data = host.received(id);
+      if (data.empty()) return;
+      for (std::size_t k = 0; k < data.size(); ++k)
+        ASSERT_EQ(data[k], source_pattern(got + k)) << got + k;
+      got += data.size();
+      host.consume(id, data.size());
+      pump();
+    }
+  };
+  ASSERT_TRUE(phone.set_app_state(5002, app_state::suspended));
+  drain();  // what the app had handed to the phone's kernel still arrives
+  const std::uint64_t while_suspended = got;
+  EXPECT_LT(while_suspended, total);
+  drain();
+  EXPECT_EQ(got, while_suspended) << "a suspended app writes nothing";
+  ASSERT_TRUE(phone.set_app_state(5002, app_state::running));
+  pump();
+  for (int i = 0; i < 20 && got < total; ++i) drain();
+  EXPECT_EQ(got, total);
+}
+
+TEST_F(VirtualPhone, KilledAppResetsMidStreamAndIsRefusedUntilLaunchedAgain) {
+  configure_and_handshake();
+  const conn_id id = connect(5000);
+  events();
+  ASSERT_FALSE(host.received(id).empty()) << "mid-stream";
+  ASSERT_TRUE(phone.set_app_state(5000, app_state::killed));
+  pump();
+  auto evs = events();
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(std::get<events::closed>(evs[0]).reason, close_reason::reset_by_peer);
+
+  connect(5000);
+  evs = events();
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(std::get<events::closed>(evs[0]).reason, close_reason::refused);
+
+  ASSERT_TRUE(phone.set_app_state(5000, app_state::running));
+  const conn_id again = connect(5000);
+  ASSERT_EQ(std::get<events::connected>(events().at(0)).id, again);
+  EXPECT_FALSE(host.received(again).empty());
+}
+
+TEST_F(VirtualPhone, KillingASuspendedAppResetsItsBacklogToo) {
+  configure_and_handshake();
+  ASSERT_TRUE(phone.set_app_state(2345, app_state::suspended));
+  const conn_id waiting = connect(2345);
+  events();
+  ASSERT_TRUE(phone.set_app_state(2345, app_state::killed));
+  pump();
+  const auto evs = events();
+  ASSERT_EQ(evs.size(), 1u);
+  EXPECT_EQ(std::get<events::closed>(evs[0]).id, waiting);
+  ASSERT_TRUE(phone.set_app_state(2345, app_state::running));
+  const conn_id id = connect(2345);
+  const std::string msg = "relaunched";
+  ASSERT_TRUE(host.send(id, std::as_bytes(std::span(msg.data(), msg.size()))));
+  pump();
+  EXPECT_EQ(text_of(host.received(id)), msg);
+}
+
+TEST_F(VirtualPhone, LifecycleNeedsAnAppOnThePortAndOnlyTouchesThatPort) {
+  EXPECT_FALSE(phone.set_app_state(9999, app_state::suspended));
+  configure_and_handshake();
+  ASSERT_TRUE(phone.set_app_state(5001, app_state::killed));
+  const conn_id id = connect(2345);
+  const std::string msg = "others go on";
+  ASSERT_TRUE(host.send(id, std::as_bytes(std::span(msg.data(), msg.size()))));
+  pump();
+  EXPECT_EQ(text_of(host.received(id)), msg);
+}
+
 }  // namespace
 }  // namespace tether::sim

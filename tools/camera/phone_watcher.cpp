@@ -14,6 +14,9 @@ constexpr auto dial_first = 100ms;
 constexpr auto dial_max = 2000ms;
 constexpr auto listen_first = 500ms;
 constexpr auto listen_max = 5000ms;
+// An app that accepted and has not said hello by then is taken to be in the background
+// (the kernel accepts for a suspended app): as long as `tether cam --phone` waits.
+constexpr auto hello_limit = 5s;
 
 std::chrono::milliseconds next_backoff(std::chrono::milliseconds b, std::chrono::milliseconds first,
                                        std::chrono::milliseconds max) {
@@ -157,15 +160,27 @@ void phone_watcher::dial(const std::shared_ptr<phone>& p) {
         q->refusal_logged = false;
         q->connected_at = std::chrono::steady_clock::now();
         std::weak_ptr<phone> w = q;
-        q->session = hub_.start_session(c->take_socket(), "phone " + q->udid, {}, [this, w] {
-          auto again = w.lock();
-          if (stopping_ || !again) return;
-          again->session.reset();
-          // The app quit or restarted: try at once, then back off while refused. An
-          // app that accepts and hangs up at once keeps its back-off.
-          if (std::chrono::steady_clock::now() - again->connected_at > 2s) again->backoff = 0ms;
-          if (again->attached) dial_later(again);
-        });
+        q->session = hub_.start_session(
+            c->take_socket(), "phone " + q->udid, {},
+            [this, w] {
+              auto again = w.lock();
+              if (stopping_ || !again) return;
+              if (again->session && again->session->heard_from()) {
+                again->hello_missed = false;
+                silent_apps_.forget(again->udid);  // the next silence is news
+              }
+              again->session.reset();
+              // The app quit or restarted: try at once, then back off while refused. An
+              // app that accepts and hangs up at once keeps its back-off, and so does one
+              // that accepts and says nothing.
+              if (std::chrono::steady_clock::now() - again->connected_at > 2s &&
+                  !again->hello_missed)
+                again->backoff = 0ms;
+              if (again->attached) dial_later(again);
+            },
+            q->hello_missed);
+        q->session->set_peer_words("the app on port " + std::to_string(port_));
+        await_hello(q);
         return;
       }
       if (n == 3u) {
@@ -179,6 +194,32 @@ void phone_watcher::dial(const std::shared_ptr<phone>& p) {
       }
       dial_later(q);
     });
+  });
+}
+
+void phone_watcher::await_hello(const std::shared_ptr<phone>& p) {
+  std::weak_ptr<phone> weak = p;
+  std::weak_ptr<controller_session> session = p->session;
+  p->timer.expires_after(hello_limit);
+  p->timer.async_wait([this, weak, session](std::error_code ec) {
+    auto ph = weak.lock();
+    auto s = session.lock();
+    if (ec || stopping_ || !ph || !s || ph->session != s) return;
+    const std::string key = ph->udid;
+    if (s->heard_from()) {
+      ph->hello_missed = false;
+      silent_apps_.forget(key);  // the next silence is news
+      return;
+    }
+    ph->hello_missed = true;
+    if (const auto line = silent_apps_.note(
+            key,
+            "phone " + ph->udid + ": the app on port " + std::to_string(port_) +
+                " accepted but has not said hello within " + std::to_string(hello_limit.count()) +
+                " s: it may be in the background; trying again",
+            std::chrono::steady_clock::now()))
+      log::info(*line);
+    s->close_unlogged();
   });
 }
 

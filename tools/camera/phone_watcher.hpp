@@ -7,6 +7,9 @@
 //   back-off, 100 ms doubling to 2 s (as tetherd's forwards), while the phone stays
 //   attached: an app that restarts is found within about 2 s;
 // - the session ends (the app quit or restarted): connect again at once, then back off;
+// - the app accepts but sends nothing within 5 s, not even its hello (it is in the
+//   background, PROTOCOL.md §1.1): close, say so in one line (repeats rate-limited),
+//   and dial again as above;
 // - the phone detaches: stop; it reconnects when plugged back in;
 // - tetherd itself goes away: Listen again with back-off, 500 ms doubling to 5 s.
 #include <asio.hpp>
@@ -15,6 +18,7 @@
 #include <memory>
 #include <string>
 
+#include "base/repeat_limiter.hpp"
 #include "camera/session_hub.hpp"
 #include "tools/camera/mux_connection.hpp"
 
@@ -34,6 +38,7 @@ class phone_watcher {
     bool attached = false;
     bool dialing = false;
     bool refusal_logged = false;
+    bool hello_missed = false;  // the last session's app said nothing: the next is quiet
     std::chrono::milliseconds backoff{0};
     std::chrono::steady_clock::time_point connected_at;
     std::shared_ptr<controller_session> session;
@@ -45,6 +50,7 @@ class phone_watcher {
   void dial(const std::shared_ptr<phone>& p);
   void dial_later(const std::shared_ptr<phone>& p);
   void read_events(std::shared_ptr<mux_connection> c);
+  void await_hello(const std::shared_ptr<phone>& p);
 
   session_hub& hub_;
   std::string address_;
@@ -55,6 +61,7 @@ class phone_watcher {
   std::chrono::milliseconds listen_backoff_{0};
   bool listen_failure_logged_ = false;
   std::map<std::string, std::shared_ptr<phone>> phones_;  // by UDID
+  base::repeat_limiter silent_apps_;                      // "has not said hello", per phone
 };
 
 }  // namespace tether::camera

@@ -63,7 +63,9 @@ void viewer_camera::read() {
       asio::buffer(in_), [this, gen = generation_](std::error_code ec, std::size_t n) {
         if (gen != generation_) return;
         if (ec) return broke();
-        if (running_) arm_due(cam_client::silence_wait, false);  // silence is counted per read
+        // Silence is counted per read, while an answer or (live view on) a frame is due:
+        // an app in the background sends neither.
+        if (running_ || live_) arm_due(cam_client::silence_wait, false);
         const bool framed = !reader_.feed(std::span(in_.data(), n));
         while (auto f = reader_.next()) {
           auto decoded = cam::decode(*f);
@@ -106,6 +108,7 @@ void viewer_camera::received(cam::message&& m, std::uint32_t tag) {
 void viewer_camera::live_view_started(const cam::message* reply, const failure* why) {
   if (reply != nullptr) {
     live_ = true;
+    arm_due(cam_client::silence_wait, false);
     cb_.status(true, "live view from " + camera_name_);
   } else if (state_ == state::open) {  // refused: try again, as after a broken connection
     lost(cli_error(failed, why->text));
@@ -225,7 +228,10 @@ void viewer_camera::finish_job(const cam::message* reply, const saved_capture* f
   job j = std::move(jobs_.front());
   jobs_.pop_front();
   running_ = false;
-  disarm_due();
+  if (live_)
+    arm_due(cam_client::silence_wait, false);  // frames are still due
+  else
+    disarm_due();
   const auto gen = generation_;
   if (j.capture_done)
     j.capture_done(file, why);

@@ -209,6 +209,13 @@ void gadget_phone::set_version_muted(bool muted) {
   mux_->with_phone([=](sim::virtual_phone& p) { p.set_version_muted(muted); });
 }
 
+bool gadget_phone::set_app_state(std::uint16_t port, sim::app_state s, std::string& error) {
+  bool ok = false;
+  mux_->with_phone([&](sim::virtual_phone& p) { ok = p.set_app_state(port, s); });
+  if (!ok) error = "no app listens on port " + std::to_string(port) + " of phone " + udid();
+  return ok;
+}
+
 std::string gadget_phone::stats() {
   std::string out;
   mux_->with_phone([&out](sim::virtual_phone& p) { out = p.stats_text(); });

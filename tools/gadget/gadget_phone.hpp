@@ -55,6 +55,7 @@ class gadget_phone final : public sim::phone_controls {
   void inject_stale_packet(std::uint16_t port, std::uint16_t host_port) override;
   void set_version_muted(bool muted) override;
   std::string stats() override;
+  bool set_app_state(std::uint16_t port, sim::app_state s, std::string& error) override;
 
  private:
   void drain_events_locked();

@@ -36,6 +36,13 @@ class usbdevfs_device {
   // control command, an app's socket), then puts whatever became due onto the bus.
   void with_function(const std::function<void(usb_function&)>& f);
 
+  // umockdev's worker context, where the ioctls run and the apps' sockets are watched;
+  // nullptr before the first ioctl.
+  GMainContext* worker_context() const {
+    std::lock_guard lock(mu_);
+    return bus_timer_source_ != nullptr ? g_source_get_context(bus_timer_source_) : nullptr;
+  }
+
   // Faults on command.
   void stall(std::uint8_t endpoint);                // halted until CLEAR_HALT
   void set_delay(std::chrono::microseconds extra);  // on every bulk completion

@@ -2,6 +2,9 @@
 // One virtual iPhone plugged into a umockdev testbed: virtual_phone behind the
 // usbdevfs adapter, plus what only a phone has: apps with sockets of their own that
 // need a way back in, and mux-level faults.
+#include <chrono>
+#include <future>
+#include <memory>
 #include <string>
 
 #include "phone/phone_controls.hpp"
@@ -47,6 +50,41 @@ class usbdevfs_phone final : public phone_controls, private app_host {
   }
   void set_version_muted(bool muted) override {
     device_.with_function([this, muted](usb_function&) { phone_.set_version_muted(muted); });
+  }
+
+  // The app's lifecycle (virtual_phone::set_app_state). Run on umockdev's worker: an
+  // app resumed there accepts its backlog, and a relay app watches its new sockets on
+  // the thread it accepts on (this thread runs no GLib loop).
+  bool set_app_state(std::uint16_t port, app_state s, std::string& error) override {
+    auto ok = std::make_shared<std::promise<bool>>();
+    auto run = [this, port, s, ok] {
+      bool found = false;
+      device_.with_function([&](usb_function&) { found = phone_.set_app_state(port, s); });
+      ok->set_value(found);
+    };
+    GMainContext* worker = device_.worker_context();
+    if (worker == nullptr) {
+      run();  // no host has opened the phone yet: no connections, no sockets
+    } else {
+      auto* call = new std::function<void()>(std::move(run));
+      g_main_context_invoke_full(
+          worker, G_PRIORITY_DEFAULT,
+          [](gpointer f) {
+            (*static_cast<std::function<void()>*>(f))();
+            return G_SOURCE_REMOVE;
+          },
+          call, [](gpointer f) { delete static_cast<std::function<void()>*>(f); });
+    }
+    auto answer = ok->get_future();
+    if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
+      error = "the phone's thread did not answer within 5 s";
+      return false;
+    }
+    if (!answer.get()) {
+      error = "no app listens on port " + std::to_string(port) + " of phone " + udid();
+      return false;
+    }
+    return true;
   }
 
  private:

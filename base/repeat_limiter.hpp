@@ -11,7 +11,7 @@
 #include <optional>
 #include <string>
 
-namespace tether::daemon {
+namespace tether::base {
 
 class repeat_limiter {
  public:
@@ -38,4 +38,4 @@ class repeat_limiter {
   std::map<std::string, state> seen_;
 };
 
-}  // namespace tether::daemon
+}  // namespace tether::base

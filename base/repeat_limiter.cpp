@@ -1,8 +1,8 @@
-#include "daemon/repeat_limiter.hpp"
+#include "base/repeat_limiter.hpp"
 
 #include <algorithm>
 
-namespace tether::daemon {
+namespace tether::base {
 
 std::optional<std::string> repeat_limiter::note(const std::string& key, const std::string& text,
                                                 clock::time_point now) {
@@ -30,4 +30,4 @@ std::optional<std::string> repeat_limiter::note(const std::string& key, const st
   return line;
 }
 
-}  // namespace tether::daemon
+}  // namespace tether::base

@@ -1,10 +1,10 @@
 // Repeated log lines at a falling rate: the first logged, then summaries 10 s, 20 s,
 // 40 s ... apart, and news again once the condition ended.
-#include "daemon/repeat_limiter.hpp"
+#include "base/repeat_limiter.hpp"
 
 #include <gtest/gtest.h>
 
-namespace tether::daemon {
+namespace tether::base {
 namespace {
 
 using namespace std::chrono_literals;
@@ -53,4 +53,4 @@ TEST(RepeatLimiter, DistinctKeysAreBounded) {
 }
 
 }  // namespace
-}  // namespace tether::daemon
+}  // namespace tether::base
