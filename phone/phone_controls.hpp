@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 
+#include "phone/phone_modes.hpp"
+
 namespace tether::sim {
 
 class phone_controls {
@@ -30,6 +32,12 @@ class phone_controls {
 
   // One line of NAME=VALUE pairs: what the phone made of the host's transfers.
   virtual std::string stats() = 0;
+
+  // What real phones do (issue 15). Locked: attached, no mux data; hidden (USB
+  // Restricted Mode): off the bus until unlocked. Unlocking a hidden phone plugs it.
+  virtual void set_lock(lock_mode m) = 0;
+  virtual void set_control_texts(bool on) = 0;      // CONTROL type 7 on session open/close
+  virtual void set_stale_order(stale_order o) = 0;  // old session's packets to a new host
 };
 
 }  // namespace tether::sim

@@ -55,6 +55,9 @@ class gadget_phone final : public sim::phone_controls {
   void inject_stale_packet(std::uint16_t port, std::uint16_t host_port) override;
   void set_version_muted(bool muted) override;
   std::string stats() override;
+  void set_lock(sim::lock_mode m) override;
+  void set_control_texts(bool on) override;
+  void set_stale_order(sim::stale_order o) override;
 
  private:
   void drain_events_locked();
@@ -70,6 +73,7 @@ class gadget_phone final : public sim::phone_controls {
   bool made_ = false;
   bool plugged_ = false;
   std::uint8_t configuration_ = 0;  // the host's choice, for the log
+  bool hidden_ = false;             // unbound by USB Restricted Mode, bound again on unlock
 };
 
 }  // namespace tether::gadget

@@ -49,6 +49,27 @@ class usbdevfs_phone final : public phone_controls, private app_host {
     device_.with_function([this, muted](usb_function&) { phone_.set_version_muted(muted); });
   }
 
+  // What real phones do (issue 15): see phone_controls.
+  void set_lock(lock_mode m) override {
+    device_.with_function([this, m](usb_function&) {
+      phone_.set_lock(m == lock_mode::unlocked ? m : lock_mode::locked);
+    });
+    std::string error;
+    if (m == lock_mode::hidden) {
+      hidden_ = true;
+      device_.unplug();
+    } else if (m == lock_mode::unlocked && hidden_) {
+      hidden_ = false;
+      (void)device_.plug(error);  // as it came: a plug that fails shows as no phone
+    }
+  }
+  void set_control_texts(bool on) override {
+    device_.with_function([this, on](usb_function&) { phone_.set_control_texts(on); });
+  }
+  void set_stale_order(stale_order o) override {
+    device_.with_function([this, o](usb_function&) { phone_.set_stale_order(o); });
+  }
+
  private:
   void with_session(const std::function<void(usbmux::device_session*)>& f) override {
     device_.with_function([this, &f](usb_function&) {
@@ -59,6 +80,7 @@ class usbdevfs_phone final : public phone_controls, private app_host {
 
   virtual_phone phone_;  // declared first: the device is torn down before it
   usbdevfs_device device_;
+  bool hidden_ = false;  // off the bus by USB Restricted Mode, back on unlock
 };
 
 }  // namespace tether::sim
