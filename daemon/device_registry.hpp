@@ -80,6 +80,10 @@ class device_registry : public usbmux::phone_link::listener {
   std::vector<std::shared_ptr<conn_owner>> retired_;  // let go of during one
   std::vector<watcher*> watchers_;
   std::function<void(std::size_t)> count_hook_;
+  // Phones attached that answer nothing (locked): since when, by UDID. Said once, and
+  // once more when they answer; their retries are logged at debug only.
+  std::map<std::string, std::chrono::steady_clock::time_point> silent_;
+  void on_phone_message(const usbmux::phone_link& link, const usbmux::events::control_message& m);
 };
 
 }  // namespace tether::daemon

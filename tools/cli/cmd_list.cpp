@@ -45,7 +45,11 @@ int run_list(const global_options& o) {
     return ok;
   }
   if (phones.empty()) {
-    std::fputs("no phone attached\n", stderr);
+    // A phone in USB Restricted Mode is not on the bus at all until it is unlocked.
+    std::fputs(
+        "no phone attached (is it plugged in? a locked iPhone may stay off USB until it "
+        "is unlocked)\n",
+        stderr);
     return ok;
   }
   std::vector<std::vector<std::string>> rows{{"UDID", "PRODUCT", "SPEED", "TYPE", "STATE"}};

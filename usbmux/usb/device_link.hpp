@@ -36,6 +36,10 @@ struct link_options {
   // error), the phone is opened again after this delay, doubling up to the maximum.
   std::chrono::milliseconds retry_first{1000};
   std::chrono::milliseconds retry_max{30000};
+  // A phone that answers nothing (locked, or in USB Restricted Mode after an unlock of
+  // the screen only) is asked again at most this often: its unlock is noticed within
+  // this plus the handshake timeout, and each try costs a claim and a 20-byte VERSION.
+  std::chrono::milliseconds retry_silent_max{2000};
   usbmux::session_options session;
 };
 

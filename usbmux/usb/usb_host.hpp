@@ -41,7 +41,8 @@ class usb_host : private device_link::listener {
                                  void* self);
   void attach(libusb_device* dev);
   void detach(libusb_device* dev);
-  void schedule_retry(libusb_device* dev);
+  // `silent`: the phone did not answer VERSION (retry_silent_max caps the delay).
+  void schedule_retry(libusb_device* dev, bool silent = false);
 
   void on_ready(device_link& link) override;
   void on_event(device_link& link, const usbmux::event& e) override { outer_.on_event(link, e); }
