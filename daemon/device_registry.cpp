@@ -150,6 +150,11 @@ void device_registry::on_event(usbmux::phone_link& link, const usbmux::event& e)
       },
       e);
   if (const auto* m = std::get_if<usbmux::events::control_message>(&e)) on_phone_message(link, *m);
+  // A second handshake: the phone started its session over (a VERSION of its own inside
+  // the live session); the engine closed the connections, each owner said so.
+  if (std::holds_alternative<usbmux::events::handshake_done>(e))
+    log::info(link.facts().udid + " (device " + std::to_string(id_of(link)) +
+              ") restarted its mux session; its connections were closed, and it is served again");
   if (!has_conn) return;
   if (auto* owner = static_cast<conn_owner*>(link.session().user_data(conn))) {
     ++dispatching_;

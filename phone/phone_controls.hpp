@@ -38,6 +38,7 @@ class phone_controls {
   virtual void set_lock(lock_mode m) = 0;
   virtual void set_control_texts(bool on) = 0;      // CONTROL type 7 on session open/close
   virtual void set_stale_order(stale_order o) = 0;  // old session's packets to a new host
+  virtual void send_version() = 0;  // VERSION inside the live session (its mux restarts)
 };
 
 }  // namespace tether::sim

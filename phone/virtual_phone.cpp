@@ -180,6 +180,7 @@ std::string virtual_phone::stats_text() const {
          " reads_while_locked=" + std::to_string(u.reads_while_locked) +
          " stale_sent=" + std::to_string(u.stale_sent) +
          " control_texts_sent=" + std::to_string(u.control_texts_sent) +
+         " versions_sent=" + std::to_string(u.versions_sent) +
          " locked=" + std::to_string(lock_ == lock_mode::unlocked ? 0 : 1);
   return out;
 }

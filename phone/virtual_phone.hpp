@@ -37,6 +37,7 @@ struct usb_request_stats {
   std::uint64_t reads_while_locked = 0;  // bulk OUT reads a locked phone let fall
   std::uint64_t stale_sent = 0;          // old-session packets sent to a new host
   std::uint64_t control_texts_sent = 0;  // CONTROL type 7 on session open and close
+  std::uint64_t versions_sent = 0;       // VERSIONs the phone sent in a live session
 };
 
 class virtual_phone : public usb_function {
@@ -123,6 +124,10 @@ class virtual_phone : public usb_function {
   // What the phone sends of its old session when a new host's VERSION arrives.
   void set_stale_order(stale_order o) { stale_order_ = o; }
   const usb_request_stats& usb_requests() const { return usb_stats_; }
+  // The phone sends VERSION inside its live session (what a real phone does then is
+  // unknown): its mux starts over, and the old session's packets (set_stale_order) go
+  // before or after the VERSION.
+  void send_version();
 
  private:
   // Vendor requests (docs/usbmux-wire.md 0.3): nullopt stalls, as for anything unknown.
@@ -134,6 +139,7 @@ class virtual_phone : public usb_function {
   // A new host's VERSION while a session is live: the mux restarts, and the old
   // session's connections may first (or after) send what they had in flight.
   void restart_for_new_host();
+  std::vector<std::vector<std::byte>> old_session_packets();
   void control_text(const std::string& text);
   void session_text(const usbmux::event& e);
   lock_mode lock_ = lock_mode::unlocked;

@@ -72,11 +72,11 @@ void virtual_phone::session_text(const usbmux::event& e) {
   control_text(text);
 }
 
-void virtual_phone::restart_for_new_host() {
-  // What the old session's connections had in flight: one segment each, on ports the
-  // new host never handed out, in the old session's (v2) header.
+// What the old session's connections had in flight: one segment each, in the old
+// session's (v2) header, continuing each connection's sequence.
+std::vector<std::vector<std::byte>> virtual_phone::old_session_packets() {
   std::vector<std::vector<std::byte>> stale;
-  if (stale_order_ != stale_order::none) {
+  if (stale_order_ != stale_order::none && session_) {
     const usbmux::header_format f = session_->format();
     for (const auto& [id, app] : conn_apps_) {
       const auto info = session_->info(id);
@@ -101,10 +101,32 @@ void virtual_phone::restart_for_new_host() {
       stale.push_back(std::move(packet));
     }
   }
+  return stale;
+}
+
+void virtual_phone::restart_for_new_host() {
+  auto stale = old_session_packets();
   set_configuration(configuration_);  // the mux starts over; the apps see their ends
   usb_stats_.stale_sent += stale.size();
   for (auto& p : stale)
     (stale_order_ == stale_order::before ? own_packets_ : after_version_).push_back(std::move(p));
+}
+
+void virtual_phone::send_version() {
+  if (!session_ || !session_->ready()) return;
+  auto stale = old_session_packets();
+  set_configuration(configuration_);  // its mux starts over, as for a new host
+  usb_stats_.stale_sent += stale.size();
+  // VERSION 2.0 in a v1 header, as a host offers it: a model, since what a phone that
+  // sends one means is not known.
+  const std::byte version[12] = {std::byte{0}, std::byte{0}, std::byte{0}, std::byte{2}};
+  // set_configuration() emptied own_packets_, which go out in order.
+  if (stale_order_ == stale_order::before)
+    for (auto& p : stale) own_packets_.push_back(std::move(p));
+  queue_own_packet(0, version);
+  if (stale_order_ == stale_order::after)
+    for (auto& p : stale) own_packets_.push_back(std::move(p));
+  ++usb_stats_.versions_sent;
 }
 
 }  // namespace tether::sim

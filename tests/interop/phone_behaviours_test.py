@@ -281,6 +281,43 @@ later("tetherd killed (-9) with a connection open and started again: the phone's
       "RST; the phone serves at once either way", t_host_restart)
 
 
+def t_version_from_phone():
+    d = Daemon(SIM, TETHERD, "phone-version", phones=1)
+    try:
+        udid = d.udids()[0]
+        device = d.device_id(udid)
+        for order in ("before", "after"):
+            assert d.sim(f"restart-stale 1 {order}") == "ok"
+            held = mc.open_stream(d.sock, device, 2345)
+            held.settimeout(10)
+            held.sendall(b"x" * 10)
+            assert mc.recv_exact(held, 10) == b"x" * 10
+            assert d.sim("version 1") == "ok"
+            rest = b""
+            while chunk := held.recv(100):  # ends: the connection is closed, not left hanging
+                rest += chunk
+            # Before: the old session's segment still reaches the client, then the end.
+            assert rest == (b"stale" if order == "before" else b""), (order, rest)
+            held.close()
+            assert d.device_id(udid) == device, "the phone stays attached under its DeviceID"
+            echo(d.sock, device)
+        log = d.log()
+        said = (f"{udid} (device {device}) restarted its mux session; its connections were "
+                "closed, and it is served again")
+        assert log.count(said) == 2, log[-2000:]
+        assert "the phone restarted its mux session (VERSION inside a live session)" in log, log[-2000:]
+        assert stats(d)["versions_sent"] == 2
+        d.stop()
+    finally:
+        if d.proc.poll() is None:
+            d.stop()
+
+
+later("a VERSION from the phone inside a live session restarts it: the connection ends with "
+      "the reason in words (the old session's segment first when it came before the VERSION), "
+      "the phone stays attached under its DeviceID and serves again", t_version_from_phone)
+
+
 # --- the reference usbmuxd ------------------------------------------------------------------
 
 def reference_needs():
@@ -329,10 +366,40 @@ def t_reference_texts_and_vendor():
         d.stop()
 
 
+def t_reference_version_from_phone():
+    reference_needs()
+    d = Daemon(SIM, None, "ref-version", phones=1, extra=["-v"])
+    try:
+        device = d.devices()[0]["DeviceID"]
+        held = mc.open_stream(d.sock, device, 2345)
+        held.settimeout(5)
+        assert d.sim("version 1") == "ok"
+        try:
+            got = held.recv(100)
+            ended = "closed" if got == b"" else f"got {got!r}"
+        except OSError:
+            ended = "still open after 5 s"
+        held.close()
+        c = mc.Client(d.sock)
+        c.sock.settimeout(8)
+        try:
+            result = f"Connect answered {c.connect(device, 2345)}"
+        except OSError:
+            result = "Connect got no answer in 8 s"
+        c.close()
+        log = [line for line in d.log().splitlines() if "ersion" in line][-3:]
+        print(f"reference, VERSION from the phone in a live session: the open connection was "
+              f"{ended}; a new {result}; log: {log}", flush=True)
+    finally:
+        d.stop()
+
+
 if TETHERD is None:
     check("reference, locked: usbmuxd 1.1.1 waits for the VERSION reply without a word and "
           "does not ask again after the unlock; a replug brings the phone back", t_reference_locked)
     check("reference: type 7 texts logged, no SET_MODE", t_reference_texts_and_vendor)
+    check("reference: what usbmuxd 1.1.1 does with a VERSION from the phone (recorded)",
+          t_reference_version_from_phone)
     what = "phone behaviours (reference usbmuxd)"
 else:
     only = os.environ.get("PHONE_BEHAVIOURS_ONLY", "")  # a word of a check's name, to debug one

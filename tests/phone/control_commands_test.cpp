@@ -43,6 +43,7 @@ class fake_phone final : public phone_controls {
                                              : "lock");
   }
   void set_control_texts(bool on) override { calls.push_back(on ? "texts on" : "texts off"); }
+  void send_version() override { calls.push_back("version"); }
   void set_stale_order(stale_order o) override {
     calls.push_back(o == stale_order::before  ? "restart-stale before"
                     : o == stale_order::after ? "restart-stale after"

@@ -253,6 +253,35 @@ TEST_P(VirtualPhoneRestart, OldSessionPacketsGoBeforeOrAfterTheVersionReply) {
   (void)id;
 }
 
+// The phone sends VERSION inside its live session: the host starts over. The old
+// session's segment before the VERSION reaches the connection; after it, it is dropped.
+TEST_P(VirtualPhoneRestart, APhonesOwnVersionRestartsTheHostSession) {
+  phone.set_stale_order(GetParam());
+  configure_and_handshake();
+  const conn_id id = connect(2345);
+  phone.send_version();
+  pump();
+  std::vector<event> seen = events();
+  const bool before = GetParam() == stale_order::before, after = GetParam() == stale_order::after;
+  bool readable = false, closed = false;
+  for (const auto& e : seen) {
+    readable |= std::holds_alternative<events::readable>(e);
+    if (const auto* c = std::get_if<events::closed>(&e)) {
+      closed = c->id == id && c->reason == close_reason::session_ended;
+      EXPECT_EQ(c->detail, "the phone restarted its mux session (VERSION inside a live session)");
+    }
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(readable, before) << "the old segment reaches the connection only before the VERSION";
+  EXPECT_EQ(host.stats().packets_before_handshake, after ? 1u : 0u);
+  EXPECT_EQ(host.stats().session_restarts, 1u);
+  EXPECT_EQ(phone.usb_requests().versions_sent, 1u);
+  ASSERT_TRUE(host.ready()) << "a fresh handshake follows at once";
+  (void)host.close(id, {});
+  connect(2345);
+  EXPECT_EQ(host.connection_count(), 1u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Orders, VirtualPhoneRestart,
                          ::testing::Values(stale_order::none, stale_order::before,
                                            stale_order::after),

@@ -237,4 +237,8 @@ void gadget_phone::set_stale_order(sim::stale_order o) {
   mux_->with_phone([o](sim::virtual_phone& p) { p.set_stale_order(o); });
 }
 
+void gadget_phone::send_version() {
+  mux_->with_phone([](sim::virtual_phone& p) { p.send_version(); });
+}
+
 }  // namespace tether::gadget

@@ -58,6 +58,7 @@ class gadget_phone final : public sim::phone_controls {
   void set_lock(sim::lock_mode m) override;
   void set_control_texts(bool on) override;
   void set_stale_order(sim::stale_order o) override;
+  void send_version() override;
 
  private:
   void drain_events_locked();

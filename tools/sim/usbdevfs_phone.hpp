@@ -66,6 +66,9 @@ class usbdevfs_phone final : public phone_controls, private app_host {
   void set_control_texts(bool on) override {
     device_.with_function([this, on](usb_function&) { phone_.set_control_texts(on); });
   }
+  void send_version() override {
+    device_.with_function([this](usb_function&) { phone_.send_version(); });
+  }
   void set_stale_order(stale_order o) override {
     device_.with_function([this, o](usb_function&) { phone_.set_stale_order(o); });
   }

@@ -152,7 +152,7 @@ base::result<void> device_link::open() {
   }
   for (int i = 0; i < opts_.out_transfers; ++i) {
     libusb_transfer* t = libusb_alloc_transfer(0);
-    buffers_[b] = std::make_unique_for_overwrite<std::uint8_t[]>(opts_.session.max_packet_size);
+    buffers_[b] = std::make_unique_for_overwrite<std::uint8_t[]>(packet_room());
     libusb_fill_bulk_transfer(t, handle_, facts_.mux.out_endpoint, buffers_[b++].get(), 0,
                               &device_link::out_done, this, 0);
     out_all_.push_back(t);
@@ -253,8 +253,8 @@ void device_link::flush() {
   if (stopping_) return;
   while (!out_free_.empty()) {
     libusb_transfer* t = out_free_.back();
-    const std::size_t n = session_.pull_packet(
-        std::as_writable_bytes(std::span(t->buffer, opts_.session.max_packet_size)));
+    const std::size_t n =
+        session_.pull_packet(std::as_writable_bytes(std::span(t->buffer, packet_room())));
     if (n == 0) break;
     out_free_.pop_back();
     t->length = static_cast<int>(n);

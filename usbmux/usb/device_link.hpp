@@ -88,6 +88,9 @@ class device_link final : public usbmux::phone_link {
   void flush() override;
 
  private:
+  // An OUT transfer's buffer: the session's largest packet, as the session clamped it
+  // (never over usbmux::largest_host_packet).
+  std::size_t packet_room() const { return session_.options().max_packet_size; }
   struct transfer_slot;
 
   static void LIBUSB_CALL in_done(libusb_transfer* t);
