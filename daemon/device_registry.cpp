@@ -217,4 +217,9 @@ void device_registry::on_phone_message(const usbmux::phone_link& link,
     log::debug(line);
 }
 
+void device_registry::note(const usbmux::phone_link& link, const std::string& what) {
+  const std::uint32_t id = id_of(link);
+  log::info(link.facts().udid + (id ? " (device " + std::to_string(id) + ")" : "") + ": " + what);
+}
+
 }  // namespace tether::daemon

@@ -64,6 +64,8 @@ class device_registry : public usbmux::phone_link::listener {
   void on_ready(usbmux::phone_link& link) override;
   void on_event(usbmux::phone_link& link, const usbmux::event& e) override;
   void on_gone(usbmux::phone_link& link, std::error_code why, const std::string& detail) override;
+  // The transport recovered from something by itself: one line in the log.
+  void note(const usbmux::phone_link& link, const std::string& what);
 
  private:
   struct entry {

@@ -318,6 +318,48 @@ later("a VERSION from the phone inside a live session restarts it: the connectio
       "the phone stays attached under its DeviceID and serves again", t_version_from_phone)
 
 
+def t_stalls():
+    d = Daemon(SIM, TETHERD, "stalls", phones=1)
+    try:
+        udid = d.udids()[0]
+        device = d.device_id(udid)
+        for ep, name in (("in", "IN endpoint 0x85"), ("out", "OUT endpoint 0x04")):
+            assert d.sim(f"stall 1 {ep}") == "ok"
+            echo(d.sock, device)  # the pipe works again: the halt was cleared
+            said = (f"{udid} (device {device}): the phone stalled its bulk {name}; the halt was "
+                    "cleared and the transfer sent again")
+            wait_for(lambda: said in d.log(), 5, f"the {ep} stall said")
+            assert d.log().count(said) == 1, d.log()[-1500:]
+        assert d.device_id(udid) == device, "a cleared stall keeps the phone attached"
+        # A phone that stalls again and again is reported and opened afresh, not cleared
+        # for ever.
+        for _ in range(2):
+            assert d.sim("stall 1 out") == "ok"
+            echo(d.sock, device, 1000)
+        assert d.sim("stall 1 out") == "ok"  # the fourth in 10 s: the next transfer stalls
+        try:
+            echo(d.sock, device, 1000)
+        except (OSError, AssertionError):
+            pass  # the phone may go while this connects or carries bytes
+        said = (f"detached {udid} (device {device}): the phone keeps stalling its bulk OUT "
+                "endpoint 0x04 (4 times in 10 s): clearing the halt does not help")
+        wait_for(lambda: said in d.log(), 10, "the repeated stalls reported")
+        wait_for(lambda: d.devices() and d.devices()[0]["DeviceID"] != device, 15,
+                 "the phone opened afresh")
+        echo(d.sock, d.devices()[0]["DeviceID"])
+        d.stop()
+    except BaseException:
+        print(d.log()[-2500:])
+        raise
+    finally:
+        if d.proc.poll() is None:
+            d.stop()
+
+
+later("a bulk stall is cleared and said once (IN and OUT); a phone that keeps stalling is "
+      "reported in words and opened afresh", t_stalls)
+
+
 # --- the reference usbmuxd ------------------------------------------------------------------
 
 def reference_needs():
@@ -394,10 +436,29 @@ def t_reference_version_from_phone():
         d.stop()
 
 
+def t_reference_stall():
+    reference_needs()
+    d = Daemon(SIM, None, "ref-stall", phones=1, extra=["-v"])
+    try:
+        assert d.sim("stall 1 in") == "ok"
+        # usbmuxd 1.1.1 treats a stalled transfer as a dead device: it drops the phone and
+        # does not take it back until it is plugged in again.
+        wait_for(lambda: d.devices() == [], 10, "the reference to drop the stalled phone")
+        time.sleep(3)
+        assert d.devices() == []
+        lines = [line for line in d.log().splitlines() if "stall" in line.lower()][:2]
+        print(f"reference, bulk IN stall: phone dropped; log: {lines}", flush=True)
+        assert d.sim("replug 1") == "ok"
+        wait_for(lambda: len(d.devices()) == 1, 15, "the replugged phone")
+    finally:
+        d.stop()
+
+
 if TETHERD is None:
     check("reference, locked: usbmuxd 1.1.1 waits for the VERSION reply without a word and "
           "does not ask again after the unlock; a replug brings the phone back", t_reference_locked)
     check("reference: type 7 texts logged, no SET_MODE", t_reference_texts_and_vendor)
+    check("reference, bulk stall: usbmuxd 1.1.1 drops the phone until a replug", t_reference_stall)
     check("reference: what usbmuxd 1.1.1 does with a VERSION from the phone (recorded)",
           t_reference_version_from_phone)
     what = "phone behaviours (reference usbmuxd)"

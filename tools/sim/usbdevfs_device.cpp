@@ -83,6 +83,7 @@ bool usbdevfs_device::plug(std::string& error) {
   for (auto& [old, urbs] : completed_)
     if (stale_.try_emplace(old, true).second) g_object_ref(old);
   fn_.set_configuration(fn_.initial_configuration());
+  halted_[0] = halted_[1] = 0;  // a new device instance: no endpoint is halted
   // umockdev makes USB nodes plain files, which poll() always reports ready; libusb
   // would spin. A FIFO that we keep full blocks it until we free a slot. It must be
   // in place before the device is announced, or a fast host opens the plain file.

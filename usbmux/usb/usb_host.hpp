@@ -47,6 +47,9 @@ class usb_host : private device_link::listener {
   void on_ready(device_link& link) override;
   void on_event(device_link& link, const usbmux::event& e) override { outer_.on_event(link, e); }
   void on_gone(device_link& link, std::error_code why, const std::string& detail) override;
+  void on_recovered(device_link& link, const std::string& what) override {
+    outer_.on_recovered(link, what);
+  }
 
   event_loop& loop_;
   link_options opts_;
