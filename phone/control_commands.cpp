@@ -57,6 +57,8 @@ std::string run_phone_command(const std::string& line, std::span<phone_controls*
   } else if (verb == "texts") {
     if (arg != "on" && arg != "off") return "error: 'texts N on' or 'texts N off'\n";
     p.set_control_texts(arg == "on");
+  } else if (verb == "reenumerate") {
+    if (!p.reenumerate(error)) return "error: " + error + "\n";
   } else if (verb == "version") {
     p.send_version();
   } else if (verb == "restart-stale") {
@@ -74,7 +76,7 @@ std::string run_phone_command(const std::string& line, std::span<phone_controls*
            "' (list, plug N, unplug N, replug N, stall N in|out, delay N MS, drop N, garbage N, "
            "mute N, unmute N, reset N, stale N, stats N, lock N [hidden], unlock N, texts N "
            "on|off, "
-           "restart-stale N before|after|none, version N)\n";
+           "restart-stale N before|after|none, version N, reenumerate N)\n";
   }
   if (done) done("phone " + std::to_string(n) + " " + p.udid() + ": " + verb);
   return "ok\n";

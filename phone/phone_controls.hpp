@@ -39,6 +39,9 @@ class phone_controls {
   virtual void set_control_texts(bool on) = 0;      // CONTROL type 7 on session open/close
   virtual void set_stale_order(stale_order o) = 0;  // old session's packets to a new host
   virtual void send_version() = 0;  // VERSION inside the live session (its mux restarts)
+  // Leaves the bus and comes back with a new bus address, as tapping Trust has made
+  // phones do (real-phone.md 0.3): a departure and an arrival, a new DeviceID.
+  virtual bool reenumerate(std::string& error) = 0;
 };
 
 }  // namespace tether::sim

@@ -128,6 +128,9 @@ class virtual_phone : public usb_function {
   // unknown): its mux starts over, and the old session's packets (set_stale_order) go
   // before or after the VERSION.
   void send_version();
+  // A new bus address, for the phone's next enumeration (the bus adapter unplugs and
+  // plugs it): what a phone that re-enumerates gets from the host's kernel.
+  void set_bus_address(std::uint8_t address) { id_.address = address; }
 
  private:
   // Vendor requests (docs/usbmux-wire.md 0.3): nullopt stalls, as for anything unknown.

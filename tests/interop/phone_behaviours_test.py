@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -62,6 +63,70 @@ def tether_list(d):
 
 
 # --- tetherd ------------------------------------------------------------------------------
+
+def t_reenumerate():
+    # Tapping Trust has made phones leave the bus and come back with a new address.
+    d = Daemon(SIM, TETHERD, "reenumerate", phones=1)
+    watch = None
+    try:
+        udid = d.udids()[0]
+        old = d.devices()[0]
+        old_id, old_location = old["DeviceID"], old["Properties"]["LocationID"]
+        r = subprocess.run([TETHER, "--socket", d.sock, "forward", "add", "0", "2345", "--udid", udid,
+                            "--json"], capture_output=True, text=True, timeout=20)
+        assert r.returncode == 0, r
+        local = d.forwards()[next(iter(d.forwards()))]["LocalPort"]
+        watch = subprocess.Popen([TETHER, "--socket", d.sock, "watch"], stdout=subprocess.PIPE,
+                                 text=True)
+        wait_for(lambda: any(li["ID String"].endswith("tether") for li in
+                             d.ask({"MessageType": "ListListeners"})["ListenerList"]), 10, "tether watch")
+        listener = mc.Client(d.sock)
+        listener.send_plist({"MessageType": "Listen"})
+        assert listener.recv()[3]["Number"] == 0
+        listener.sock.settimeout(15)
+        assert listener.recv()[3]["MessageType"] == "Attached"
+        held = mc.open_stream(d.sock, old_id, 2345)
+        held.settimeout(10)
+        assert d.sim("reenumerate 1") == "ok"
+        ev = listener.recv()[3]
+        assert ev == {"MessageType": "Detached", "DeviceID": old_id}, ev
+        ev = listener.recv()[3]
+        assert ev["MessageType"] == "Attached" and ev["DeviceID"] > old_id, ev
+        assert ev["Properties"]["SerialNumber"] == udid
+        assert ev["Properties"]["LocationID"] != old_location, (ev, old_location)
+        assert held.recv(10) == b"", "a connection of the old enumeration ends, it does not hang"
+        held.close()
+        # Nothing waits on the old DeviceID: Connect answers at once, BADDEV.
+        c = mc.Client(d.sock)
+        t0 = time.monotonic()
+        assert c.connect(old_id, 2345) == 2
+        assert time.monotonic() - t0 < 1
+        c.close()
+        with socket.create_connection(("127.0.0.1", local), timeout=10) as s:  # the forward serves
+            s.sendall(b"ping")
+            assert mc.recv_exact(s, 4) == b"ping"
+        echo(d.sock, ev["DeviceID"])
+        listener.close()
+        watch.terminate()
+        out = watch.communicate(timeout=10)[0]
+        assert f"detached {udid} (device {old_id})" in out, out
+        assert re.search(rf"attached {udid} .* \(device {ev['DeviceID']}\)", out), out
+        d.stop()
+    except BaseException:
+        print(d.log()[-2500:])
+        raise
+    finally:
+        if watch and watch.poll() is None:
+            watch.kill()
+        if d.proc.poll() is None:
+            d.stop()
+
+
+later("re-enumeration (as tapping Trust has done): a Listen client and `tether watch` see "
+      "Detached then Attached with a new DeviceID and location; an open connection ends; "
+      "Connect to the old DeviceID answers 2 at once; a `tether forward add` forward serves "
+      "again", t_reenumerate)
+
 
 def t_locked_phone():
     # Locked: the phone enumerates and answers USB requests; its mux is silent.
@@ -454,11 +519,36 @@ def t_reference_stall():
         d.stop()
 
 
+def t_reference_reenumerate():
+    reference_needs()
+    d = Daemon(SIM, None, "ref-reenumerate", phones=1)
+    try:
+        old = d.devices()[0]["DeviceID"]
+        listener = mc.Client(d.sock)
+        listener.send_plist({"MessageType": "Listen"})
+        assert listener.recv()[3]["Number"] == 0
+        listener.sock.settimeout(15)
+        assert listener.recv()[3]["MessageType"] == "Attached"
+        assert d.sim("reenumerate 1") == "ok"
+        ev = listener.recv()[3]
+        assert ev == {"MessageType": "Detached", "DeviceID": old}, ev
+        ev = listener.recv()[3]
+        assert ev["MessageType"] == "Attached" and ev["DeviceID"] != old, ev
+        c = mc.Client(d.sock)
+        assert c.connect(old, 2345) == 2
+        c.close()
+        listener.close()
+    finally:
+        d.stop()
+
+
 if TETHERD is None:
     check("reference, locked: usbmuxd 1.1.1 waits for the VERSION reply without a word and "
           "does not ask again after the unlock; a replug brings the phone back", t_reference_locked)
     check("reference: type 7 texts logged, no SET_MODE", t_reference_texts_and_vendor)
     check("reference, bulk stall: usbmuxd 1.1.1 drops the phone until a replug", t_reference_stall)
+    check("reference, re-enumeration: Detached, then Attached with a new DeviceID; the old one "
+          "answers 2", t_reference_reenumerate)
     check("reference: what usbmuxd 1.1.1 does with a VERSION from the phone (recorded)",
           t_reference_version_from_phone)
     what = "phone behaviours (reference usbmuxd)"

@@ -44,6 +44,10 @@ class fake_phone final : public phone_controls {
   }
   void set_control_texts(bool on) override { calls.push_back(on ? "texts on" : "texts off"); }
   void send_version() override { calls.push_back("version"); }
+  bool reenumerate(std::string&) override {
+    calls.push_back("reenumerate");
+    return true;
+  }
   void set_stale_order(stale_order o) override {
     calls.push_back(o == stale_order::before  ? "restart-stale before"
                     : o == stale_order::after ? "restart-stale after"
@@ -87,9 +91,9 @@ TEST_F(ControlCommands, EachCommandReachesThePhone) {
 }
 
 TEST_F(ControlCommands, RealPhoneBehavioursReachThePhone) {
-  for (const char* line :
-       {"lock 1", "lock 1 hidden", "unlock 1", "texts 1 on", "texts 1 off",
-        "restart-stale 1 before", "restart-stale 1 after", "restart-stale 1 none"})
+  for (const char* line : {"lock 1", "lock 1 hidden", "unlock 1", "texts 1 on", "texts 1 off",
+                           "restart-stale 1 before", "restart-stale 1 after",
+                           "restart-stale 1 none", "version 1", "reenumerate 1"})
     EXPECT_EQ(run(line), "ok\n") << line;
   const std::vector<std::string> want = {"lock",
                                          "lock hidden",
@@ -98,7 +102,9 @@ TEST_F(ControlCommands, RealPhoneBehavioursReachThePhone) {
                                          "texts off",
                                          "restart-stale before",
                                          "restart-stale after",
-                                         "restart-stale none"};
+                                         "restart-stale none",
+                                         "version",
+                                         "reenumerate"};
   EXPECT_EQ(phone.calls, want);
   EXPECT_EQ(run("lock 1 tight"),
             "error: 'lock N' or 'lock N hidden' (USB Restricted Mode: off the bus)\n");

@@ -291,5 +291,15 @@ INSTANTIATE_TEST_SUITE_P(Orders, VirtualPhoneRestart,
                                                                    : std::string("After");
                          });
 
+TEST_F(VirtualPhone, ANewBusAddressMovesTheDeviceNodeAndSysfsPath) {
+  const std::string node = phone.dev_node(), path = phone.sysfs_path();
+  phone.set_bus_address(64);
+  EXPECT_EQ(phone.dev_node(), "/dev/bus/usb/001/064");
+  EXPECT_EQ(phone.sysfs_path(), "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-64");
+  EXPECT_NE(phone.dev_node(), node);
+  EXPECT_NE(phone.sysfs_path(), path);
+  EXPECT_NE(phone.sysfs_description().find("DEVNUM=064"), std::string::npos);
+}
+
 }  // namespace
 }  // namespace tether::sim

@@ -59,6 +59,11 @@ class gadget_phone final : public sim::phone_controls {
   void set_control_texts(bool on) override;
   void set_stale_order(sim::stale_order o) override;
   void send_version() override;
+  // Unbind and bind: the host's kernel gives the phone its next address itself.
+  bool reenumerate(std::string& error) override {
+    unplug();
+    return plug(error);
+  }
 
  private:
   void drain_events_locked();

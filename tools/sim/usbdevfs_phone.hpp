@@ -66,6 +66,16 @@ class usbdevfs_phone final : public phone_controls, private app_host {
   void set_control_texts(bool on) override {
     device_.with_function([this, on](usb_function&) { phone_.set_control_texts(on); });
   }
+  // A new address in the far half of the bus's range and back, so phones never
+  // collide: the device node and the sysfs path change with it.
+  bool reenumerate(std::string& error) override {
+    device_.unplug();
+    device_.with_function([this](usb_function&) {
+      const std::uint8_t a = phone_.identity().address;
+      phone_.set_bus_address(static_cast<std::uint8_t>(a >= 64 ? a - 62 : a + 62));
+    });
+    return device_.plug(error);
+  }
   void send_version() override {
     device_.with_function([this](usb_function&) { phone_.send_version(); });
   }
