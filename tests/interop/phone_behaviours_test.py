@@ -323,6 +323,7 @@ def t_host_restart():
             wait_for(lambda: r.devices() != [], 20, "the restarted tetherd to serve the phone")
             st = stats(r)
             assert st["stale_sent"] == 1, st
+            assert st["set_mode"] == 0 and st["get_mode"] == 0, st  # a restart switches no mode
             log = r.log()
             udid = r.devices()[0]["Properties"]["SerialNumber"]
             dropped = f"{udid}: dropped 1 packet(s) that came before the VERSION reply (left from an earlier session)"
