@@ -543,11 +543,63 @@ def t_reference_reenumerate():
         d.stop()
 
 
+def t_reference_restart():
+    reference_needs()
+    base = os.path.join(TMP, "ref-restart")
+    run = os.path.join(base, "run")
+    os.makedirs(run)
+    ctl, stop, logfile = (os.path.join(base, n) for n in ("ctl", "stop", "log"))
+    sock = os.path.join(run, "usbmuxd")
+    loop = f"while [ ! -e {stop} ]; do usbmuxd -f -v; sleep 0.2; done"
+    inner = f"{SIM} --phones 1 --control {ctl} -- sh -c '{loop}'"
+    proc = subprocess.Popen(["unshare", "-m", "sh", "-c", f"mount --bind '{run}' /run && exec {inner}"],
+                            stdout=open(logfile, "w"), stderr=subprocess.STDOUT)
+    from daemons import sim_control
+
+    def devices():
+        try:
+            return mc.devices(sock)
+        except OSError:
+            return []
+    try:
+        wait_for(lambda: os.path.exists(ctl) and len(devices()) == 1, 20, "the reference's phone")
+        for order in ("before", "after"):
+            assert sim_control(f"restart-stale 1 {order}", ctl).startswith("ok")
+            held = mc.open_stream(sock, devices()[0]["DeviceID"], 2345)
+            held.settimeout(10)
+            held.sendall(b"x" * 10)
+            assert mc.recv_exact(held, 10) == b"x" * 10
+            time.sleep(1)  # idle: see the tetherd case
+            pid = int(open(os.path.join(run, "usbmuxd.pid")).read())
+            os.kill(pid, signal.SIGKILL)
+            wait_for(lambda: not os.path.exists(f"/proc/{pid}") or
+                     open(f"/proc/{pid}/stat").read().split()[2] == "Z", 10, "usbmuxd to die")
+            time.sleep(1)
+            wait_for(lambda: len(devices()) == 1, 20, "the restarted reference to list the phone")
+            echo(sock, devices()[0]["DeviceID"], 1000)
+            held.close()
+        log = open(logfile).read()
+        discarded = [li for li in log.splitlines() if "isn't active yet" in li]
+        print(f"reference, restarted under a phone with an open connection: serves again; "
+              f"{len(discarded)} line(s) 'isn't active yet': {discarded[:1]}", flush=True)
+        assert discarded, "the reference discards the old session's packet before the reply"
+    finally:
+        open(stop, "w").close()
+        try:
+            os.kill(int(open(os.path.join(run, "usbmuxd.pid")).read()), signal.SIGTERM)
+        except (OSError, ValueError):
+            pass
+        proc.wait(timeout=20)
+
+
 if TETHERD is None:
     check("reference, locked: usbmuxd 1.1.1 waits for the VERSION reply without a word and "
           "does not ask again after the unlock; a replug brings the phone back", t_reference_locked)
     check("reference: type 7 texts logged, no SET_MODE", t_reference_texts_and_vendor)
     check("reference, bulk stall: usbmuxd 1.1.1 drops the phone until a replug", t_reference_stall)
+    check("reference, killed (-9) under a phone with an open connection and started again: the "
+          "old session's packet before the VERSION reply is discarded, the phone serves",
+          t_reference_restart)
     check("reference, re-enumeration: Detached, then Attached with a new DeviceID; the old one "
           "answers 2", t_reference_reenumerate)
     check("reference: what usbmuxd 1.1.1 does with a VERSION from the phone (recorded)",
