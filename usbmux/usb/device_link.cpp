@@ -259,10 +259,13 @@ void device_link::recover_stall(libusb_transfer* t, bool is_in) {
     }
     if (stalls.size() > static_cast<std::size_t>(stall_limit) || clears_[is_in] > clears_limit) {
       if (!is_in) out_free_.push_back(t);
-      return fail(link_errc::transfer_failed, "the phone keeps stalling its " + which + " (" +
-                                                  std::to_string(stalls.size()) + " times in " +
-                                                  std::to_string(stall_window.count()) +
-                                                  " s): clearing the halt does not help");
+      const std::string how =
+          stalls.size() > static_cast<std::size_t>(stall_limit)
+              ? std::to_string(stalls.size()) + " times in " +
+                    std::to_string(stall_window.count()) + " s"
+              : std::to_string(clears_[is_in]) + " clears with no transfer through";
+      return fail(link_errc::transfer_failed, "the phone keeps stalling its " + which + " (" + how +
+                                                  "): clearing the halt does not help");
     }
     if (episode) ++clear_count_[is_in];
     if (int r = libusb_clear_halt(handle_, t->endpoint); r != 0)
