@@ -70,6 +70,12 @@ std::vector<phone_status> device_registry::phones() const {
   return out;
 }
 
+std::vector<std::string> device_registry::silent_phones() const {
+  std::vector<std::string> out;
+  for (const auto& [udid, since] : silent_) out.push_back(udid);
+  return out;
+}
+
 std::vector<connection_status> device_registry::connections() const {
   std::vector<connection_status> out;
   for (const auto& [id, e] : devices_)

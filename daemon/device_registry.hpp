@@ -46,6 +46,8 @@ class device_registry : public usbmux::phone_link::listener {
   std::uint32_t find_udid(const std::string& udid) const;
   std::string udid_of(std::uint32_t device_id) const;
   std::vector<phone_status> phones() const;
+  // Phones attached that answer nothing (locked), by UDID: not served, not listed.
+  std::vector<std::string> silent_phones() const;
   std::vector<connection_status> connections() const;
   std::uint32_t id_of(const usbmux::phone_link& link) const;
 

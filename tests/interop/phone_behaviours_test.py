@@ -36,6 +36,8 @@ def later(name, fn):
 LOCKED = ("phone at {where} ({udid}) is attached but answers nothing: is it locked? "
           "waiting for it to be unlocked")
 UNLOCKED = "{udid} answers after {s} s of silence: unlocked, it is served now"
+SILENT = ("no phone served: {udid} is attached but answers nothing: is it locked? tetherd waits for "
+          "it to be unlocked\n")
 NO_PHONE = ("no phone attached (is it plugged in? a locked iPhone may stay off USB until it is "
             "unlocked)\n")
 
@@ -140,7 +142,7 @@ def t_locked_phone():
                            20, "the locked phone's warning")
         assert warning.group(0) == LOCKED.format(where=warning.group(1), udid=udid), warning.group(0)
         r = tether_list(d)
-        assert r.returncode == 0 and r.stderr == NO_PHONE, r
+        assert r.returncode == 0 and r.stderr == SILENT.format(udid=udid), r
         time.sleep(12)  # two more tries at least: retried, not said again, no flood
         log = d.log()
         assert log.count("answers nothing") == 1, log[-2000:]
@@ -165,7 +167,7 @@ def t_locked_phone():
 
 
 later("a locked phone: attached but silent; tetherd says so once in words, retries every few "
-      "seconds without a log flood, `tether list` hints, and the phone is served within 7 s of "
+      "seconds without a log flood, `tether list` names it, and the phone is served within 7 s of "
       "the unlock, without a replug", t_locked_phone)
 
 
