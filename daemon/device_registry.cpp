@@ -121,7 +121,8 @@ void device_registry::on_ready(usbmux::phone_link& link) {
   const auto& f = link.facts();
   const auto now = std::chrono::steady_clock::now();
   if (auto s = silent_.find(f.udid); s != silent_.end()) {
-    const auto waited = std::chrono::duration_cast<std::chrono::seconds>(now - s->second).count();
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::seconds>(now - s->second.since).count();
     log::info(f.udid + " answers after " + std::to_string(waited) +
               " s of silence: unlocked, it is served now");
     silent_.erase(s);
@@ -190,7 +191,8 @@ void device_registry::on_gone(usbmux::phone_link& link, std::error_code why,
     } else if (why == usbmux::link_errc::handshake_failed && !f.udid.empty()) {
       // A locked phone enumerates and answers USB requests, but its mux is silent. The
       // transport asks again every few seconds; once in words is enough.
-      if (silent_.try_emplace(f.udid, std::chrono::steady_clock::now()).second)
+      if (silent_.try_emplace(f.udid, silence{std::chrono::steady_clock::now(), f.bus, f.address})
+              .second)
         log::warn(phone +
                   " is attached but answers nothing: is it locked? waiting for it to be unlocked");
       else
@@ -221,6 +223,11 @@ void device_registry::on_phone_message(const usbmux::phone_link& link,
     log::warn(line);
   else
     log::debug(line);
+}
+
+void device_registry::left_while_silent(std::uint8_t bus, std::uint8_t address) {
+  std::erase_if(silent_,
+                [&](const auto& s) { return s.second.bus == bus && s.second.address == address; });
 }
 
 void device_registry::note(const usbmux::phone_link& link, const std::string& what) {

@@ -68,6 +68,8 @@ class device_registry : public usbmux::phone_link::listener {
   void on_gone(usbmux::phone_link& link, std::error_code why, const std::string& detail) override;
   // The transport recovered from something by itself: one line in the log.
   void note(const usbmux::phone_link& link, const std::string& what);
+  // A phone left the bus between two tries of its handshake: it is silent no more.
+  void left_while_silent(std::uint8_t bus, std::uint8_t address);
 
  private:
   struct entry {
@@ -86,7 +88,11 @@ class device_registry : public usbmux::phone_link::listener {
   std::function<void(std::size_t)> count_hook_;
   // Phones attached that answer nothing (locked): since when, by UDID. Said once, and
   // once more when they answer; their retries are logged at debug only.
-  std::map<std::string, std::chrono::steady_clock::time_point> silent_;
+  struct silence {
+    std::chrono::steady_clock::time_point since;
+    std::uint8_t bus, address;
+  };
+  std::map<std::string, silence> silent_;
   void on_phone_message(const usbmux::phone_link& link, const usbmux::events::control_message& m);
 };
 

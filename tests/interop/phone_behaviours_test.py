@@ -171,6 +171,32 @@ later("a locked phone: attached but silent; tetherd says so once in words, retri
       "the unlock, without a replug", t_locked_phone)
 
 
+def t_locked_then_unplugged():
+    # A silent phone pulled out (during a handshake try, or between two) is not named
+    # by `tether list` any more.
+    d = Daemon(SIM, TETHERD, "locked-unplugged", phones=1)
+    try:
+        udid = d.udids()[0]
+        assert d.sim("lock 1") == "ok" and d.sim("replug 1") == "ok"
+        # The cable is pulled at two moments of the 7-second cycle: right after a try
+        # failed (no link open: 2 s until the next), and 3 s later, inside a try.
+        for wait in (0, 3):
+            n = d.log().count("answers nothing")
+            wait_for(lambda: d.log().count("answers nothing") > n, 20, "the locked phone's warning")
+            assert tether_list(d).stderr == SILENT.format(udid=udid)
+            time.sleep(wait)
+            assert d.sim("unplug 1") == "ok"
+            wait_for(lambda: tether_list(d).stderr == NO_PHONE, 10, "the unplugged phone forgotten")
+            assert d.sim("plug 1") == "ok"
+        d.stop()
+    finally:
+        if d.proc.poll() is None:
+            d.stop()
+
+
+later("a locked phone pulled out is forgotten: `tether list` no longer names it", t_locked_then_unplugged)
+
+
 def t_hidden_phone():
     # USB Restricted Mode: the phone leaves the bus until it is unlocked.
     d = Daemon(SIM, TETHERD, "hidden", phones=1)

@@ -73,11 +73,13 @@ void usb_host::on_ready(device_link& link) {
 }
 
 void usb_host::detach(libusb_device* dev) {
+  auto it = links_.find(dev);
   if (auto r = retries_.find(dev); r != retries_.end()) {  // gone for good: stop retrying
     libusb_unref_device(dev);
     retries_.erase(r);
+    if (it == links_.end())
+      outer_.on_left_while_waiting(libusb_get_bus_number(dev), libusb_get_device_address(dev));
   }
-  auto it = links_.find(dev);
   if (it != links_.end()) {
     departed_.insert(dev);  // on_gone (posted) must not try it again
     it->second->shut_down(usbmux::link_errc::unplugged);

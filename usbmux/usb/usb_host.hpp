@@ -19,6 +19,9 @@ class usb_host : private device_link::listener {
     // An Apple device arrived but could not be used; `what` says which step failed.
     virtual void on_attach_failed(std::uint8_t bus, std::uint8_t address, const std::string& what,
                                   std::error_code ec) = 0;
+    // A phone that had failed (and waited for its retry, with no link open) left the
+    // bus: whatever was said about it is over.
+    virtual void on_left_while_waiting(std::uint8_t /*bus*/, std::uint8_t /*address*/) {}
   };
 
   usb_host(event_loop& loop, link_options opts, listener& l);
