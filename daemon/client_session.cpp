@@ -172,7 +172,8 @@ void client_session::handle_control(std::uint32_t tag, const proto::tetherd::req
         } else if constexpr (std::is_same_v<T, ctl::requests::status>) {
           const auto phones = ctx_.devices.phones();
           const auto conns = ctx_.devices.connections();
-          queue(encode_plist(tag, ctl::status_dict(phones, conns)));
+          const auto silent = ctx_.devices.silent_phones();
+          queue(encode_plist(tag, ctl::status_dict(phones, conns, silent)));
         } else if constexpr (std::is_same_v<T, ctl::requests::set_log_level>) {
           log::set_level(*log::parse_level(body.level));
           log::info(who() + ": log level set to " + body.level);

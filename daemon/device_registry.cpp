@@ -70,6 +70,12 @@ std::vector<phone_status> device_registry::phones() const {
   return out;
 }
 
+std::vector<std::string> device_registry::silent_phones() const {
+  std::vector<std::string> out;
+  for (const auto& [udid, since] : silent_) out.push_back(udid);
+  return out;
+}
+
 std::vector<connection_status> device_registry::connections() const {
   std::vector<connection_status> out;
   for (const auto& [id, e] : devices_)
@@ -113,9 +119,22 @@ void device_registry::retire(std::shared_ptr<conn_owner> o) {
 
 void device_registry::on_ready(usbmux::phone_link& link) {
   const auto& f = link.facts();
+  const auto now = std::chrono::steady_clock::now();
+  if (auto s = silent_.find(f.udid); s != silent_.end()) {
+    const auto waited =
+        std::chrono::duration_cast<std::chrono::seconds>(now - s->second.since).count();
+    log::info(f.udid + " answers after " + std::to_string(waited) +
+              " s of silence: unlocked, it is served now");
+    silent_.erase(s);
+  }
+  // Left over from the phone's previous host (tetherd killed, or another daemon): the
+  // engine dropped them unread, as it must before the handshake is done.
+  if (const auto n = link.session().stats().packets_before_handshake; n > 0)
+    log::debug(f.udid + ": dropped " + std::to_string(n) +
+               " packet(s) that came before the VERSION reply (left from an earlier session)");
   const std::uint32_t id = next_id_++;
   proto::usbmuxd::device d{id, f.udid, f.product_id, f.location, f.speed_bps};
-  devices_[id] = entry{&link, d, {}, std::chrono::steady_clock::now()};
+  devices_[id] = entry{&link, d, {}, now};
   ids_[&link] = id;
   log::info("attached " + f.udid + " as device " + std::to_string(id) + ", " +
             std::to_string(f.speed_bps / 1'000'000) + " Mbit/s, configuration " +
@@ -137,6 +156,12 @@ void device_registry::on_event(usbmux::phone_link& link, const usbmux::event& e)
         }
       },
       e);
+  if (const auto* m = std::get_if<usbmux::events::control_message>(&e)) on_phone_message(link, *m);
+  // A second handshake: the phone started its session over (a VERSION of its own inside
+  // the live session); the engine closed the connections, each owner said so.
+  if (std::holds_alternative<usbmux::events::handshake_done>(e))
+    log::info(link.facts().udid + " (device " + std::to_string(id_of(link)) +
+              ") restarted its mux session; its connections were closed, and it is served again");
   if (!has_conn) return;
   if (auto* owner = static_cast<conn_owner*>(link.session().user_data(conn))) {
     ++dispatching_;
@@ -160,9 +185,19 @@ void device_registry::on_gone(usbmux::phone_link& link, std::error_code why,
                               std::to_string(f.address) +
                               (f.udid.empty() ? "" : " (" + f.udid + ")");
     // An unplug is the phone's choice; anything else is retried by the transport.
-    if (why == usbmux::link_errc::unplugged)
+    if (why == usbmux::link_errc::unplugged) {
       log::debug(phone + " left before it was ready");
-    else
+      silent_.erase(f.udid);
+    } else if (why == usbmux::link_errc::handshake_failed && !f.udid.empty()) {
+      // A locked phone enumerates and answers USB requests, but its mux is silent. The
+      // transport asks again every few seconds; once in words is enough.
+      if (silent_.try_emplace(f.udid, silence{std::chrono::steady_clock::now(), f.bus, f.address})
+              .second)
+        log::warn(phone +
+                  " is attached but answers nothing: is it locked? waiting for it to be unlocked");
+      else
+        log::debug(phone + " still answers nothing; asking again");
+    } else
       log::warn(phone + " failed before it was ready: " + reason + "; trying again");
     return;
   }
@@ -175,6 +210,29 @@ void device_registry::on_gone(usbmux::phone_link& link, std::error_code why,
     owner->on_conn_event(usbmux::events::closed{conn, usbmux::close_reason::session_ended, reason});
   for (watcher* w : std::vector<watcher*>(watchers_)) w->on_detached(id);
   if (count_hook_) count_hook_(devices_.size());
+}
+
+// CONTROL packets: the phone's own words. Type 7 (information: a session opened or
+// closed) and 5 (warning) are the phone's kernel chatter, for debugging only; type 3
+// (error) means the phone refused something tetherd sent, which tetherd must not do.
+void device_registry::on_phone_message(const usbmux::phone_link& link,
+                                       const usbmux::events::control_message& m) {
+  const std::string line =
+      link.facts().udid + " says (CONTROL type " + std::to_string(m.type) + "): " + m.text;
+  if (m.type == 3)
+    log::warn(line);
+  else
+    log::debug(line);
+}
+
+void device_registry::left_while_silent(std::uint8_t bus, std::uint8_t address) {
+  std::erase_if(silent_,
+                [&](const auto& s) { return s.second.bus == bus && s.second.address == address; });
+}
+
+void device_registry::note(const usbmux::phone_link& link, const std::string& what) {
+  const std::uint32_t id = id_of(link);
+  log::info(link.facts().udid + (id ? " (device " + std::to_string(id) + ")" : "") + ": " + what);
 }
 
 }  // namespace tether::daemon

@@ -46,6 +46,8 @@ class device_registry : public usbmux::phone_link::listener {
   std::uint32_t find_udid(const std::string& udid) const;
   std::string udid_of(std::uint32_t device_id) const;
   std::vector<phone_status> phones() const;
+  // Phones attached that answer nothing (locked), by UDID: not served, not listed.
+  std::vector<std::string> silent_phones() const;
   std::vector<connection_status> connections() const;
   std::uint32_t id_of(const usbmux::phone_link& link) const;
 
@@ -64,6 +66,10 @@ class device_registry : public usbmux::phone_link::listener {
   void on_ready(usbmux::phone_link& link) override;
   void on_event(usbmux::phone_link& link, const usbmux::event& e) override;
   void on_gone(usbmux::phone_link& link, std::error_code why, const std::string& detail) override;
+  // The transport recovered from something by itself: one line in the log.
+  void note(const usbmux::phone_link& link, const std::string& what);
+  // A phone left the bus between two tries of its handshake: it is silent no more.
+  void left_while_silent(std::uint8_t bus, std::uint8_t address);
 
  private:
   struct entry {
@@ -80,6 +86,14 @@ class device_registry : public usbmux::phone_link::listener {
   std::vector<std::shared_ptr<conn_owner>> retired_;  // let go of during one
   std::vector<watcher*> watchers_;
   std::function<void(std::size_t)> count_hook_;
+  // Phones attached that answer nothing (locked): since when, by UDID. Said once, and
+  // once more when they answer; their retries are logged at debug only.
+  struct silence {
+    std::chrono::steady_clock::time_point since;
+    std::uint8_t bus, address;
+  };
+  std::map<std::string, silence> silent_;
+  void on_phone_message(const usbmux::phone_link& link, const usbmux::events::control_message& m);
 };
 
 }  // namespace tether::daemon

@@ -19,6 +19,12 @@ class usb_phones : public usb::usb_host::listener {
   void on_gone(usb::device_link& link, std::error_code why, const std::string& detail) override {
     devices_.on_gone(link, why, detail);
   }
+  void on_recovered(usb::device_link& link, const std::string& what) override {
+    devices_.note(link, what);
+  }
+  void on_left_while_waiting(std::uint8_t bus, std::uint8_t address) override {
+    devices_.left_while_silent(bus, address);
+  }
   void on_attach_failed(std::uint8_t bus, std::uint8_t address, const std::string& what,
                         std::error_code ec) override;
 

@@ -81,13 +81,35 @@ std::string run_phone_command(const std::string& line, std::span<phone_controls*
     return p.stats() + "\nok\n";
   } else if (verb == "mute" || verb == "unmute") {
     p.set_version_muted(verb == "mute");
+  } else if (verb == "lock" || verb == "unlock") {
+    if (verb == "lock" && !arg.empty() && arg != "hidden")
+      return "error: 'lock N' or 'lock N hidden' (USB Restricted Mode: off the bus)\n";
+    p.set_lock(verb == "unlock"  ? lock_mode::unlocked
+               : arg == "hidden" ? lock_mode::hidden
+                                 : lock_mode::locked);
+  } else if (verb == "texts") {
+    if (arg != "on" && arg != "off") return "error: 'texts N on' or 'texts N off'\n";
+    p.set_control_texts(arg == "on");
+  } else if (verb == "reenumerate") {
+    if (!p.reenumerate(error)) return "error: " + error + "\n";
+  } else if (verb == "version") {
+    p.send_version();
+  } else if (verb == "restart-stale") {
+    if (arg != "before" && arg != "after" && arg != "none")
+      return "error: 'restart-stale N before|after|none': when the old session's packets go "
+             "to a new host, against its VERSION reply\n";
+    p.set_stale_order(arg == "before"  ? stale_order::before
+                      : arg == "after" ? stale_order::after
+                                       : stale_order::none);
   } else if (verb == "plug" || verb == "replug") {
     if (verb == "replug") p.unplug();
     if (!p.plug(error)) return "error: " + error + "\n";
   } else {
     return "error: unknown command '" + verb +
            "' (list, plug N, unplug N, replug N, stall N in|out, delay N MS, drop N, garbage N, "
-           "mute N, unmute N, reset N, stale N, app suspend|resume|kill PORT [N], stats N)\n";
+           "mute N, unmute N, reset N, stale N, stats N, app suspend|resume|kill PORT [N], "
+           "lock N [hidden], unlock N, texts N on|off, restart-stale N before|after|none, "
+           "version N, reenumerate N)\n";
   }
   if (done) done("phone " + std::to_string(n) + " " + p.udid() + ": " + verb);
   return "ok\n";

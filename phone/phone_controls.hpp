@@ -7,6 +7,7 @@
 #include <string>
 
 #include "phone/app_lifecycle.hpp"
+#include "phone/phone_modes.hpp"
 
 namespace tether::sim {
 
@@ -36,6 +37,15 @@ class phone_controls {
   // The app's lifecycle (app_lifecycle.hpp). False, with `error` in words, when no app
   // listens on `port`.
   virtual bool set_app_state(std::uint16_t port, app_state s, std::string& error) = 0;
+  // What real phones do (issue 15). Locked: attached, no mux data; hidden (USB
+  // Restricted Mode): off the bus until unlocked. Unlocking a hidden phone plugs it.
+  virtual void set_lock(lock_mode m) = 0;
+  virtual void set_control_texts(bool on) = 0;      // CONTROL type 7 on session open/close
+  virtual void set_stale_order(stale_order o) = 0;  // old session's packets to a new host
+  virtual void send_version() = 0;  // VERSION inside the live session (its mux restarts)
+  // Leaves the bus and comes back with a new bus address, as tapping Trust has made
+  // phones do (real-phone.md 0.3): a departure and an arrival, a new DeviceID.
+  virtual bool reenumerate(std::string& error) = 0;
 };
 
 }  // namespace tether::sim

@@ -40,6 +40,7 @@ bool virtual_phone::set_configuration(std::uint8_t value) {
   zlp_owed_ = false;
   own_packets_.clear();
   reads_.reset();
+  after_version_.clear();
   if (has_usbmux(value)) {
     session_ = std::make_unique<usbmux::device_session>(opts_);
     for (const auto& [port, app] : apps_) session_->listen(port);
@@ -72,7 +73,7 @@ std::optional<std::vector<std::uint8_t>> virtual_phone::control(const setup_pack
     if (type == 1) d = device_descriptor(id_);
     if (type == 2) d = configuration_descriptor(id_, static_cast<std::uint8_t>(index + 1));
     if (type == 3) d = string_descriptor(id_, index);
-    if (d.empty()) return std::nullopt;
+    if (d.empty()) return stall_request();  // BOS (0x0f) and the rest, as a real phone
     return cut(std::move(d));
   }
   if (s.request_type == 0x80 && s.request == get_configuration) return cut({configuration_});
@@ -81,7 +82,8 @@ std::optional<std::vector<std::uint8_t>> virtual_phone::control(const setup_pack
     if (!set_configuration(static_cast<std::uint8_t>(s.value))) return std::nullopt;
     return std::vector<std::uint8_t>{};
   }
-  return std::nullopt;  // vendor requests (mode switching) and the rest: stall
+  if ((s.request_type & 0x60) == 0x40) return vendor_request(s);
+  return stall_request();
 }
 
 bool virtual_phone::bulk_out(std::uint8_t endpoint, std::span<const std::byte> data,
@@ -95,6 +97,10 @@ bool virtual_phone::bulk_out(std::uint8_t endpoint, std::span<const std::byte> d
 }
 
 void virtual_phone::take_read(std::span<const std::byte> data) {
+  if (lock_ != lock_mode::unlocked) {  // a locked phone's mux lets everything fall
+    if (!data.empty()) ++usb_stats_.reads_while_locked;
+    return;
+  }
   const mux_read_verdict verdict = judge_mux_read(data);
   switch (verdict.what) {
     case mux_read_verdict::kind::empty: return;
@@ -117,7 +123,7 @@ void virtual_phone::take_read(std::span<const std::byte> data) {
   const bool is_version = data.size() >= 4 && data[0] == std::byte{0} && data[1] == std::byte{0} &&
                           data[2] == std::byte{0} && data[3] == std::byte{0};
   if (is_version && version_muted_) return;  // taken off the wire, never answered
-  if (is_version && session_->ready()) set_configuration(configuration_);
+  if (is_version && session_->ready()) restart_for_new_host();
   if (session_->receive(data)) return;  // failure stays in the session
   run_apps();
 }
@@ -231,6 +237,14 @@ std::string virtual_phone::stats_text() const {
            " packets_ignored=" + std::to_string(st.packets_ignored) +
            " connections=" + std::to_string(session_->connection_count());
   }
+  const usb_request_stats& u = usb_stats_;
+  out += " get_mode=" + std::to_string(u.get_mode) + " set_mode=" + std::to_string(u.set_mode) +
+         " stalled_requests=" + std::to_string(u.stalled) +
+         " reads_while_locked=" + std::to_string(u.reads_while_locked) +
+         " stale_sent=" + std::to_string(u.stale_sent) +
+         " control_texts_sent=" + std::to_string(u.control_texts_sent) +
+         " versions_sent=" + std::to_string(u.versions_sent) +
+         " locked=" + std::to_string(lock_ == lock_mode::unlocked ? 0 : 1);
   return out;
 }
 
@@ -240,6 +254,7 @@ void virtual_phone::run_apps() {
       auto it = apps_.find(a->port);
       if (it == apps_.end()) continue;
       conn_apps_[a->id] = it->second.get();
+      session_text(*e);
       if (app_state_of(a->port) == app_state::suspended) {
         backlog_.emplace_back(a->id, a->port);  // SYN|ACK went out; the app accepts later
         continue;
@@ -253,6 +268,7 @@ void virtual_phone::run_apps() {
         it->second->on_ready(*session_, w->id);
     } else if (auto* c = std::get_if<usbmux::events::closed>(&*e)) {
       if (c->reason == usbmux::close_reason::window_violation) ++read_stats_.window_violations;
+      session_text(*e);
       const auto before = backlog_.size();
       std::erase_if(backlog_, [id = c->id](const auto& b) { return b.first == id; });
       if (auto it = conn_apps_.find(c->id); it != conn_apps_.end()) {
@@ -265,13 +281,15 @@ void virtual_phone::run_apps() {
 }
 
 bool virtual_phone::in_data_due() const {
-  return session_ && (!injected_.empty() || zlp_owed_ || out_offset_ < out_packet_.size() ||
-                      !own_packets_.empty() || session_->want_write());
+  return session_ && lock_ == lock_mode::unlocked &&
+         (!injected_.empty() || zlp_owed_ || out_offset_ < out_packet_.size() ||
+          !own_packets_.empty() || session_->want_write());
 }
 
 std::optional<std::size_t> virtual_phone::bulk_in(std::uint8_t endpoint,
                                                   std::span<std::byte> buffer) {
-  if (!session_ || endpoint != usbmux_in_endpoint) return std::nullopt;
+  if (!session_ || endpoint != usbmux_in_endpoint || lock_ != lock_mode::unlocked)
+    return std::nullopt;
   if (!injected_.empty()) {
     const std::size_t n = std::min(buffer.size(), injected_.size());
     std::memcpy(buffer.data(), injected_.data(), n);
@@ -294,6 +312,11 @@ std::optional<std::size_t> virtual_phone::bulk_in(std::uint8_t endpoint,
     out_offset_ = 0;
     run_apps();  // pulling may have freed send space
     if (n == 0) return std::nullopt;
+    // The VERSION reply is out: the old session's packets held for after it follow.
+    while (!after_version_.empty()) {
+      own_packets_.push_back(std::move(after_version_.front()));
+      after_version_.pop_front();
+    }
   }
   const std::size_t n = std::min(buffer.size(), out_packet_.size() - out_offset_);
   std::memcpy(buffer.data(), out_packet_.data() + out_offset_, n);

@@ -14,6 +14,7 @@
 #include "phone/bulk_out_reads.hpp"
 #include "phone/iphone_model.hpp"
 #include "phone/phone_apps.hpp"
+#include "phone/phone_modes.hpp"
 #include "phone/usb_function.hpp"
 #include "usbmux/core/device_session.hpp"
 
@@ -28,6 +29,16 @@ struct read_stats {
   std::uint64_t too_large = 0;          // reads over 65535 bytes: CONTROL error sent, dropped
   std::uint64_t mismatched = 0;         // reads that were not one whole packet: dropped
   std::uint64_t window_violations = 0;  // connections reset: the host overran our window
+};
+
+struct usb_request_stats {
+  std::uint64_t get_mode = 0;            // vendor 0xC0/0x45 (usbmuxd's GET_MODE)
+  std::uint64_t set_mode = 0;            // vendor 0xC0/0x52 (SET_MODE): tetherd never sends it
+  std::uint64_t stalled = 0;             // control requests the phone stalled (BOS, unknown)
+  std::uint64_t reads_while_locked = 0;  // bulk OUT reads a locked phone let fall
+  std::uint64_t stale_sent = 0;          // old-session packets sent to a new host
+  std::uint64_t control_texts_sent = 0;  // CONTROL type 7 on session open and close
+  std::uint64_t versions_sent = 0;       // VERSIONs the phone sent in a live session
 };
 
 class virtual_phone : public usb_function {
@@ -111,8 +122,43 @@ class virtual_phone : public usb_function {
   // (launched again). False when no app listens on `port`. Survives replugs.
   bool set_app_state(std::uint16_t port, app_state s);
   app_state app_state_of(std::uint16_t port) const;
+  // --- What real phones do (issue 15); implemented in virtual_phone_quirks.cpp -------
+  // Locked: the mux takes no reads and sends nothing until unlocked; VERSION goes
+  // unanswered. Hidden is the bus adapter's business (it unplugs); here it is locked.
+  void set_lock(lock_mode m) { lock_ = m; }
+  lock_mode lock() const { return lock_; }
+  // CONTROL type 7 texts on every session opened and closed, as some phones send.
+  void set_control_texts(bool on) { control_texts_ = on; }
+  // What the phone sends of its old session when a new host's VERSION arrives.
+  void set_stale_order(stale_order o) { stale_order_ = o; }
+  const usb_request_stats& usb_requests() const { return usb_stats_; }
+  // The phone sends VERSION inside its live session (what a real phone does then is
+  // unknown): its mux starts over, and the old session's packets (set_stale_order) go
+  // before or after the VERSION.
+  void send_version();
+  // A new bus address, for the phone's next enumeration (the bus adapter unplugs and
+  // plugs it): what a phone that re-enumerates gets from the host's kernel.
+  void set_bus_address(std::uint8_t address) { id_.address = address; }
 
  private:
+  // Vendor requests (docs/usbmux-wire.md 0.3): nullopt stalls, as for anything unknown.
+  std::optional<std::vector<std::uint8_t>> vendor_request(const setup_packet& s);
+  std::optional<std::vector<std::uint8_t>> stall_request() {
+    ++usb_stats_.stalled;
+    return std::nullopt;
+  }
+  // A new host's VERSION while a session is live: the mux restarts, and the old
+  // session's connections may first (or after) send what they had in flight.
+  void restart_for_new_host();
+  std::vector<std::vector<std::byte>> old_session_packets();
+  void control_text(const std::string& text);
+  void session_text(const usbmux::event& e);
+  lock_mode lock_ = lock_mode::unlocked;
+  bool control_texts_ = false;
+  stale_order stale_order_ = stale_order::none;
+  std::deque<std::vector<std::byte>> after_version_;  // stale packets held for the reply
+  usb_request_stats usb_stats_;
+
   iphone_identity id_;
   usbmux::device_options opts_;
   std::uint8_t configuration_;

@@ -261,7 +261,8 @@ plist_t forward_list_dict(std::span<const forward_status> forwards) {
 }
 
 plist_t status_dict(std::span<const phone_status> phones,
-                    std::span<const connection_status> connections) {
+                    std::span<const connection_status> connections,
+                    std::span<const std::string> silent) {
   plist_t d = result_dict(0);
   plist_t ps = plist_new_array();
   for (const auto& p : phones) {
@@ -277,6 +278,9 @@ plist_t status_dict(std::span<const phone_status> phones,
     plist_array_append_item(cs, e);
   }
   plist_dict_set_item(d, "Connections", cs);
+  plist_t ss = plist_new_array();
+  for (const auto& udid : silent) plist_array_append_item(ss, plist_new_string(udid.c_str()));
+  plist_dict_set_item(d, "Silent", ss);
   return d;
 }
 
@@ -331,7 +335,20 @@ base::result<status_report> decode_status(plist_t reply) {
   auto conns = read_array<connection_status>(reply, "Connections", "a connection",
                                              [](auto& c, auto r) { connection_fields(c, r); });
   if (!conns) return {conns.error(), conns.detail()};
-  return status_report{std::move(phones).value(), std::move(conns).value()};
+  std::vector<std::string> silent;
+  if (plist_t a = plist_dict_get_item(reply, "Silent"); a != nullptr) {  // tetherd before 15: none
+    if (plist_get_node_type(a) != PLIST_ARRAY)
+      return {control_errc::bad_field, "Silent is not a list"};
+    for (std::uint32_t i = 0; i < plist_array_get_size(a); ++i) {
+      plist_t e = plist_array_get_item(a, i);
+      if (plist_get_node_type(e) != PLIST_STRING)
+        return {control_errc::bad_field, "a Silent entry is not a string"};
+      std::uint64_t len = 0;
+      const char* text = plist_get_string_ptr(e, &len);
+      silent.emplace_back(text, len);
+    }
+  }
+  return status_report{std::move(phones).value(), std::move(conns).value(), std::move(silent)};
 }
 
 }  // namespace tether::proto::tetherd

@@ -114,8 +114,10 @@ base::result<request> decode(plist_t dict, const std::string& message_type);
 plist_t result_dict(std::uint32_t number, const std::string& error = {});
 plist_t forward_added_dict(const forward_status& f);
 plist_t forward_list_dict(std::span<const forward_status> forwards);
+// `silent`: the UDIDs of phones attached that answer nothing (locked), not served.
 plist_t status_dict(std::span<const phone_status> phones,
-                    std::span<const connection_status> connections);
+                    std::span<const connection_status> connections,
+                    std::span<const std::string> silent = {});
 
 // The client's side (the tether CLI), by the same field lists: a request as the
 // dictionary to send (MessageType included), and the replies decoded. A field of the
@@ -125,6 +127,7 @@ plist_t encode(const request& r);
 struct status_report {
   std::vector<phone_status> phones;
   std::vector<connection_status> connections;
+  std::vector<std::string> silent;  // "Silent": attached, answering nothing (absent: none)
 };
 base::result<forward_status> decode_forward_added(plist_t reply);
 base::result<std::vector<forward_status>> decode_forward_list(plist_t reply);

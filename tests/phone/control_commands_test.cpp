@@ -43,6 +43,22 @@ class fake_phone final : public phone_controls {
     if (port == 9999) error = "no app listens on port 9999 of phone 00008120-7E7E000000000000";
     return port != 9999;
   }
+  void set_lock(lock_mode m) override {
+    calls.push_back(m == lock_mode::unlocked ? "unlock"
+                    : m == lock_mode::hidden ? "lock hidden"
+                                             : "lock");
+  }
+  void set_control_texts(bool on) override { calls.push_back(on ? "texts on" : "texts off"); }
+  void send_version() override { calls.push_back("version"); }
+  bool reenumerate(std::string&) override {
+    calls.push_back("reenumerate");
+    return true;
+  }
+  void set_stale_order(stale_order o) override {
+    calls.push_back(o == stale_order::before  ? "restart-stale before"
+                    : o == stale_order::after ? "restart-stale after"
+                                              : "restart-stale none");
+  }
 
   std::vector<std::string> calls;
   bool refuse_plug = false;
@@ -80,6 +96,30 @@ TEST_F(ControlCommands, EachCommandReachesThePhone) {
   EXPECT_EQ(done[0], "phone 1 00008120-7E7E000000000000: unplug");
 }
 
+TEST_F(ControlCommands, RealPhoneBehavioursReachThePhone) {
+  for (const char* line : {"lock 1", "lock 1 hidden", "unlock 1", "texts 1 on", "texts 1 off",
+                           "restart-stale 1 before", "restart-stale 1 after",
+                           "restart-stale 1 none", "version 1", "reenumerate 1"})
+    EXPECT_EQ(run(line), "ok\n") << line;
+  const std::vector<std::string> want = {"lock",
+                                         "lock hidden",
+                                         "unlock",
+                                         "texts on",
+                                         "texts off",
+                                         "restart-stale before",
+                                         "restart-stale after",
+                                         "restart-stale none",
+                                         "version",
+                                         "reenumerate"};
+  EXPECT_EQ(phone.calls, want);
+  EXPECT_EQ(run("lock 1 tight"),
+            "error: 'lock N' or 'lock N hidden' (USB Restricted Mode: off the bus)\n");
+  EXPECT_EQ(run("texts 1"), "error: 'texts N on' or 'texts N off'\n");
+  EXPECT_EQ(run("restart-stale 1 sometimes").rfind("error: 'restart-stale N before|after|none'", 0),
+            0u);
+  EXPECT_EQ(phone.calls.size(), want.size()) << "a refused command changes nothing";
+}
+
 TEST_F(ControlCommands, StatsIsOneLineThenOk) {
   EXPECT_EQ(run("stats 1"), "packets=3\nok\n");
   EXPECT_TRUE(done.empty()) << "a look inside changes nothing";
@@ -92,7 +132,7 @@ TEST_F(ControlCommands, ErrorsSayWhatIsWanted) {
   EXPECT_EQ(run("delay 1 soon"), "error: 'delay N MS' takes milliseconds, e.g. 'delay 1 50'\n");
   const std::string unknown = run("wiggle 1");
   EXPECT_EQ(unknown.rfind("error: unknown command 'wiggle' (list, plug N,", 0), 0u) << unknown;
-  EXPECT_NE(unknown.find("stats N)"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("stats N, lock N [hidden], unlock N"), std::string::npos) << unknown;
   phone.refuse_plug = true;
   EXPECT_EQ(run("plug 1"), "error: no UDC\n");
   EXPECT_TRUE(phone.calls.size() == 1 && done.empty());

@@ -91,7 +91,6 @@ TEST_F(VirtualPhone, AnswersDescriptorRequestsLikeTheSysfsCopy) {
   const auto head = phone.control({0x80, 6, 0x0203, 0, 9}, {});  // config 4, first 9 bytes
   ASSERT_TRUE(head);
   EXPECT_EQ(head->size(), 9u);
-  EXPECT_FALSE(phone.control({0xc0, 0x45, 0, 0, 4}, {}));  // vendor mode query: stalls
 }
 
 TEST_F(VirtualPhone, EchoRoundTripAfterConfiguration) {
@@ -266,6 +265,148 @@ TEST_F(VirtualPhone, LifecycleNeedsAnAppOnThePortAndOnlyTouchesThatPort) {
   ASSERT_TRUE(host.send(id, std::as_bytes(std::span(msg.data(), msg.size()))));
   pump();
   EXPECT_EQ(text_of(host.received(id)), msg);
+}
+
+// --- What real phones do (issue 15) ---------------------------------------------------
+
+TEST_F(VirtualPhone, AnswersGetModeWithTheFourByteFormatOfIos16And17) {
+  const auto full = phone.control({0xc0, 0x45, 0, 0, 4}, {});
+  ASSERT_TRUE(full);
+  EXPECT_EQ(*full, (std::vector<std::uint8_t>{0x03, 0x03, 0x03, 0x00}));
+  const auto ipheth = phone.control({0xc0, 0x45, 0, 2, 0x40}, {});  // ipheth's wLength 64
+  ASSERT_TRUE(ipheth);
+  EXPECT_EQ(ipheth->size(), 4u);
+  const auto cut = phone.control({0xc0, 0x45, 0, 0, 1}, {});
+  ASSERT_TRUE(cut);
+  EXPECT_EQ(*cut, (std::vector<std::uint8_t>{0x03}));
+  EXPECT_EQ(phone.usb_requests().get_mode, 3u);
+}
+
+TEST_F(VirtualPhone, AnswersSetModePerModeAndCountsIt) {
+  for (std::uint16_t mode = 0; mode <= 5; ++mode) {
+    const auto r = phone.control({0xc0, 0x52, 0, mode, 1}, {});
+    ASSERT_TRUE(r) << mode;
+    EXPECT_EQ(*r, std::vector<std::uint8_t>{std::uint8_t(mode == 1 ? 0x04 : 0x00)}) << mode;
+  }
+  EXPECT_EQ(phone.usb_requests().set_mode, 6u);
+  EXPECT_NE(phone.stats_text().find("set_mode=6"), std::string::npos) << phone.stats_text();
+}
+
+TEST_F(VirtualPhone, StallsTheBosDescriptorAndUnknownRequests) {
+  EXPECT_FALSE(phone.control({0x80, 6, 0x0f00, 0, 5}, {}));      // BOS, as USB 3 hosts ask
+  EXPECT_FALSE(phone.control({0x80, 6, 0x0201 + 8, 0, 9}, {}));  // configuration 10
+  EXPECT_FALSE(phone.control({0xc0, 0x77, 0, 0, 4}, {}));        // unknown vendor request
+  EXPECT_TRUE(phone.control({0x40, 0x40, 500, 500, 0}, {}));     // power request: accepted
+  EXPECT_EQ(phone.usb_requests().stalled, 3u);
+}
+
+TEST_F(VirtualPhone, ALockedPhoneAnswersControlRequestsButNoVersion) {
+  phone.set_lock(lock_mode::locked);
+  ASSERT_TRUE(phone.control({0x00, 9, 4, 0, 0}, {}));
+  ASSERT_TRUE(phone.control({0xc0, 0x45, 0, 0, 4}, {}));
+  host.start({});
+  pump();
+  EXPECT_FALSE(host.ready()) << "a locked phone must not answer VERSION";
+  EXPECT_EQ(phone.usb_requests().reads_while_locked, 1u);
+  phone.set_lock(lock_mode::unlocked);
+  host_session again;  // the host asks afresh after the unlock
+  again.start({});
+  pump(again);
+  EXPECT_TRUE(again.ready());
+}
+
+TEST_F(VirtualPhone, SendsControlTextsOnSessionOpenAndCloseWhenAsked) {
+  phone.set_control_texts(true);
+  configure_and_handshake();
+  const conn_id id = connect(2345);
+  ASSERT_TRUE(!host.close(id, {}));
+  pump();
+  std::vector<std::string> texts;
+  for (const auto& e : events())
+    if (const auto* c = std::get_if<events::control_message>(&e)) {
+      EXPECT_EQ(c->type, 7);
+      texts.push_back(c->text);
+    }
+  ASSERT_EQ(texts.size(), 2u);
+  EXPECT_EQ(texts[0].rfind("AppleUSBDeviceMux::handleConnectResult new session 0x", 0), 0u);
+  EXPECT_NE(texts[0].find(" established 2345<-lo0->"), std::string::npos) << texts[0];
+  EXPECT_NE(texts[0].find(" 2345<-usb->"), std::string::npos) << texts[0];
+  EXPECT_EQ(texts[1].rfind("AppleUSBDeviceMux::sessionUpcall socket is closed, session 0x", 0), 0u);
+}
+
+// A host restarted without a word (tetherd killed): the phone still holds the old
+// session's connection and, on the new host's VERSION, sends a segment of it.
+class VirtualPhoneRestart : public VirtualPhone,
+                            public ::testing::WithParamInterface<stale_order> {};
+
+TEST_P(VirtualPhoneRestart, OldSessionPacketsGoBeforeOrAfterTheVersionReply) {
+  phone.set_stale_order(GetParam());
+  configure_and_handshake();
+  connect(2345);
+  host_session second;
+  second.start({});
+  pump(second);
+  ASSERT_TRUE(second.ready());
+  const auto& st = second.stats();
+  const bool before = GetParam() == stale_order::before, after = GetParam() == stale_order::after;
+  EXPECT_EQ(phone.usb_requests().stale_sent, before || after ? 1u : 0u);
+  // Before the reply the new host drops it unread; after, it answers with an RST.
+  EXPECT_EQ(st.packets_before_handshake, before ? 1u : 0u);
+  EXPECT_EQ(st.anonymous_resets_sent, after ? 1u : 0u);
+  auto id = second.connect(2345, {});
+  pump(second);
+  bool connected = false;
+  while (auto e = second.poll_event()) connected |= std::holds_alternative<events::connected>(*e);
+  EXPECT_TRUE(connected);
+  (void)id;
+}
+
+// The phone sends VERSION inside its live session: the host starts over. The old
+// session's segment before the VERSION reaches the connection; after it, it is dropped.
+TEST_P(VirtualPhoneRestart, APhonesOwnVersionRestartsTheHostSession) {
+  phone.set_stale_order(GetParam());
+  configure_and_handshake();
+  const conn_id id = connect(2345);
+  phone.send_version();
+  pump();
+  std::vector<event> seen = events();
+  const bool before = GetParam() == stale_order::before, after = GetParam() == stale_order::after;
+  bool readable = false, closed = false;
+  for (const auto& e : seen) {
+    readable |= std::holds_alternative<events::readable>(e);
+    if (const auto* c = std::get_if<events::closed>(&e)) {
+      closed = c->id == id && c->reason == close_reason::session_ended;
+      EXPECT_EQ(c->detail, "the phone restarted its mux session (VERSION inside a live session)");
+    }
+  }
+  EXPECT_TRUE(closed);
+  EXPECT_EQ(readable, before) << "the old segment reaches the connection only before the VERSION";
+  EXPECT_EQ(host.stats().packets_before_handshake, after ? 1u : 0u);
+  EXPECT_EQ(host.stats().session_restarts, 1u);
+  EXPECT_EQ(phone.usb_requests().versions_sent, 1u);
+  ASSERT_TRUE(host.ready()) << "a fresh handshake follows at once";
+  (void)host.close(id, {});
+  connect(2345);
+  EXPECT_EQ(host.connection_count(), 1u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Orders, VirtualPhoneRestart,
+                         ::testing::Values(stale_order::none, stale_order::before,
+                                           stale_order::after),
+                         [](const auto& p) {
+                           return p.param == stale_order::none     ? std::string("None")
+                                  : p.param == stale_order::before ? std::string("Before")
+                                                                   : std::string("After");
+                         });
+
+TEST_F(VirtualPhone, ANewBusAddressMovesTheDeviceNodeAndSysfsPath) {
+  const std::string node = phone.dev_node(), path = phone.sysfs_path();
+  phone.set_bus_address(64);
+  EXPECT_EQ(phone.dev_node(), "/dev/bus/usb/001/064");
+  EXPECT_EQ(phone.sysfs_path(), "/sys/devices/pci0000:00/0000:00:14.0/usb1/1-64");
+  EXPECT_NE(phone.dev_node(), node);
+  EXPECT_NE(phone.sysfs_path(), path);
+  EXPECT_NE(phone.sysfs_description().find("DEVNUM=064"), std::string::npos);
 }
 
 }  // namespace

@@ -352,6 +352,29 @@ TEST_F(Transport, FullSizePacketsReachThePhoneWholeThroughTheirZlp) {
   EXPECT_EQ(after.at("mismatched"), 0u);
 }
 
+// A phone refuses any read over 65535 bytes (CONTROL error, the packet dropped): no
+// setting makes the transport send one. Here at the largest setting there is, a
+// megabyte, the packets stop at 65535 and the phone takes them all.
+TEST_F(Transport, NoSettingSendsAPacketThePhoneRefuses) {
+  wait_ready();
+  host.shut_down_all("reopened with huge packets");
+  ASSERT_TRUE(run_until([&] { return host.link_count() == 0; }, 5s));
+  link_options huge = quick_options();
+  huge.session.max_packet_size = 1 << 20;
+  huge.session.send_buffer = 1 << 20;
+  usb_host big{loop, huge, *this};
+  ASSERT_FALSE(big.start());
+  const std::string udid = wait_ready();
+  const auto before = sim_stats(1);
+  EXPECT_TRUE(echo(udid, 2'000'000));
+  const auto after = sim_stats(1);
+  EXPECT_EQ(after.at("largest_packet"), 65535u) << sim_command("stats 1");
+  EXPECT_EQ(after.at("too_large"), before.at("too_large")) << sim_command("stats 1");
+  EXPECT_EQ(after.at("mismatched"), before.at("mismatched")) << sim_command("stats 1");
+  big.shut_down_all("test over");
+  EXPECT_TRUE(run_until([&] { return big.link_count() == 0; }, 5s));
+}
+
 TEST_F(Transport, ClosedPortIsRefusedWithThePhonesReason) {
   const std::string udid = wait_ready();
   ASSERT_NE(link(udid), nullptr);

@@ -8,8 +8,25 @@
 #include "tools/cli/commands.hpp"
 #include "tools/cli/output.hpp"
 #include "tools/cli/phones.hpp"
+#include "tools/cli/tetherd_requests.hpp"
 
 namespace tether::cli {
+
+namespace {
+
+// The silent phones tetherd reports; none from the reference usbmuxd, which does not
+// know TetherStatus, or when the question fails (the list is answered anyway).
+std::vector<std::string> silent_phones(mux_client& c) {
+  try {
+    const auto reply = tetherd_request(c, proto::tetherd::requests::status{}, "report status");
+    auto report = proto::tetherd::decode_status(reply.get());
+    return report ? std::move(report).value().silent : std::vector<std::string>{};
+  } catch (const cli_error&) {
+    return {};
+  }
+}
+
+}  // namespace
 
 int run_list(const global_options& o) {
   // At the packaged default, no socket means tetherd is not running: with systemd,
@@ -45,7 +62,20 @@ int run_list(const global_options& o) {
     return ok;
   }
   if (phones.empty()) {
-    std::fputs("no phone attached\n", stderr);
+    // tetherd knows the phones that are attached but answer nothing (locked).
+    if (const auto silent = silent_phones(c); !silent.empty()) {
+      for (const auto& udid : silent)
+        std::fprintf(stderr,
+                     "no phone served: %s is attached but answers nothing: is it locked? tetherd "
+                     "waits for it to be unlocked\n",
+                     udid.c_str());
+      return ok;
+    }
+    // A phone in USB Restricted Mode is not on the bus at all until it is unlocked.
+    std::fputs(
+        "no phone attached (is it plugged in? a locked iPhone may stay off USB until it "
+        "is unlocked)\n",
+        stderr);
     return ok;
   }
   std::vector<std::vector<std::string>> rows{{"UDID", "PRODUCT", "SPEED", "TYPE", "STATE"}};

@@ -222,4 +222,30 @@ std::string gadget_phone::stats() {
   return out;
 }
 
+void gadget_phone::set_lock(sim::lock_mode m) {
+  mux_->with_phone([m](sim::virtual_phone& p) {
+    p.set_lock(m == sim::lock_mode::unlocked ? m : sim::lock_mode::locked);
+  });
+  if (m == sim::lock_mode::hidden) {
+    hidden_ = true;
+    unplug();
+  } else if (m == sim::lock_mode::unlocked && hidden_) {
+    hidden_ = false;
+    std::string error;
+    if (!plug(error)) log::warn("unlocked, but " + error);
+  }
+}
+
+void gadget_phone::set_control_texts(bool on) {
+  mux_->with_phone([on](sim::virtual_phone& p) { p.set_control_texts(on); });
+}
+
+void gadget_phone::set_stale_order(sim::stale_order o) {
+  mux_->with_phone([o](sim::virtual_phone& p) { p.set_stale_order(o); });
+}
+
+void gadget_phone::send_version() {
+  mux_->with_phone([](sim::virtual_phone& p) { p.send_version(); });
+}
+
 }  // namespace tether::gadget

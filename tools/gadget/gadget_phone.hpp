@@ -56,6 +56,15 @@ class gadget_phone final : public sim::phone_controls {
   void set_version_muted(bool muted) override;
   std::string stats() override;
   bool set_app_state(std::uint16_t port, sim::app_state s, std::string& error) override;
+  void set_lock(sim::lock_mode m) override;
+  void set_control_texts(bool on) override;
+  void set_stale_order(sim::stale_order o) override;
+  void send_version() override;
+  // Unbind and bind: the host's kernel gives the phone its next address itself.
+  bool reenumerate(std::string& error) override {
+    unplug();
+    return plug(error);
+  }
 
  private:
   void drain_events_locked();
@@ -71,6 +80,7 @@ class gadget_phone final : public sim::phone_controls {
   bool made_ = false;
   bool plugged_ = false;
   std::uint8_t configuration_ = 0;  // the host's choice, for the log
+  bool hidden_ = false;             // unbound by USB Restricted Mode, bound again on unlock
 };
 
 }  // namespace tether::gadget

@@ -37,7 +37,8 @@ constexpr std::uint32_t capabilities =
 usbdevfs_device::usbdevfs_device(UMockdevTestbed* testbed, usb_function& function, usb_bus& bus)
     : testbed_(testbed), fn_(function), bus_(bus) {
   gchar* root = umockdev_testbed_get_root_dir(testbed_);
-  node_path_ = std::string(root) + fn_.dev_node();
+  root_dir_ = root;
+  node_path_ = root_dir_ + fn_.dev_node();
   g_free(root);
 }
 
@@ -50,7 +51,8 @@ void usbdevfs_device::with_function(const std::function<void(usb_function&)>& f)
 usbdevfs_device::~usbdevfs_device() {
   if (plugged()) unplug();
   if (handler_ != nullptr) {
-    umockdev_testbed_detach_ioctl(testbed_, fn_.dev_node().c_str(), nullptr);
+    for (const auto& node : attached_nodes_)
+      umockdev_testbed_detach_ioctl(testbed_, node.c_str(), nullptr);
     g_object_unref(handler_);
   }
   // The timer takes its hook's lock, then ours: detach it before taking ours.
@@ -83,6 +85,8 @@ bool usbdevfs_device::plug(std::string& error) {
   for (auto& [old, urbs] : completed_)
     if (stale_.try_emplace(old, true).second) g_object_ref(old);
   fn_.set_configuration(fn_.initial_configuration());
+  halted_[0] = halted_[1] = 0;              // a new device instance: no endpoint is halted
+  node_path_ = root_dir_ + fn_.dev_node();  // a re-enumerated device has a new address
   // umockdev makes USB nodes plain files, which poll() always reports ready; libusb
   // would spin. A FIFO that we keep full blocks it until we free a slot. It must be
   // in place before the device is announced, or a fast host opens the plain file.
@@ -97,11 +101,17 @@ bool usbdevfs_device::plug(std::string& error) {
   if (handler_ == nullptr) {
     handler_ = umockdev_ioctl_base_new();
     g_signal_connect(handler_, "handle-ioctl", G_CALLBACK(&usbdevfs_device::on_ioctl), this);
+  }
+  // A re-enumerated device has a new node; files open on the old one keep theirs (and
+  // get ENODEV), so the handler stays attached there too.
+  if (std::find(attached_nodes_.begin(), attached_nodes_.end(), fn_.dev_node()) ==
+      attached_nodes_.end()) {
     if (!umockdev_testbed_attach_ioctl(testbed_, fn_.dev_node().c_str(), handler_, &err)) {
       error = std::string("cannot attach the ioctl handler: ") + (err ? err->message : "?");
       g_clear_error(&err);
       return false;
     }
+    attached_nodes_.push_back(fn_.dev_node());
   }
   plugged_ = true;
   return true;

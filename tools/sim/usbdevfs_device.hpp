@@ -70,7 +70,9 @@ class usbdevfs_device {
   bool make_fifo_node(std::string& error);
 
   UMockdevTestbed* testbed_;
-  std::string node_path_;  // in the testbed's root
+  std::string root_dir_;                     // the testbed's
+  std::string node_path_;                    // in the testbed's root
+  std::vector<std::string> attached_nodes_;  // the handler serves these device nodes
   UMockdevIoctlBase* handler_ = nullptr;
 
   mutable std::mutex mu_;  // ioctls run on umockdev's thread, plug/unplug on ours

@@ -86,6 +86,39 @@ class usbdevfs_phone final : public phone_controls, private app_host {
     }
     return true;
   }
+  // What real phones do (issue 15): see phone_controls.
+  void set_lock(lock_mode m) override {
+    device_.with_function([this, m](usb_function&) {
+      phone_.set_lock(m == lock_mode::unlocked ? m : lock_mode::locked);
+    });
+    std::string error;
+    if (m == lock_mode::hidden) {
+      hidden_ = true;
+      device_.unplug();
+    } else if (m == lock_mode::unlocked && hidden_) {
+      hidden_ = false;
+      (void)device_.plug(error);  // as it came: a plug that fails shows as no phone
+    }
+  }
+  void set_control_texts(bool on) override {
+    device_.with_function([this, on](usb_function&) { phone_.set_control_texts(on); });
+  }
+  // A new address in the far half of the bus's range and back, so phones never
+  // collide: the device node and the sysfs path change with it.
+  bool reenumerate(std::string& error) override {
+    device_.unplug();
+    device_.with_function([this](usb_function&) {
+      const std::uint8_t a = phone_.identity().address;
+      phone_.set_bus_address(static_cast<std::uint8_t>(a >= 64 ? a - 62 : a + 62));
+    });
+    return device_.plug(error);
+  }
+  void send_version() override {
+    device_.with_function([this](usb_function&) { phone_.send_version(); });
+  }
+  void set_stale_order(stale_order o) override {
+    device_.with_function([this, o](usb_function&) { phone_.set_stale_order(o); });
+  }
 
  private:
   void with_session(const std::function<void(usbmux::device_session*)>& f) override {
@@ -97,6 +130,7 @@ class usbdevfs_phone final : public phone_controls, private app_host {
 
   virtual_phone phone_;  // declared first: the device is torn down before it
   usbdevfs_device device_;
+  bool hidden_ = false;  // off the bus by USB Restricted Mode, back on unlock
 };
 
 }  // namespace tether::sim

@@ -4,8 +4,17 @@
 
 namespace tether::usbmux {
 
+namespace {
+
+session_options clamped(session_options o) {
+  if (o.max_packet_size > largest_host_packet) o.max_packet_size = largest_host_packet;
+  return o;
+}
+
+}  // namespace
+
 host_session::host_session(const session_options& opts)
-    : session(opts, rx_seq_policy::echo_peer_rx_field) {}
+    : session(clamped(opts), rx_seq_policy::echo_peer_rx_field) {}
 
 void host_session::start(time_point now) {
   if (started_) return;
@@ -15,8 +24,17 @@ void host_session::start(time_point now) {
 }
 
 std::error_code host_session::on_version(std::span<const std::byte> payload) {
-  if (!started_ || handshake_done_) {
-    ++stats_.packets_ignored;  // the reference warns and carries on, so do we
+  if (!started_) {
+    ++stats_.packets_ignored;
+    return {};
+  }
+  if (handshake_done_) {
+    // The phone started over inside a live session: what it does then is not known
+    // (real-phone.md 2.4), and its old connections are gone on its side if it did. The
+    // reference warns and carries on; we end the connections, saying why, and shake
+    // hands afresh, as with a phone that was just plugged in.
+    restart("the phone restarted its mux session (VERSION inside a live session)");
+    queue_version(2, 0);
     return {};
   }
   if (payload.size() < version_payload_size)

@@ -36,6 +36,12 @@ struct session_options {
   std::chrono::microseconds ack_delay{1000};
 };
 
+// A phone reads each bulk OUT transfer as one mux packet and refuses any read over
+// 65535 bytes with a CONTROL error ("asyncReadComplete, message was too large ...",
+// usbmux-wire.md 1.4), dropping it. A host session never sends a larger packet, whatever
+// max_packet_size asks for (host_session clamps it).
+inline constexpr std::uint32_t largest_host_packet = 65535;
+
 struct device_options : session_options {
   // Major version the phone answers VERSION with (2 for any modern phone, 1 for old firmware).
   std::uint32_t version_major = 2;

@@ -206,6 +206,7 @@ void session::clear_deadline(stream& s) {
 
 std::optional<time_point> session::next_deadline() const {
   if (failure_) return std::nullopt;
+  if (anchor_handshake_deadline_) return time_point{};  // at once: on_timer() has the clock
   std::optional<time_point> t = handshake_deadline_;
   if (!deadlines_.empty() && (!t || deadlines_.begin()->first < *t)) t = deadlines_.begin()->first;
   return t;
@@ -213,6 +214,10 @@ std::optional<time_point> session::next_deadline() const {
 
 std::error_code session::on_timer(time_point now) {
   if (failure_) return errc::session_failed;
+  if (anchor_handshake_deadline_) {
+    anchor_handshake_deadline_ = false;
+    handshake_deadline_ = now + opts_.handshake_timeout;
+  }
   if (handshake_deadline_ && now >= *handshake_deadline_) {
     fail(errc::handshake_timeout);
     return errc::handshake_timeout;
@@ -285,6 +290,38 @@ void session::fail(std::error_code ec, std::string detail) {
   replies_.clear();
   ack_queue_.clear();
   send_queue_.clear();
+}
+
+void session::restart(const std::string& why) {
+  ++stats_.session_restarts;
+  for (auto it = streams_.begin(); it != streams_.end();) {
+    stream& s = it->second;
+    s.deadline.reset();
+    unregister_ports(s);                     // the new session may hand the same ports out again
+    if (s.state == stream_state::closing) {  // the owner let go already
+      it = streams_.erase(it);
+      continue;
+    }
+    if (s.state != stream_state::dead) {
+      s.state = stream_state::dead;
+      s.tx.clear();
+      emit<events::closed>(s.id, close_reason::session_ended, why);
+    }
+    ++it;
+  }
+  by_ports_.clear();
+  deadlines_.clear();
+  control_.clear();
+  replies_.clear();
+  ack_queue_.clear();
+  send_queue_.clear();
+  format_ = header_format::v1;
+  handshake_done_ = false;
+  handshake_deadline_.reset();
+  anchor_handshake_deadline_ = true;
+  tx_seq_ = 0;
+  peer_tx_seq_ = 0;
+  peer_rx_field_ = 0xFFFF;
 }
 
 stream* session::find(conn_id id) {

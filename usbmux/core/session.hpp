@@ -49,6 +49,7 @@ struct session_stats {
   std::uint64_t packets_before_handshake = 0;  // TCP packets before VERSION completed (dropped)
   std::uint64_t packets_ignored = 0;           // stray VERSION/SETUP, RST for unknown connections
   std::uint64_t control_messages_dropped = 0;
+  std::uint64_t session_restarts = 0;  // VERSION from the phone inside a live session
 };
 
 struct connection_info {
@@ -179,6 +180,11 @@ class session {
   void set_deadline(stream& s, time_point t);
   void finish_handshake(header_format f, std::uint32_t peer_major, std::uint32_t peer_minor);
   void fail(std::error_code ec, std::string detail = {});
+  // Starts the session over without failing it: every connection ends (`closed`,
+  // session_ended, with `why`), queued packets go, headers are v1 again and the
+  // handshake is not done. The next on_timer() anchors handshake_timeout from its
+  // `now` (next_deadline() asks for it at once): receive() has no clock.
+  void restart(const std::string& why);
   // Returns `ec` and keeps `detail` for failure_text(): a fatal error found while
   // reading a packet, said with its values.
   std::error_code fatal(std::error_code ec, std::string detail) {
@@ -191,6 +197,7 @@ class session {
   header_format format_ = header_format::v1;
   bool handshake_done_ = false;
   std::optional<time_point> handshake_deadline_;
+  bool anchor_handshake_deadline_ = false;  // set by restart(), done by the next on_timer()
 
  private:
   struct queued_packet {

@@ -1,6 +1,7 @@
 #include "usbmux/usb/device_link.hpp"
 
 #include <chrono>
+#include <cstdio>
 
 #include "usbmux/usb/usb_error.hpp"
 
@@ -152,7 +153,7 @@ base::result<void> device_link::open() {
   }
   for (int i = 0; i < opts_.out_transfers; ++i) {
     libusb_transfer* t = libusb_alloc_transfer(0);
-    buffers_[b] = std::make_unique_for_overwrite<std::uint8_t[]>(opts_.session.max_packet_size);
+    buffers_[b] = std::make_unique_for_overwrite<std::uint8_t[]>(packet_room());
     libusb_fill_bulk_transfer(t, handle_, facts_.mux.out_endpoint, buffers_[b++].get(), 0,
                               &device_link::out_done, this, 0);
     out_all_.push_back(t);
@@ -169,8 +170,13 @@ base::result<void> device_link::open() {
   return {};
 }
 
+int device_link::submit(libusb_transfer* t) {
+  submitted_at_clear_[t] = clear_count_[(t->endpoint & LIBUSB_ENDPOINT_IN) != 0];
+  return libusb_submit_transfer(t);
+}
+
 bool device_link::submit_in(libusb_transfer* t) {
-  if (libusb_submit_transfer(t) != 0) return false;
+  if (submit(t) != 0) return false;
   ++in_flight_;
   return true;
 }
@@ -197,6 +203,7 @@ void device_link::on_in(libusb_transfer* t) {
   if (t->status != LIBUSB_TRANSFER_COMPLETED)
     return fail(link_errc::transfer_failed,
                 std::string("USB read failed: ") + libusb_error_name(t->status));
+  clears_[1] = 0;
   if (t->actual_length > 0) {
     const auto bytes =
         std::as_bytes(std::span(t->buffer, static_cast<std::size_t>(t->actual_length)));
@@ -205,7 +212,7 @@ void device_link::on_in(libusb_transfer* t) {
       return fail(link_errc::protocol_error, "mux protocol error: " + session_.failure_text());
     }
   }
-  if (int r = libusb_submit_transfer(t); r != 0) {
+  if (int r = submit(t); r != 0) {
     if (r == LIBUSB_ERROR_NO_DEVICE) return fail(link_errc::unplugged);
     return fail(link_errc::transfer_failed,
                 std::string("cannot resubmit a USB read: ") + libusb_error_name(r));
@@ -227,6 +234,7 @@ void device_link::on_out(libusb_transfer* t) {
   if (t->status != LIBUSB_TRANSFER_COMPLETED)
     return fail(link_errc::transfer_failed,
                 std::string("USB write failed: ") + libusb_error_name(t->status));
+  clears_[0] = 0;
   flush();
 }
 
@@ -238,14 +246,39 @@ void device_link::recover_stall(libusb_transfer* t, bool is_in) {
       if (!is_in) out_free_.push_back(t);
       return schedule_finish_check();
     }
+    char ep[8];
+    std::snprintf(ep, sizeof ep, "0x%02x", t->endpoint);
+    const std::string which = std::string("bulk ") + (is_in ? "IN" : "OUT") + " endpoint " + ep;
+    const bool episode = submitted_at_clear_[t] == clear_count_[is_in];
+    ++clears_[is_in];
+    auto& stalls = stalls_[is_in];
+    if (episode) {
+      const auto now = std::chrono::steady_clock::now();
+      std::erase_if(stalls, [now](auto at) { return now - at > stall_window; });
+      stalls.push_back(now);
+    }
+    if (stalls.size() > static_cast<std::size_t>(stall_limit) || clears_[is_in] > clears_limit) {
+      if (!is_in) out_free_.push_back(t);
+      const std::string how =
+          stalls.size() > static_cast<std::size_t>(stall_limit)
+              ? std::to_string(stalls.size()) + " times in " +
+                    std::to_string(stall_window.count()) + " s"
+              : std::to_string(clears_[is_in]) + " clears with no transfer through";
+      return fail(link_errc::transfer_failed, "the phone keeps stalling its " + which + " (" + how +
+                                                  "): clearing the halt does not help");
+    }
+    if (episode) ++clear_count_[is_in];
     if (int r = libusb_clear_halt(handle_, t->endpoint); r != 0)
       return fail(link_errc::transfer_failed,
                   std::string("cannot clear a stalled endpoint: ") + libusb_error_name(r));
-    if (libusb_submit_transfer(t) != 0) {
+    if (submit(t) != 0) {
       if (!is_in) out_free_.push_back(t);
       return fail(link_errc::transfer_failed, "cannot resume after a stall: the phone is gone");
     }
     ++in_flight_;
+    if (episode)
+      listener_.on_recovered(*this, "the phone stalled its " + which +
+                                        "; the halt was cleared and the transfer sent again");
   });
 }
 
@@ -253,15 +286,15 @@ void device_link::flush() {
   if (stopping_) return;
   while (!out_free_.empty()) {
     libusb_transfer* t = out_free_.back();
-    const std::size_t n = session_.pull_packet(
-        std::as_writable_bytes(std::span(t->buffer, opts_.session.max_packet_size)));
+    const std::size_t n =
+        session_.pull_packet(std::as_writable_bytes(std::span(t->buffer, packet_room())));
     if (n == 0) break;
     out_free_.pop_back();
     t->length = static_cast<int>(n);
     // The phone finds the end of a packet by a short USB packet: when the length is
     // a multiple of wMaxPacketSize, a zero-length packet has to follow.
     t->flags = (n % facts_.mux.max_packet == 0) ? LIBUSB_TRANSFER_ADD_ZERO_PACKET : 0;
-    if (int r = libusb_submit_transfer(t); r != 0) {
+    if (int r = submit(t); r != 0) {
       out_free_.push_back(t);
       if (r == LIBUSB_ERROR_NO_DEVICE) return fail(link_errc::unplugged);
       return fail(link_errc::transfer_failed,

@@ -14,6 +14,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -36,6 +37,10 @@ struct link_options {
   // error), the phone is opened again after this delay, doubling up to the maximum.
   std::chrono::milliseconds retry_first{1000};
   std::chrono::milliseconds retry_max{30000};
+  // A phone that answers nothing (locked, or in USB Restricted Mode after an unlock of
+  // the screen only) is asked again at most this often: its unlock is noticed within
+  // this plus the handshake timeout, and each try costs a claim and a 20-byte VERSION.
+  std::chrono::milliseconds retry_silent_max{2000};
   usbmux::session_options session;
 };
 
@@ -57,6 +62,9 @@ class device_link final : public usbmux::phone_link {
     // transfers have returned. Always called from a posted handler, never from inside
     // libusb, so the owner may destroy the link right here.
     virtual void on_gone(device_link& link, std::error_code why, const std::string& detail) = 0;
+    // Something the link recovered from by itself (a stalled endpoint cleared), in
+    // words for the log.
+    virtual void on_recovered(device_link& /*link*/, const std::string& /*what*/) {}
   };
 
   device_link(event_loop& loop, libusb_device* device, link_options opts, listener& l);
@@ -84,6 +92,9 @@ class device_link final : public usbmux::phone_link {
   void flush() override;
 
  private:
+  // An OUT transfer's buffer: the session's largest packet, as the session clamped it
+  // (never over usbmux::largest_host_packet).
+  std::size_t packet_room() const { return session_.options().max_packet_size; }
   struct transfer_slot;
 
   static void LIBUSB_CALL in_done(libusb_transfer* t);
@@ -96,6 +107,23 @@ class device_link final : public usbmux::phone_link {
   void fail(usbmux::link_errc why, const std::string& detail = {});
   void schedule_finish_check();
   void recover_stall(libusb_transfer* t, bool is_in);
+  // A stall is one episode per endpoint until a transfer there completes again (the
+  // transfers in flight all come back stalled at once): said once, counted once. A
+  // phone that stalls again and again is failed, not cleared for ever: more than
+  // stall_limit episodes within stall_window, or clears_limit clears with no transfer
+  // getting through.
+  static constexpr int stall_limit = 3;
+  static constexpr std::chrono::seconds stall_window{10};
+  static constexpr int clears_limit = 16;
+  // The transfers in flight come back stalled one after the other, and one of them may
+  // be resubmitted and complete before the next comes back: a transfer submitted before
+  // the last clear on its endpoint stalled in the same episode. Each transfer carries
+  // the endpoint's clear count at its submission.
+  std::uint32_t clear_count_[2] = {0, 0};
+  std::map<const libusb_transfer*, std::uint32_t> submitted_at_clear_;  // 7 entries at most
+  int submit(libusb_transfer* t);                                 // libusb_submit_transfer, stamped
+  std::vector<std::chrono::steady_clock::time_point> stalls_[2];  // [0] OUT, [1] IN
+  int clears_[2] = {0, 0};  // [0] OUT, [1] IN: clears since the last completed transfer
   template <class F>
   void post(F&& f);
 

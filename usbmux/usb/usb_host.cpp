@@ -73,11 +73,13 @@ void usb_host::on_ready(device_link& link) {
 }
 
 void usb_host::detach(libusb_device* dev) {
+  auto it = links_.find(dev);
   if (auto r = retries_.find(dev); r != retries_.end()) {  // gone for good: stop retrying
     libusb_unref_device(dev);
     retries_.erase(r);
+    if (it == links_.end())
+      outer_.on_left_while_waiting(libusb_get_bus_number(dev), libusb_get_device_address(dev));
   }
-  auto it = links_.find(dev);
   if (it != links_.end()) {
     departed_.insert(dev);  // on_gone (posted) must not try it again
     it->second->shut_down(usbmux::link_errc::unplugged);
@@ -98,14 +100,14 @@ void usb_host::on_gone(device_link& link, std::error_code why, const std::string
   outer_.on_gone(link, why, detail);
   links_.erase(dev);
   if (again) {
-    schedule_retry(dev);
+    schedule_retry(dev, why == usbmux::link_errc::handshake_failed);
     libusb_unref_device(dev);
   }
 }
 
 // A phone that failed without leaving (protocol error, silent handshake, USB error)
 // is opened again later; the delay doubles each time, and a working link resets it.
-void usb_host::schedule_retry(libusb_device* dev) {
+void usb_host::schedule_retry(libusb_device* dev, bool silent) {
   auto [it, fresh] = retries_.try_emplace(dev);
   if (fresh) {
     libusb_ref_device(dev);
@@ -114,6 +116,7 @@ void usb_host::schedule_retry(libusb_device* dev) {
   } else {
     it->second.delay = std::min(it->second.delay * 2, opts_.retry_max);
   }
+  if (silent) it->second.delay = std::min(it->second.delay, opts_.retry_silent_max);
   it->second.timer->expires_after(it->second.delay);
   it->second.timer->async_wait(
       [this, dev, alive = std::weak_ptr<int>(alive_)](const std::error_code& ec) {

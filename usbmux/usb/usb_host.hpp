@@ -19,6 +19,9 @@ class usb_host : private device_link::listener {
     // An Apple device arrived but could not be used; `what` says which step failed.
     virtual void on_attach_failed(std::uint8_t bus, std::uint8_t address, const std::string& what,
                                   std::error_code ec) = 0;
+    // A phone that had failed (and waited for its retry, with no link open) left the
+    // bus: whatever was said about it is over.
+    virtual void on_left_while_waiting(std::uint8_t /*bus*/, std::uint8_t /*address*/) {}
   };
 
   usb_host(event_loop& loop, link_options opts, listener& l);
@@ -41,11 +44,15 @@ class usb_host : private device_link::listener {
                                  void* self);
   void attach(libusb_device* dev);
   void detach(libusb_device* dev);
-  void schedule_retry(libusb_device* dev);
+  // `silent`: the phone did not answer VERSION (retry_silent_max caps the delay).
+  void schedule_retry(libusb_device* dev, bool silent = false);
 
   void on_ready(device_link& link) override;
   void on_event(device_link& link, const usbmux::event& e) override { outer_.on_event(link, e); }
   void on_gone(device_link& link, std::error_code why, const std::string& detail) override;
+  void on_recovered(device_link& link, const std::string& what) override {
+    outer_.on_recovered(link, what);
+  }
 
   event_loop& loop_;
   link_options opts_;

@@ -137,6 +137,22 @@ TEST(TetherControlBothSides, StatusReadsBackAsSent) {
   EXPECT_EQ(r.connections[0].bytes_from_phone, 7u);
 }
 
+// Phones attached that answer nothing (locked) travel as "Silent"; a reply without the
+// list (a tetherd from before it) decodes as none.
+TEST(TetherControlBothSides, SilentPhonesRoundTrip) {
+  const std::string silent[] = {"00008120-7E7E000000000000"};
+  plist_ptr d(status_dict({}, {}, silent));
+  auto back = decode_status(d.get());
+  ASSERT_TRUE(back) << back.describe();
+  EXPECT_EQ(back->silent, std::vector<std::string>{silent[0]});
+  plist_dict_remove_item(d.get(), "Silent");
+  back = decode_status(d.get());
+  ASSERT_TRUE(back) << back.describe();
+  EXPECT_TRUE(back->silent.empty());
+  plist_dict_set_item(d.get(), "Silent", plist_new_string("x"));
+  EXPECT_EQ(decode_status(d.get()).detail(), "Silent is not a list");
+}
+
 // A reply the CLI cannot trust says which field is wrong, never a silent zero.
 TEST(TetherControlBothSides, AWrongFieldIsNamed) {
   plist_ptr d(forward_added_dict(sample_forward()));

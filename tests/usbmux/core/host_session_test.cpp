@@ -72,11 +72,107 @@ TEST_F(HostSession, SilentPhoneTimesOutInsteadOfHangingForever) {
   EXPECT_FALSE(host.next_deadline());
 }
 
-TEST_F(HostSession, SecondVersionAfterHandshakeIsIgnored) {
+// A VERSION from the phone inside a live session: the session starts over. Both orders
+// of the old connection's data and the phone's VERSION.
+class HostSessionRestart : public HostSession {
+ protected:
+  void expect_restart(conn_id id) {
+    const auto events = drain_events(host);
+    ASSERT_EQ(events.size(), 1u);
+    const auto* c = std::get_if<events::closed>(&events[0]);
+    ASSERT_TRUE(c != nullptr);
+    EXPECT_EQ(c->id, id);
+    EXPECT_EQ(c->reason, close_reason::session_ended);
+    EXPECT_EQ(c->detail, "the phone restarted its mux session (VERSION inside a live session)");
+    EXPECT_FALSE(host.ready());
+    EXPECT_EQ(host.format(), header_format::v1);
+    EXPECT_EQ(host.stats().session_restarts, 1u);
+    EXPECT_EQ(host.connect(2345, t0).error(), errc::not_ready);
+    // A fresh VERSION offer, bounded by handshake_timeout from the next on_timer().
+    const auto out = drain(host);
+    ASSERT_EQ(out.size(), 1u);
+    EXPECT_EQ(out[0], hex("00000000 00000014 00000002 00000000 00000000"));
+    ASSERT_EQ(host.next_deadline(), time_point{});
+    ASSERT_FALSE(host.on_timer(t0));
+    EXPECT_EQ(host.next_deadline(), t0 + session_options{}.handshake_timeout);
+  }
+  void answer_and_reconnect(conn_id old) {
+    ASSERT_FALSE(host.receive(version_packet(2)));
+    EXPECT_TRUE(host.ready());
+    EXPECT_EQ(drain(host).size(), 1u);  // SETUP
+    drain_events(host);
+    ASSERT_FALSE(host.close(old, t0));
+    EXPECT_TRUE(drain(host).empty()) << "no RST for a connection of the old session";
+    const conn_id again = open(2345);  // the same source port may be handed out again
+    EXPECT_NE(again, old);
+    EXPECT_TRUE(host.ready());
+  }
+};
+
+TEST_F(HostSessionRestart, VersionThenTheOldSessionsDataIsDropped) {
   handshake();
-  EXPECT_FALSE(host.receive(version_packet(1)));
-  EXPECT_EQ(host.format(), v2);
-  EXPECT_EQ(host.stats().packets_ignored, 1u);
+  const conn_id id = open(2345);
+  ASSERT_FALSE(host.receive(
+      mux_packet(header_format::v1, protocol::version, hex("00000002 00000000 00000000"))));
+  expect_restart(id);
+  // The old connection's data after the restart comes before the new handshake: dropped.
+  ASSERT_FALSE(host.receive(tcp_packet(v2, th(2345, sport, 1, 1, tcp_flag::ack), "old")));
+  EXPECT_EQ(host.stats().packets_before_handshake, 1u);
+  EXPECT_TRUE(drain_events(host).empty());
+  answer_and_reconnect(id);
+}
+
+TEST_F(HostSessionRestart, TheOldSessionsDataThenVersion) {
+  handshake();
+  const conn_id id = open(2345);
+  phone_sends(2345, 1, 1, "last words");
+  const auto before = drain_events(host);
+  ASSERT_EQ(before.size(), 1u);
+  EXPECT_TRUE(std::holds_alternative<events::readable>(before[0]));
+  ASSERT_FALSE(host.receive(
+      mux_packet(header_format::v1, protocol::version, hex("00000002 00000000 00000000"))));
+  expect_restart(id);
+  answer_and_reconnect(id);
+}
+
+TEST_F(HostSessionRestart, APhoneSilentAfterItsVersionTimesOut) {
+  handshake();
+  open(2345);
+  ASSERT_FALSE(host.receive(
+      mux_packet(header_format::v1, protocol::version, hex("00000002 00000000 00000000"))));
+  drain_events(host);
+  drain(host);
+  ASSERT_FALSE(host.on_timer(t0));
+  EXPECT_EQ(host.on_timer(t0 + session_options{}.handshake_timeout), errc::handshake_timeout);
+}
+
+// A phone refuses a read over 65535 bytes (CONTROL error, data dropped): no option
+// makes the host send one, whatever max_packet_size asks for.
+class HostSessionHugePackets : public HostSession {
+ protected:
+  HostSessionHugePackets() : HostSession(huge()) {}
+  static session_options huge() {
+    session_options o;
+    o.max_packet_size = 1 << 20;
+    o.send_buffer = 1 << 20;
+    return o;
+  }
+};
+
+TEST_F(HostSessionHugePackets, NoPacketIsOver65535Bytes) {
+  EXPECT_EQ(host.options().max_packet_size, largest_host_packet);
+  handshake();
+  const conn_id id = open(2345, 0xffff);  // the phone's window: 16 MB
+  const std::vector<std::byte> data(600000, std::byte{0x5a});
+  ASSERT_EQ(*host.send(id, data), data.size());
+  std::vector<std::byte> out(1 << 20);
+  std::size_t largest = 0, total = 0;
+  while (const std::size_t n = host.pull_packet(out)) {
+    largest = std::max(largest, n);
+    total += n;
+  }
+  EXPECT_EQ(largest, largest_host_packet);
+  EXPECT_GT(total, data.size());
 }
 
 TEST_F(HostSession, TcpBeforeHandshakeIsDroppedAndCounted) {
