@@ -132,7 +132,9 @@ TEST_F(ControlCommands, ErrorsSayWhatIsWanted) {
   EXPECT_EQ(run("delay 1 soon"), "error: 'delay N MS' takes milliseconds, e.g. 'delay 1 50'\n");
   const std::string unknown = run("wiggle 1");
   EXPECT_EQ(unknown.rfind("error: unknown command 'wiggle' (list, plug N,", 0), 0u) << unknown;
-  EXPECT_NE(unknown.find("stats N, lock N [hidden], unlock N"), std::string::npos) << unknown;
+  EXPECT_NE(unknown.find("app suspend|resume|kill PORT [N], lock N [hidden], unlock N"),
+            std::string::npos)
+      << unknown;
   phone.refuse_plug = true;
   EXPECT_EQ(run("plug 1"), "error: no UDC\n");
   EXPECT_TRUE(phone.calls.size() == 1 && done.empty());
