@@ -218,7 +218,7 @@ TEST_F(Transport, FindsThePhoneAndReportsWhatItIs) {
   EXPECT_EQ(f.mux.in_endpoint, 0x85);
   EXPECT_EQ(f.mux.out_endpoint, 0x04);
   EXPECT_EQ(f.mux.max_packet, super ? 1024 : 512);
-  EXPECT_EQ(f.speed_bps, super ? 5'000'000'000u : 480'000'000u);
+  EXPECT_EQ(f.speed_bps, super ? 10'000'000'000u : 480'000'000u);  // Gen 2, as the Pros
   EXPECT_EQ(f.location >> 16, 1u);
   EXPECT_TRUE(attach_failures.empty());
 }
