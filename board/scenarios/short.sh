@@ -20,7 +20,7 @@ systemctl is-active --quiet tetherd.socket &&
   ok "the install left tetherd.socket listening on /run/usbmuxd (root:plugdev, 0660)" ||
   fail "tetherd.socket: $(systemctl is-active tetherd.socket), /run/usbmuxd $(stat -c %U:%G:%a /run/usbmuxd 2>&1)"
 tetherd_inactive || fail "tetherd runs before any phone or client"
-r=$(tether list 2>&1) && [ "$r" = "no phone attached" ] &&
+r=$(tether list 2>&1) && case "$r" in "no phone attached ("*"locked iPhone"*) ;; *) false ;; esac &&
   journalctl -b -u tetherd | grep -q "listening on /run/usbmuxd (socket from systemd)" &&
   ok "tether list with no phone: '$r', from a tetherd the socket started" ||
   fail "tether list with no phone: '$r' (exit $?)"
