@@ -3,8 +3,8 @@
 # tetherd. tether-gadget halts its bulk IN or OUT endpoint through FunctionFS, so the
 # host's transfer in flight ends with a stall (EPIPE), as on real phones (usbmuxd#215).
 # - Debian's usbmuxd treats any failed transfer as a dead phone and drops it. What
-#   brings it back is what device farms do: a port reset (USBDEVFS_RESET, as `usbreset`)
-#   and, failing that, unbind and bind the device (a departure and an arrival).
+#   brings it back is tried in the order device farms use: a port reset (USBDEVFS_RESET,
+#   as `usbreset`), unbind and bind the device, and a replug.
 # - tetherd clears the halt and sends again, with one line that says so; the stream goes
 #   on with no reset. A phone that keeps stalling (4 times in 10 s) is opened afresh.
 # Each recovery is timed.
@@ -33,11 +33,15 @@ finally:
     os.close(fd)
 PY
 }
-# rebind: the device unbound from the USB core and bound again (libimobiledevice#693).
+# rebind: the device unbound from its driver and bound again (libimobiledevice#693). The
+# driver is not always the USB core's generic one: where apple-mfi-fastcharge is loaded it
+# claims every Apple phone, and the generic driver then refuses the bind (ENODEV).
 rebind() {
-  local dev
+  local dev driver
   dev=$(basename "$(dirname "$(grep -l '^12a8$' /sys/bus/usb/devices/*/idProduct | head -1)")")
-  echo "$dev" >/sys/bus/usb/drivers/usb/unbind && sleep 0.5 && echo "$dev" >/sys/bus/usb/drivers/usb/bind
+  driver=$(readlink -f "/sys/bus/usb/devices/$dev/driver")
+  note "unbind and bind $dev from ${driver##*/}"
+  echo "$dev" >"$driver/unbind" && sleep 0.5 && echo "$dev" >"$driver/bind"
 }
 listed() { idevice_id -l | grep -qx "$udid"; }
 unlisted() { ! idevice_id -l | grep -qx "$udid"; }
@@ -57,17 +61,34 @@ t=$(ms)
 if wait_until 15 "usbmuxd to drop the stalled phone" unlisted; then
   ok "usbmuxd: a stall on bulk IN drops the phone ($(($(ms) - t)) ms): $(journalctl -u usbmuxd --no-pager -o cat | grep -i 'stall' | tail -1)"
 fi
+# Debian's unit runs usbmuxd with --systemd, which implies --exit: with its only phone
+# dropped it exits, and only an arrival ("add") starts it again.
+within 5 sh -c "! systemctl is-active --quiet usbmuxd" &&
+  note "usbmuxd exited with its last phone gone ($(systemctl show -p Result --value usbmuxd))"
+back=""
 t=$(ms)
-port_reset && ok "port reset (USBDEVFS_RESET) done" || note "port reset failed"
+port_reset && note "port reset (USBDEVFS_RESET) done" || note "port reset failed"
 if within 10 listed; then
-  ok "usbmuxd: the port reset brings the phone back ($(($(ms) - t)) ms)"
+  back="the port reset ($(($(ms) - t)) ms)"
 else
-  note "usbmuxd: the port reset alone did not bring it back (no arrival event); unbind and bind"
+  note "the port reset did not bring it back: the device stays, so there is no arrival event"
   t=$(ms)
   rebind
-  wait_until 20 "usbmuxd to list the phone after unbind and bind" listed &&
-    ok "usbmuxd: unbind and bind bring the phone back ($(($(ms) - t)) ms)"
+  if within 10 listed; then
+    back="unbind and bind ($(($(ms) - t)) ms)"
+  else
+    note "unbind and bind did not bring it back either (a bind is not an arrival); a replug"
+    t=$(ms)
+    gadget unplug 1 >/dev/null && sleep 0.5 && gadget plug 1 >/dev/null
+    if within 20 listed; then
+      back="only a replug ($(($(ms) - t)) ms)"
+    else
+      fail "usbmuxd to list the phone after a replug: not within 20 s; usbmuxd $(systemctl is-active usbmuxd), its last words:"
+      journalctl -u usbmuxd --no-pager -o cat | tail -8 | sed 's/^/    /'
+    fi
+  fi
 fi
+[ -n "$back" ] && ok "usbmuxd: what brought the stalled phone back: $back"
 iproxy_stop
 port=$(iproxy_start 2345) || finish
 r=$(echo_check 127.0.0.1 "$port" 65536) && ok "usbmuxd: echo after the recovery: $r" || fail "usbmuxd: echo after recovery: $r"
