@@ -64,7 +64,7 @@ x509_ptr new_certificate(EVP_PKEY* subject_key) {
   return x;
 }
 
-base::result<std::string> failed(const char* what) {
+base::result<std::string> cert_failed(const char* what) {
   return {std::make_error_code(std::errc::invalid_argument), openssl_error(what)};
 }
 
@@ -75,14 +75,14 @@ base::result<std::string> make_root_certificate(const rsa_key& root) {
   if (!x || !add_extension(x.get(), x.get(), NID_basic_constraints, "critical,CA:TRUE") ||
       !add_extension(x.get(), x.get(), NID_subject_key_identifier, "hash") ||
       X509_sign(x.get(), root.get(), EVP_sha256()) == 0)
-    return failed("cannot make the root certificate");
+    return cert_failed("cannot make the root certificate");
   return write_pem(x.get());
 }
 
 base::result<std::string> make_leaf_certificate(const rsa_key& root, const std::string& root_pem,
                                                 const rsa_key& subject_key) {
   x509_ptr issuer = read_pem(root_pem);
-  if (!issuer) return failed("the root certificate is not PEM");
+  if (!issuer) return cert_failed("the root certificate is not PEM");
   x509_ptr x = new_certificate(subject_key.get());
   if (!x || X509_set_issuer_name(x.get(), X509_get_subject_name(issuer.get())) != 1 ||
       !add_extension(x.get(), issuer.get(), NID_basic_constraints, "critical,CA:FALSE") ||
@@ -90,7 +90,7 @@ base::result<std::string> make_leaf_certificate(const rsa_key& root, const std::
                      "critical,digitalSignature,keyEncipherment") ||
       !add_extension(x.get(), issuer.get(), NID_subject_key_identifier, "hash") ||
       X509_sign(x.get(), root.get(), EVP_sha256()) == 0)
-    return failed("cannot make a certificate signed by the root");
+    return cert_failed("cannot make a certificate signed by the root");
   return write_pem(x.get());
 }
 

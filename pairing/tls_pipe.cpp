@@ -11,7 +11,7 @@
 namespace tether::pairing {
 namespace {
 
-base::result<void> failed(const std::string& what) {
+base::result<void> tls_failed(const std::string& what) {
   return {std::make_error_code(std::errc::protocol_error), openssl_error(what)};
 }
 base::result<std::unique_ptr<tls_pipe>> not_made(const std::string& what) {
@@ -68,7 +68,7 @@ tls_pipe::~tls_pipe() {
 base::result<void> tls_pipe::feed(std::span<const std::byte> ciphertext) {
   if (!ciphertext.empty() &&
       BIO_write(in_, ciphertext.data(), static_cast<int>(ciphertext.size())) <= 0)
-    return failed("cannot buffer TLS input");
+    return tls_failed("cannot buffer TLS input");
   return pump();
 }
 
@@ -79,7 +79,7 @@ base::result<void> tls_pipe::pump() {
     if (rc != 1) {
       const int e = SSL_get_error(ssl_, rc);
       if (e == SSL_ERROR_WANT_READ || e == SSL_ERROR_WANT_WRITE) return {};
-      return failed("TLS handshake failed");
+      return tls_failed("TLS handshake failed");
     }
     established_ = true;
     if (!pending_.empty()) {
@@ -101,7 +101,7 @@ base::result<void> tls_pipe::pump() {
       peer_closed_ = true;
       return {};
     }
-    return failed("TLS record rejected");
+    return tls_failed("TLS record rejected");
   }
 }
 
@@ -112,7 +112,7 @@ base::result<void> tls_pipe::write(std::span<const std::byte> plaintext) {
   }
   while (!plaintext.empty()) {
     const int n = SSL_write(ssl_, plaintext.data(), static_cast<int>(plaintext.size()));
-    if (n <= 0) return failed("TLS write failed");
+    if (n <= 0) return tls_failed("TLS write failed");
     plaintext = plaintext.subspan(static_cast<std::size_t>(n));
   }
   return {};
