@@ -185,7 +185,7 @@ base::result<void> lockdown_responder::feed_plain(std::span<const std::byte> byt
     if (!pipe) return dropped("cannot start the session's TLS: " + pipe.describe());
     tls_ = std::move(*pipe);
     client_checked_ = false;
-    if (plain_.buffered() != 0 || (request = plain_.next()))
+    if (plain_.buffered() != 0 || plain_.next() != nullptr)
       return dropped("the host sent lockdown messages where TLS should start");
     return {};
   }
@@ -193,11 +193,8 @@ base::result<void> lockdown_responder::feed_plain(std::span<const std::byte> byt
 }
 
 base::result<void> lockdown_responder::feed_tls(std::span<const std::byte> bytes) {
-  if (auto ok = tls_->feed(bytes); !ok) {
-    auto sent = tls_->take_ciphertext();  // the alert, for the host's log
-    out_.insert(out_.end(), sent.begin(), sent.end());
+  if (auto ok = tls_->feed(bytes); !ok)
     return dropped("the session's TLS failed: " + ok.describe());
-  }
   if (tls_->established() && !client_checked_) {
     // The host proves it holds the record's root key (libimobiledevice presents the
     // root certificate; other hosts the host certificate).

@@ -27,7 +27,7 @@ class lockdownd_app final : public phone_app {
     const auto data = s.received(id);
     const auto fed = c.responder.feed(data);
     s.consume(id, data.size());
-    if (!fed) {  // the alert of a failed handshake is not worth keeping the connection for
+    if (!fed) {  // as a phone does: no answer, the connection ends
       log::info("lockdownd: dropping a connection: " + fed.describe());
       connections_.erase(it);
       (void)s.abort(id);
