@@ -25,7 +25,8 @@ BENCHMARK(host_keys_made_once)->Unit(benchmark::kMillisecond)->Iterations(3);
 void device_certificate_per_phone(benchmark::State& state) {
   const rsa_key device = *rsa_key::from_public_pem(host().host_key.public_pem());
   for (auto _ : state)
-    benchmark::DoNotOptimize(make_leaf_certificate(host().root_key, host().root_certificate, device));
+    benchmark::DoNotOptimize(
+        make_leaf_certificate(host().root_key, host().root_certificate, device));
 }
 BENCHMARK(device_certificate_per_phone)->Unit(benchmark::kMillisecond);
 
@@ -34,8 +35,8 @@ void tls_session_both_ends(benchmark::State& state) {
   const tls_pipe::identity client{host().root_certificate, host().root_key.private_pem()};
   const tls_pipe::identity server{host().host_certificate, host().host_key.private_pem()};
   for (auto _ : state) {
-    auto c = *tls_pipe::make(tls_pipe::role::client, client);
-    auto s = *tls_pipe::make(tls_pipe::role::server, server);
+    auto c = tls_pipe::make(tls_pipe::role::client, client).value();
+    auto s = tls_pipe::make(tls_pipe::role::server, server).value();
     while (!c->established() || !s->established()) {
       if (!s->feed(c->take_ciphertext()) || !c->feed(s->take_ciphertext())) {
         state.SkipWithError("handshake failed");

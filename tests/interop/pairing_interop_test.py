@@ -41,8 +41,14 @@ os.makedirs(lockdown)
 sock, ctl, logfile = os.path.join(run, "usbmuxd"), os.path.join(d, "ctl"), os.path.join(d, "log")
 sim_cmd = [sim, "--phones", "1", "--control", ctl, "-v", "--"]
 if tetherd:
+    # tetherd's own pairing is off here, as with `usbmuxd -p`: this test is about the
+    # clients' pairing (idevicepair saving its record through SavePairRecord), which
+    # tetherd's would race for the same dialog. pairing_test.py tests tetherd's.
+    conf = os.path.join(d, "tetherd.conf")
+    with open(conf, "w") as f:
+        f.write("[tetherd]\npair = no\n")
     cmd = [*sim_cmd, tetherd, "-f", "--socket", sock, "--config-dir", lockdown, "--pidfile",
-           os.path.join(d, "pid"), "--state-dir", d]
+           os.path.join(d, "pid"), "--state-dir", d, "-c", conf]
 else:
     inner = " ".join(f"'{a}'" for a in [*sim_cmd, "usbmuxd", "-f", "-v"])
     cmd = ["unshare", "-m", "sh", "-c",

@@ -37,8 +37,8 @@ struct harness {
   }
 
   void connect() {
-    phone = std::make_unique<sim::lockdown_responder>(sim::lockdown_identity{"00008120-TEST"},
-                                                      trust);
+    phone =
+        std::make_unique<sim::lockdown_responder>(sim::lockdown_identity{"00008120-TEST"}, trust);
     ++connections;
     run(flow->connected(now));
   }
@@ -87,8 +87,9 @@ struct harness {
                        [&](const std::string& s) { return s.find(part) != std::string::npos; });
   }
   std::size_t said_count(const std::string& part) const {
-    return static_cast<std::size_t>(std::count_if(
-        said.begin(), said.end(), [&](const std::string& s) { return s.find(part) != std::string::npos; }));
+    return static_cast<std::size_t>(
+        std::count_if(said.begin(), said.end(),
+                      [&](const std::string& s) { return s.find(part) != std::string::npos; }));
   }
   std::vector<std::byte> saved_bytes() const {
     auto b = std::as_bytes(std::span(saved));

@@ -101,8 +101,9 @@ class LockdownResponder : public ::testing::Test {
   std::string pair(const host_keys& h) {
     lockdown_responder phone(id, trust);
     plist_ptr reply = ask(phone, pair_request(h, device_cert(phone, h)));
-    if (error_of(reply.get()).empty())
+    if (error_of(reply.get()).empty()) {
       EXPECT_FALSE(data_of(plist_dict_get_item(reply.get(), "EscrowBag")).empty());
+    }
     return error_of(reply.get());
   }
   void paired(const host_keys& h) {

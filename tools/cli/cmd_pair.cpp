@@ -64,6 +64,10 @@ int run_pair(const global_options& o, std::chrono::seconds wait) {
       std::printf("%s: paired\n", p.udid.c_str());
       return ok;
     }
+    if (starts_with(state, "not trusted"))
+      throw cli_error(failed, p.udid + ": " + state +
+                                  ": the phone refuses this board until it is replugged; unplug "
+                                  "it and plug it back in, and tetherd asks again");
     if (starts_with(state, "not ")) throw cli_error(failed, p.udid + ": " + state);
     std::this_thread::sleep_for(std::chrono::milliseconds(250));
   }
