@@ -169,7 +169,11 @@ pairing_service::pairing_service(asio::io_context& io, device_registry& devices,
 }
 
 pairing_service::~pairing_service() {
-  *alive_ = false;
+  {
+    std::lock_guard<std::mutex> hold(loader_->lock);
+    loader_->service_gone = true;
+  }
+  if (keys_thread_.joinable()) keys_thread_.join();
   devices_.remove_watcher(this);
   for (auto& [id, p] : phones_) p->stop();
 }
@@ -212,18 +216,23 @@ void pairing_service::start(std::uint32_t device_id) {
   loading_ = true;
   // Made (or read) on a thread: the first keys take seconds on a small board, and the
   // phones already attached must be served meanwhile.
-  std::thread([this, alive = alive_, file = settings_.identity_file]() mutable {
-    const auto begun = clock::now();
-    auto id = pairing::load_or_create_host_identity(file);
-    const double ms = std::chrono::duration<double, std::milli>(clock::now() - begun).count();
-    asio::post(io_, [this, alive, id = std::move(id), ms, file]() mutable {
-      if (!*alive) return;
-      if (id)
-        log::info("host keys for pairing ready in " + std::to_string(static_cast<int>(ms)) +
-                  " ms (" + file.string() + ")");
-      identity_loaded(std::move(id));
-    });
-  }).detach();
+  keys_thread_ =
+      std::thread([this, shared = loader_, &io = io_, file = settings_.identity_file]() mutable {
+        const auto begun = clock::now();
+        auto id = pairing::load_or_create_host_identity(file);
+        const double ms = std::chrono::duration<double, std::milli>(clock::now() - begun).count();
+        // The io_context outlives the service (main() makes it first), so posting is safe
+        // while the service is there; a handler left unrun is destroyed with the context.
+        std::lock_guard<std::mutex> hold(shared->lock);
+        if (shared->service_gone) return;
+        asio::post(io, [this, shared, id = std::move(id), ms, file]() mutable {
+          if (shared->service_gone) return;  // the same thread as the destructor: no lock
+          if (id)
+            log::info("host keys for pairing ready in " + std::to_string(static_cast<int>(ms)) +
+                      " ms (" + file.string() + ")");
+          identity_loaded(std::move(id));
+        });
+      });
 }
 
 void pairing_service::identity_loaded(base::result<pairing::host_identity> id) {

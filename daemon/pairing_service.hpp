@@ -12,8 +12,10 @@
 #include <filesystem>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <string>
+#include <thread>
 
 #include "base/result.hpp"
 #include "daemon/device_registry.hpp"
@@ -59,7 +61,16 @@ class pairing_service : public device_registry::watcher {
   std::string identity_problem_;  // why there are no host keys
   bool loading_ = false;
   std::map<std::uint32_t, std::shared_ptr<phone>> phones_;
-  std::shared_ptr<bool> alive_ = std::make_shared<bool>(true);  // for the loader thread
+  // Shared with the thread that makes the keys: it posts its result only while the
+  // service lives, under the lock the destructor takes to say it no longer does.
+  struct loader {
+    std::mutex lock;
+    bool service_gone = false;
+  };
+  std::shared_ptr<loader> loader_ = std::make_shared<loader>();
+  // Joined by the destructor: OpenSSL must not be in use when the process exits. At
+  // worst a stop waits for the keys being made (once per board).
+  std::thread keys_thread_;
 };
 
 }  // namespace tether::daemon

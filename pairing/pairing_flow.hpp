@@ -109,7 +109,7 @@ class pairing_flow {
   std::string asked_;   // the request whose answer is awaited
   std::string detail_;  // why it ended
   int tries_ = 0, reconnects_ = 0;
-  bool said_waiting_ = false, connected_ = false;
+  bool connected_ = false;
 };
 
 }  // namespace tether::pairing

@@ -1,7 +1,9 @@
-// Fuzz target: what a phone's lockdownd sends to tetherd while it pairs. The input is
-// split into chunks at its 0xFF bytes and fed to a pairing_flow, one received() per
-// chunk, between ticks; any bytes must end in a state with words (never a crash, never
-// more buffered than one message), as must the framing on its own.
+// Fuzz target: lockdown's wire, both ways. What a phone's lockdownd sends to tetherd
+// while it pairs: the input is split into chunks at its 0xFF bytes and fed to a
+// pairing_flow, one received() per chunk, between ticks. And what a host sends to the
+// virtual phone's lockdownd (phone/lockdown_responder), the same chunks. Any bytes must
+// end in a state with words or a dropped connection with a reason: never a crash, never
+// more buffered than one message.
 #include <chrono>
 #include <cstdint>
 #include <cstdlib>
@@ -9,6 +11,7 @@
 #include <span>
 
 #include "pairing/pairing_flow.hpp"
+#include "phone/lockdown_responder.hpp"
 #include "proto/lockdown/messages.hpp"
 
 namespace {
@@ -43,5 +46,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     start = i + 1;
   }
   if (flow.describe(now).empty()) std::abort();
+
+  static auto trust = std::make_shared<sim::phone_trust>(sim::phone_trust::clock::now, 1024);
+  sim::lockdown_responder phone(sim::lockdown_identity{"00008120-FUZZ"}, trust);
+  start = 0;
+  for (std::size_t i = 0; i <= size; ++i) {
+    if (i < size && data[i] != 0xFF) continue;
+    const auto fed = phone.feed(bytes.subspan(start, i - start));
+    (void)phone.take_output();
+    if (!fed) {
+      if (fed.describe().empty()) std::abort();  // a dropped connection says why
+      break;
+    }
+    start = i + 1;
+  }
   return 0;
 }

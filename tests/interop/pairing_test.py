@@ -31,7 +31,7 @@ check = Checks()
 TAPS = (1, 25, 90)  # seconds each phone's dialog is up before Trust is tapped
 begin = time.monotonic()
 
-d = Daemon(SIM, TETHERD, "pairing", phones=3)
+d = Daemon(SIM, TETHERD, "pairing", phones=3, pairing=True)
 ENV = dict(os.environ, USBMUXD_SOCKET_ADDRESS=f"UNIX:{d.sock}")
 udids = d.udids()
 records = os.path.join(d.dir, "lockdown")
@@ -261,6 +261,22 @@ def t_locked_then_unlocked():
     return "locked: `tether list` says it waits for the passcode; unlocked: dialog, paired"
 
 
+def t_trust_reenumerates():
+    """Phones have left the bus on Trust and come back at a new address: tetherd's
+    pairing of the old DeviceID ends with it, and the new one pairs at once."""
+    u = udids[1]
+    trust(2, "forget")
+    trust(2, "reenumerate", "on")
+    assert d.sim("replug 2").startswith("ok")
+    wait_for(lambda: status(2).startswith("dialog up"), 20, "the dialog")
+    before = d.device_id(u)
+    trust(2, "accept")
+    wait_for(lambda: u in d.udids() and d.device_id(u) != before and pairing_of(u) == "paired",
+             20, "the phone back at a new address, paired")
+    trust(2, "reenumerate", "off")
+    return f"Trust re-enumerated the phone (device {before} -> {d.device_id(u)}); paired there"
+
+
 def t_pairing_off():
     off = Daemon(SIM, TETHERD, "pairing-off", phones=1, config="[tetherd]\npair = no\n")
     try:
@@ -336,6 +352,7 @@ try:
     run("an immediate tap: plug to Paired", t_immediate_tap_plug_to_paired)
     run("Don't Trust, then `tether pair`", t_denied_then_tether_pair)
     run("locked with a passcode, then unlocked", t_locked_then_unlocked)
+    run("Trust that re-enumerates the phone", t_trust_reenumerates)
     run("automatic pairing off", t_pairing_off)
     run("the reference usbmuxd's preflight on the same phones", t_reference_usbmuxd)
 finally:
