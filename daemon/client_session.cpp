@@ -5,6 +5,7 @@
 
 #include "base/log.hpp"
 #include "daemon/forward_table.hpp"
+#include "daemon/pairing_service.hpp"
 #include "daemon/relay.hpp"
 
 namespace tether::daemon {
@@ -170,7 +171,9 @@ void client_session::handle_control(std::uint32_t tag, const proto::tetherd::req
           const auto list = ctx_.forwards.list();
           queue(encode_plist(tag, ctl::forward_list_dict(list)));
         } else if constexpr (std::is_same_v<T, ctl::requests::status>) {
-          const auto phones = ctx_.devices.phones();
+          auto phones = ctx_.devices.phones();
+          if (ctx_.pairing)
+            for (auto& p : phones) p.pairing = ctx_.pairing->state_of(p.device_id);
           const auto conns = ctx_.devices.connections();
           const auto silent = ctx_.devices.silent_phones();
           queue(encode_plist(tag, ctl::status_dict(phones, conns, silent)));
@@ -178,9 +181,38 @@ void client_session::handle_control(std::uint32_t tag, const proto::tetherd::req
           log::set_level(*log::parse_level(body.level));
           log::info(who() + ": log level set to " + body.level);
           queue(encode_plist(tag, ctl::result_dict(0)));
+        } else if constexpr (std::is_same_v<T, ctl::requests::pair>) {
+          queue(encode_plist(tag, pair_reply(body.udid)));
         }
       },
       r);
+}
+
+// TetherPair: the phone named, or the only one attached; pairing then runs in the
+// background and TetherStatus follows it.
+plist_t client_session::pair_reply(const std::string& udid) {
+  namespace ctl = proto::tetherd;
+  auto refuse = [](result_code code, const std::string& why) {
+    return ctl::result_dict(static_cast<std::uint32_t>(code), why);
+  };
+  if (ctx_.pairing == nullptr)
+    return refuse(result_code::bad_command, "this tetherd does not pair");
+  std::uint32_t id = 0;
+  if (!udid.empty()) {
+    id = ctx_.devices.find_udid(udid);
+    if (id == 0) return refuse(result_code::bad_device, "no phone " + udid + " attached");
+  } else {
+    const auto all = ctx_.devices.devices();
+    if (all.empty()) return refuse(result_code::bad_device, "no phone attached");
+    if (all.size() > 1)
+      return refuse(result_code::bad_device,
+                    std::to_string(all.size()) + " phones attached: name one with --udid");
+    id = all.front().id;
+  }
+  if (auto started = ctx_.pairing->pair(id); !started)
+    return refuse(result_code::bad_device, started.describe());
+  log::info(who() + ": pairing " + ctx_.devices.udid_of(id) + " (asked by a client)");
+  return ctl::result_dict(0);
 }
 
 void client_session::start_connect(std::uint32_t tag, const requests::connect& c) {

@@ -33,6 +33,7 @@ class client_session : public std::enable_shared_from_this<client_session>,
   void read_commands();
   void handle_requests();
   void handle(const proto::usbmuxd::request& r);
+  plist_t pair_reply(const std::string& udid);
   void handle_control(std::uint32_t tag, const proto::tetherd::request& r);
   void start_connect(std::uint32_t tag, const proto::usbmuxd::requests::connect& c);
   void hand_over();

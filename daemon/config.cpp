@@ -88,6 +88,14 @@ struct parser {
       const auto n = number(value, 1, 86400);
       if (!n) return fail(s, "forward-give-up must be seconds, 1 to 86400");
       out.forward_give_up_seconds = static_cast<int>(*n);
+    } else if (key == "pair") {
+      const auto b = boolean(value);
+      if (!b) return fail(s, "pair must be yes (pair each phone that arrives) or no");
+      out.pair_automatically = *b;
+    } else if (key == "trust-wait") {
+      const auto n = number(value, 10, 3600);
+      if (!n) return fail(s, "trust-wait must be seconds, 10 to 3600");
+      out.trust_wait_seconds = static_cast<int>(*n);
     } else if (key == "max-clients") {
       const auto n = number(value, 1, 65536);
       if (!n) return fail(s, "max-clients must be 1 to 65536");

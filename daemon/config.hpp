@@ -9,6 +9,8 @@
 //   allow-remote-forwards = no      ; forwards may listen beyond loopback only if yes
 //   forward-give-up = 30            ; seconds a forward client waits for the phone
 //   max-clients = 256               ; usbmuxd clients at once (limits.hpp)
+//   pair = yes                      ; pair each phone that arrives (the Trust dialog)
+//   trust-wait = 180                ; seconds the Trust dialog is waited for
 //
 //   [forward ssh]                   ; one section per forward; the name is its handle
 //   local = 127.0.0.1:2222          ; or just a port; 0 picks a free one
@@ -34,6 +36,8 @@ struct config {
   std::optional<std::string> log_level;
   bool allow_remote_forwards = false;
   int forward_give_up_seconds = 30;
+  bool pair_automatically = true;
+  int trust_wait_seconds = 180;
   std::size_t max_clients = daemon_limits{}.max_clients;
   std::vector<proto::tetherd::forward_spec> forwards;
 };

@@ -12,6 +12,7 @@
 namespace tether::daemon {
 
 class forward_table;
+class pairing_service;
 
 struct daemon_context {
   device_registry& devices;
@@ -19,6 +20,7 @@ struct daemon_context {
   std::string buid;
   forward_table& forwards;
   base::repeat_limiter& repeats;
+  pairing_service* pairing = nullptr;  // absent in tests that need no pairing
   daemon_limits limits{};
 };
 

@@ -25,7 +25,8 @@ std::uint32_t device_registry::id_of(const usbmux::phone_link& link) const {
 
 std::vector<proto::usbmuxd::listener> device_registry::listeners() const {
   std::vector<proto::usbmuxd::listener> out;
-  for (const watcher* w : watchers_) out.push_back(w->describe());
+  for (const watcher* w : watchers_)
+    if (w->listed()) out.push_back(w->describe());
   return out;
 }
 

@@ -30,6 +30,7 @@ class device_registry : public usbmux::phone_link::listener {
     virtual void on_detached(std::uint32_t device_id) = 0;
     virtual void on_paired(std::uint32_t device_id) = 0;
     virtual proto::usbmuxd::listener describe() const = 0;  // for ListListeners
+    virtual bool listed() const { return true; }            // false: tetherd's own, not a client
   };
   // Whoever owns a mux connection hears its events. The registry holds the owner
   // alive while the connection exists, and the session's user data points at it;

@@ -20,6 +20,7 @@
 #include "daemon/forward_table.hpp"
 #include "daemon/instance_lock.hpp"
 #include "daemon/options.hpp"
+#include "daemon/pairing_service.hpp"
 #include "daemon/privileges.hpp"
 #include "daemon/saved_forwards.hpp"
 #include "daemon/sd_notify.hpp"
@@ -132,7 +133,12 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
   daemon::forward_table forwards(io, devices, cfg.allow_remote_forwards,
                                  daemon::retry_policy{.give_up = give_up});
   base::repeat_limiter repeats;
-  daemon::daemon_context ctx{devices, records, buid, forwards, repeats};
+  daemon::pairing_service pairing(
+      io, devices, records, buid,
+      {.automatic = cfg.pair_automatically,
+       .identity_file = std::filesystem::path(o.config_dir) / "tether-host-keys.pem",
+       .flow = {.trust_wait = std::chrono::seconds(cfg.trust_wait_seconds)}});
+  daemon::daemon_context ctx{devices, records, buid, forwards, repeats, &pairing};
   ctx.limits.max_clients = cfg.max_clients;
   daemon::client_listener listener(io, ctx);
   std::string host_part;

@@ -15,7 +15,8 @@ const char* const app_option_help =
 
 const char* const default_apps_help =
     "Apps on every phone unless --app says otherwise: 62078 lockdownd (QueryType,\n"
-    "GetValue), 2345 echo, 2346 source, 2347 sink; any other port refuses connections.\n";
+    "GetValue, Pair with the Trust dialog, StartSession with TLS), 2345 echo, 2346 source,\n"
+    "2347 sink; any other port refuses connections.\n";
 
 bool parse_app_option(const std::string& value, app_options& o, std::string& error) {
   const auto eq = value.find('=');

@@ -11,7 +11,7 @@ namespace tether::sim {
 
 void add_apps(virtual_phone& phone, const app_options& o) {
   const std::string udid = udid_from_serial(phone.identity().serial);
-  phone.add_app(lockdownd_port, make_lockdownd_app({udid}));
+  phone.add_app(lockdownd_port, make_lockdownd_app({udid}, phone.shared_trust()));
   for (const auto& [port, what] : o.apps) {
     if (what == "echo") {
       phone.add_app(port, make_echo_app());

@@ -1,26 +1,19 @@
 #pragma once
-// A minimal lockdownd for port 62078: 4-byte big-endian length, then a plist.
-// It answers QueryType (what usbmuxd's preflight and every libimobiledevice tool ask
-// first) and GetValue without a session (ideviceinfo -s), and refuses the rest with an
-// error a client can show. There is no pairing: the virtual phone is never "trusted".
+// The virtual phone's lockdownd on port 62078: one lockdown_responder per connection,
+// all sharing the phone's trust (its key, the hosts it trusts, the Trust dialog, the
+// passcode lock). It answers QueryType and GetValue as any phone does, pairs as
+// lockdown_responder.hpp describes, runs TLS sessions for trusted hosts, and refuses
+// the rest with an error a client can show.
 #include <memory>
-#include <string>
 
+#include "phone/lockdown_responder.hpp"
 #include "phone/phone_apps.hpp"
 
 namespace tether::sim {
 
-struct lockdown_identity {
-  std::string udid;
-  std::string device_name = "tether virtual iPhone";
-  std::string product_type = "iPhone14,2";
-  std::string product_version = "17.0";
-  std::string build_version = "21A329";
-};
+std::unique_ptr<phone_app> make_lockdownd_app(lockdown_identity id,
+                                              std::shared_ptr<phone_trust> trust);
 
-std::unique_ptr<phone_app> make_lockdownd_app(lockdown_identity id);
-
-inline constexpr std::uint16_t lockdownd_port = 62078;
-inline constexpr std::uint32_t max_lockdown_message = 1 << 20;
+inline constexpr std::uint16_t lockdownd_port = proto::lockdown::port;
 
 }  // namespace tether::sim

@@ -4,12 +4,15 @@
 // (control_commands) serves both programs with the same commands and replies.
 #include <chrono>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 #include "phone/app_lifecycle.hpp"
 #include "phone/phone_modes.hpp"
 
 namespace tether::sim {
+
+class phone_trust;
 
 class phone_controls {
  public:
@@ -46,6 +49,9 @@ class phone_controls {
   // Leaves the bus and comes back with a new bus address, as tapping Trust has made
   // phones do (real-phone.md 0.3): a departure and an arrival, a new DeviceID.
   virtual bool reenumerate(std::string& error) = 0;
+  // Runs `f` on the phone's trust (lockdown_responder.hpp: the Trust dialog, the hosts
+  // it trusts, the passcode lock) under the lock its lockdownd runs under.
+  virtual void with_trust(const std::function<void(phone_trust&)>& f) = 0;
 };
 
 }  // namespace tether::sim

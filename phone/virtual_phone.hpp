@@ -13,6 +13,7 @@
 #include "phone/app_lifecycle.hpp"
 #include "phone/bulk_out_reads.hpp"
 #include "phone/iphone_model.hpp"
+#include "phone/lockdown_responder.hpp"
 #include "phone/phone_apps.hpp"
 #include "phone/phone_modes.hpp"
 #include "phone/usb_function.hpp"
@@ -94,6 +95,10 @@ class virtual_phone : public usb_function {
   bool in_data_due() const override;
 
   usbmux::device_session* session() { return session_.get(); }
+  // What the phone's lockdownd knows across connections and replugs: its key, the
+  // hosts it trusts, the Trust dialog, the passcode lock. Shared with the lockdownd app.
+  phone_trust& trust() { return *trust_; }
+  std::shared_ptr<phone_trust> shared_trust() const { return trust_; }
 
   // Faults. A muted phone never answers VERSION (the host should time out, not hang).
   void set_version_muted(bool muted) { version_muted_ = muted; }
@@ -161,6 +166,7 @@ class virtual_phone : public usb_function {
 
   iphone_identity id_;
   usbmux::device_options opts_;
+  std::shared_ptr<phone_trust> trust_ = std::make_shared<phone_trust>();
   std::uint8_t configuration_;
   std::unique_ptr<usbmux::device_session> session_;
   std::map<std::uint16_t, std::unique_ptr<phone_app>> apps_;

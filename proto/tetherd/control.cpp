@@ -98,6 +98,7 @@ void phone_fields(P& p, V&& v) {
   v("PacketsToPhone", p.packets_to_phone);
   v("PacketsFromPhone", p.packets_from_phone);
   v("ProtocolErrors", p.protocol_errors);
+  v("Pairing", p.pairing);
 }
 
 template <class C, class V>
@@ -235,6 +236,12 @@ base::result<request> decode(plist_t dict, const std::string& t) {
       return {control_errc::bad_field, "Level must be one of error, warn, info, debug"};
     return request{l};
   }
+  if (t == "TetherPair") {
+    requests::pair r;
+    if (auto udid = optional_string(dict, "UDID", r.udid); !udid)
+      return {udid.error(), udid.detail()};
+    return request{r};
+  }
   return {control_errc::unknown_request, "unknown tetherd request '" + t.substr(0, 64) + "'"};
 }
 
@@ -293,6 +300,7 @@ const char* message_type(const request& r) {
         if constexpr (std::is_same_v<Q, requests::forward_list>) return "TetherForwardList";
         if constexpr (std::is_same_v<Q, requests::status>) return "TetherStatus";
         if constexpr (std::is_same_v<Q, requests::set_log_level>) return "TetherSetLogLevel";
+        if constexpr (std::is_same_v<Q, requests::pair>) return "TetherPair";
       },
       r);
 }
@@ -307,6 +315,8 @@ plist_t encode(const request& r) {
           forward_add_fields(q.spec, writer{d, true});
         if constexpr (std::is_same_v<Q, requests::forward_remove>) set_string(d, "Name", q.name);
         if constexpr (std::is_same_v<Q, requests::set_log_level>) set_string(d, "Level", q.level);
+        if constexpr (std::is_same_v<Q, requests::pair>)
+          if (!q.udid.empty()) set_string(d, "UDID", q.udid);
       },
       r);
   return d;

@@ -10,6 +10,7 @@
 //   TetherForwardList    -> Result 0 + Forwards [...]
 //   TetherStatus         -> Result 0 + Phones [...] + Connections [...]
 //   TetherSetLogLevel    Level (error|warn|info|debug) -> Result
+//   TetherPair           [UDID] -> Result (pairing started; TetherStatus follows it)
 #include <plist/plist.h>
 
 #include <cstdint>
@@ -64,6 +65,7 @@ struct phone_status {
   std::uint64_t packets_to_phone = 0;
   std::uint64_t packets_from_phone = 0;
   std::uint64_t protocol_errors = 0;
+  std::string pairing;  // "paired", "waiting for Trust (12 s)", ...; empty: not asked
 };
 
 struct connection_status {
@@ -88,10 +90,14 @@ struct status {};
 struct set_log_level {
   std::string level;
 };
+struct pair {
+  std::string udid;  // empty: the only phone attached
+};
 }  // namespace requests
 
-using request = std::variant<requests::forward_add, requests::forward_remove,
-                             requests::forward_list, requests::status, requests::set_log_level>;
+using request =
+    std::variant<requests::forward_add, requests::forward_remove, requests::forward_list,
+                 requests::status, requests::set_log_level, requests::pair>;
 
 // What is wrong with a Tether* request or reply; the detail names the field and the
 // allowed values ("PhonePort must be a port number (1-65535)").

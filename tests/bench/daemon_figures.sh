@@ -89,7 +89,9 @@ start_daemon() {  # start_daemon reference|tetherd RATE: sets sim_pid, daemon_pi
   sock=$run/usbmuxd
   if [ "$which" = tetherd ]; then
     name=$(basename "$tetherd")
-    "$sim" --rate "$rate" --source-bytes $((bytes * 2)) -- "$tetherd" -f --pidfile "$run/tetherd.pid" --socket "$sock" \
+    # tetherd pairs the phone as it arrives (its default); the phone's user taps Trust
+    # at once, so the idle window sees a paired phone, not a dialog being waited for.
+    "$sim" --rate "$rate" --source-bytes $((bytes * 2)) --trust-after 0 -- "$tetherd" -f --pidfile "$run/tetherd.pid" --socket "$sock" \
       --config-dir "$dir/lockdown-$which" --state-dir "$run" >"$dir/$which-$rate.log" 2>&1 &
   else
     name=usbmuxd

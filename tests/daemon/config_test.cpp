@@ -25,6 +25,8 @@ TEST(Config, EmptyIsDefaults) {
   EXPECT_FALSE(c.allow_remote_forwards);
   EXPECT_EQ(c.forward_give_up_seconds, 30);
   EXPECT_EQ(c.max_clients, 256u);
+  EXPECT_TRUE(c.pair_automatically);  // as usbmuxd pairs each phone
+  EXPECT_EQ(c.trust_wait_seconds, 180);
   EXPECT_TRUE(c.forwards.empty());
 }
 
@@ -37,6 +39,8 @@ log-level = debug
 allow-remote-forwards = yes
 forward-give-up = 5
 max-clients = 12
+pair = no
+trust-wait = 60
 
 [forward ssh]
 local = 127.0.0.1:2222 ; inline comment
@@ -57,6 +61,8 @@ phone-port = 80
   EXPECT_TRUE(c.allow_remote_forwards);
   EXPECT_EQ(c.forward_give_up_seconds, 5);
   EXPECT_EQ(c.max_clients, 12u);
+  EXPECT_FALSE(c.pair_automatically);
+  EXPECT_EQ(c.trust_wait_seconds, 60);
   ASSERT_EQ(c.forwards.size(), 3u);  // by name
   EXPECT_EQ(c.forwards[0].name, "camera");
   EXPECT_EQ(c.forwards[0].bind_address, "::1");
@@ -80,6 +86,10 @@ TEST(Config, MistakesNameTheLineAndTheKey) {
   EXPECT_EQ(error("[forward a]\nlocal = 1\n"), "[forward a]: phone-port is missing");
   EXPECT_EQ(error("[tetherd]\nmax-clients = 0\n"),
             "line 2: [tetherd]: max-clients must be 1 to 65536");
+  EXPECT_EQ(error("[tetherd]\npair = maybe\n"),
+            "line 2: [tetherd]: pair must be yes (pair each phone that arrives) or no");
+  EXPECT_EQ(error("[tetherd]\ntrust-wait = 5\n"),
+            "line 2: [tetherd]: trust-wait must be seconds, 10 to 3600");
   EXPECT_EQ(error("[tetherd]\ngroup = a\ngroup = b\n"),
             "line 3: [tetherd]: 'group' is given twice");
   EXPECT_EQ(error("[camera]\nx = 1\n"),

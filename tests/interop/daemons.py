@@ -124,9 +124,13 @@ class Daemon:
     directory; the socket is self.sock."""
 
     def __init__(self, sim, tetherd, name, phones=1, config="", extra=(), sim_extra=(), env=None,
-                 usable=None, activated=False):
+                 usable=None, activated=False, pairing=False):
         """activated: systemd-socket-activate holds the socket and starts tetherd at the
-        first client (the same LISTEN_FDS hand-over as systemd's tetherd.socket)."""
+        first client (the same LISTEN_FDS hand-over as systemd's tetherd.socket).
+        pairing: tetherd pairs each phone as it arrives, its default. Off unless asked:
+        these tests count connections and packets, and the pairing connection (the Trust
+        dialog polled every few seconds) would be one more. pairing_test.py and the board
+        scenarios run it as users do."""
         self.dir = os.path.join(TMP, name)
         os.makedirs(self.dir)
         self.ctl = os.path.join(self.dir, "ctl")
@@ -134,6 +138,8 @@ class Daemon:
         self.conf = os.path.join(self.dir, "tetherd.conf")
         with open(self.conf, "w") as f:
             f.write(config)
+            if tetherd and not pairing and "pair =" not in config:
+                f.write("\n[tetherd]\npair = no\n")
         self.logfile = os.path.join(self.dir, "log")
         sim_cmd = [sim, "--phones", str(phones), "--control", self.ctl, *sim_extra, "--"]
         if tetherd:

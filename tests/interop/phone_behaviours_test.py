@@ -295,8 +295,13 @@ class Restartable:
         self.pidfile = os.path.join(self.dir, "tetherd.pid")
         self.stop_file = os.path.join(self.dir, "stop")
         self.logfile = os.path.join(self.dir, "log")
+        # tetherd's pairing off: the stale packets counted here are the echo's, and a
+        # dialog polled every few seconds would keep tetherd from being killed idle.
+        conf = os.path.join(self.dir, "tetherd.conf")
+        with open(conf, "w") as f:
+            f.write("[tetherd]\npair = no\n")
         tetherd = (f"'{TETHERD}' -f -v -S '{self.sock}' -C '{self.dir}/lockdown' -P '{self.pidfile}' "
-                   f"-c /dev/null --state-dir '{self.dir}'")
+                   f"-c '{conf}' --state-dir '{self.dir}'")
         loop = f"while [ ! -e '{self.stop_file}' ]; do {tetherd}; sleep 0.2; done"
         self.proc = subprocess.Popen([SIM, "--phones", "1", "--control", self.ctl, "--", "sh", "-c", loop],
                                      stdout=open(self.logfile, "w"), stderr=subprocess.STDOUT)

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "phone/app_options.hpp"
+#include "phone/lockdown_responder.hpp"
 
 namespace tether::sim {
 namespace {
@@ -60,8 +61,12 @@ class fake_phone final : public phone_controls {
                                               : "restart-stale none");
   }
 
+  void with_trust(const std::function<void(phone_trust&)>& f) override { f(trust); }
+
   std::vector<std::string> calls;
   bool refuse_plug = false;
+  phone_trust::clock::time_point now{};
+  phone_trust trust{[this] { return now; }};
 
  private:
   bool plugged_ = true;
@@ -113,11 +118,83 @@ TEST_F(ControlCommands, RealPhoneBehavioursReachThePhone) {
                                          "reenumerate"};
   EXPECT_EQ(phone.calls, want);
   EXPECT_EQ(run("lock 1 tight"),
-            "error: 'lock N' or 'lock N hidden' (USB Restricted Mode: off the bus)\n");
+            "error: 'lock N', 'lock N hidden' (USB Restricted Mode: off the bus) or 'lock N "
+            "passcode' (the screen locked: Pair answers PasswordProtected)\n");
   EXPECT_EQ(run("texts 1"), "error: 'texts N on' or 'texts N off'\n");
   EXPECT_EQ(run("restart-stale 1 sometimes").rfind("error: 'restart-stale N before|after|none'", 0),
             0u);
   EXPECT_EQ(phone.calls.size(), want.size()) << "a refused command changes nothing";
+}
+
+TEST_F(ControlCommands, TrustAnswersTheDialogInWords) {
+  const std::string no_dialog =
+      "error: no Trust dialog is up on the phone (a host's Pair raises it)\n";
+  EXPECT_EQ(run("trust accept 1"), no_dialog);
+  EXPECT_EQ(run("trust deny 1"), no_dialog);
+  ASSERT_EQ(phone.trust.pair("HOST-A", {}), "PairingDialogResponsePending");
+  phone.now += std::chrono::milliseconds(2500);
+  EXPECT_EQ(run("trust status 1"), "dialog up for 2.5 s, 0 hosts trusted, unlocked\nok\n");
+  EXPECT_EQ(run("trust accept 1"), "ok\n");
+  EXPECT_EQ(phone.trust.pair("HOST-B", {}), std::nullopt);
+  EXPECT_EQ(done.back(), "phone 1 00008120-7E7E000000000000: trust accept");
+  // Don't Trust sticks until the cable is pulled.
+  ASSERT_EQ(phone.trust.pair("HOST-C", {}), "PairingDialogResponsePending");
+  EXPECT_EQ(run("trust deny 1"), "ok\n");
+  EXPECT_EQ(phone.trust.pair("HOST-C", {}), "UserDeniedPairing");
+  EXPECT_EQ(run("replug 1"), "ok\n");
+  EXPECT_EQ(phone.trust.pair("HOST-C", {}), "PairingDialogResponsePending");
+  EXPECT_EQ(run("trust forget 1"), "ok\n");
+  EXPECT_EQ(phone.trust.host("HOST-B"), nullptr);
+  EXPECT_TRUE(phone.calls == std::vector<std::string>({"unplug", "plug"})) << "no re-enumeration";
+}
+
+TEST_F(ControlCommands, TrustCanReenumerateAndAcceptByItself) {
+  EXPECT_EQ(run("trust reenumerate 1 on"), "ok\n");
+  ASSERT_EQ(phone.trust.pair("HOST-A", {}), "PairingDialogResponsePending");
+  EXPECT_EQ(run("trust accept 1"), "ok\n");
+  EXPECT_EQ(phone.calls, std::vector<std::string>{"reenumerate"});
+  EXPECT_EQ(phone.trust.pair("HOST-A", {}), std::nullopt) << "the next Pair succeeds at once";
+  // The timer accepts once the dialog has been up long enough, and re-enumerates.
+  EXPECT_EQ(run("trust auto 1 5"), "ok\n");
+  ASSERT_EQ(phone.trust.pair("HOST-B", {}), "PairingDialogResponsePending");
+  phone_controls* phones[] = {&phone};
+  std::vector<std::string> timers;
+  auto hear = [&timers](const std::string& s) { timers.push_back(s); };
+  phone.now += std::chrono::seconds(4);
+  run_trust_timers(phones, hear);
+  EXPECT_TRUE(timers.empty());
+  phone.now += std::chrono::seconds(1);
+  run_trust_timers(phones, hear);
+  EXPECT_EQ(timers,
+            std::vector<std::string>{"phone 1 00008120-7E7E000000000000: trusted automatically"});
+  EXPECT_EQ(phone.calls, (std::vector<std::string>{"reenumerate", "reenumerate"}));
+  EXPECT_EQ(run("trust status 1"),
+            "dialog accepted (the next Pair succeeds), 1 host trusted, unlocked, auto-accept "
+            "after 5 s, re-enumerates on Trust\nok\n");
+  EXPECT_EQ(run("trust auto 1 off"), "ok\n");
+  EXPECT_EQ(run("trust reenumerate 1 off"), "ok\n");
+}
+
+TEST_F(ControlCommands, PasscodeLockKeepsTheMuxAndRefusesPairing) {
+  EXPECT_EQ(run("lock 1 passcode"), "ok\n");
+  EXPECT_TRUE(phone.calls.empty()) << "the mux works on";
+  EXPECT_EQ(phone.trust.pair("HOST-A", {}), "PasswordProtected");
+  EXPECT_EQ(run("trust status 1"), "no dialog, 0 hosts trusted, locked with a passcode\nok\n");
+  EXPECT_EQ(run("unlock 1"), "ok\n");
+  EXPECT_EQ(phone.trust.pair("HOST-A", {}), "PairingDialogResponsePending");
+}
+
+TEST_F(ControlCommands, TrustUsageErrorsSayWhatIsWanted) {
+  const std::string usage =
+      "error: 'trust accept|deny|forget|status N', 'trust auto N SECONDS|off' or 'trust "
+      "reenumerate N on|off'\n";
+  EXPECT_EQ(run("trust wave 1"), usage);
+  EXPECT_EQ(run("trust accept 1 now"), usage);
+  EXPECT_EQ(run("trust accept 2"), "error: say which phone, 1 to 1 (e.g. 'trust accept 1')\n");
+  EXPECT_EQ(run("trust auto 1 soon"),
+            "error: 'trust auto N SECONDS' (0: no dialog at all) or 'trust auto N off'\n");
+  EXPECT_EQ(run("trust reenumerate 1"), "error: 'trust reenumerate N on|off'\n");
+  EXPECT_TRUE(done.empty());
 }
 
 TEST_F(ControlCommands, StatsIsOneLineThenOk) {
@@ -132,7 +209,7 @@ TEST_F(ControlCommands, ErrorsSayWhatIsWanted) {
   EXPECT_EQ(run("delay 1 soon"), "error: 'delay N MS' takes milliseconds, e.g. 'delay 1 50'\n");
   const std::string unknown = run("wiggle 1");
   EXPECT_EQ(unknown.rfind("error: unknown command 'wiggle' (list, plug N,", 0), 0u) << unknown;
-  EXPECT_NE(unknown.find("app suspend|resume|kill PORT [N], lock N [hidden], unlock N"),
+  EXPECT_NE(unknown.find("app suspend|resume|kill PORT [N], lock N [hidden|passcode], unlock N"),
             std::string::npos)
       << unknown;
   phone.refuse_plug = true;

@@ -43,6 +43,7 @@ int run_info(const global_options& o) {
     j["packets_to_phone"] = e.packets_to_phone;
     j["packets_from_phone"] = e.packets_from_phone;
     j["protocol_errors"] = e.protocol_errors;
+    j["pairing"] = e.pairing;
   }
   auto conns = nlohmann::json::array();
   for (const auto& e : status.connections) {
@@ -82,6 +83,8 @@ int run_info(const global_options& o) {
                   ? std::to_string(j["configuration"].get<std::uint64_t>()).c_str()
                   : "?",
               p.location);
+  if (j.contains("pairing") && !j["pairing"].get<std::string>().empty())
+    std::printf("  pairing       %s\n", j["pairing"].get<std::string>().c_str());
   if (j.contains("bytes_to_phone")) {
     std::printf("  traffic       %s to the phone, %s from it (%llu / %llu packets)\n",
                 bytes_text(j["bytes_to_phone"]).c_str(), bytes_text(j["bytes_from_phone"]).c_str(),

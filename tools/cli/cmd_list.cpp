@@ -14,16 +14,23 @@ namespace tether::cli {
 
 namespace {
 
-// The silent phones tetherd reports; none from the reference usbmuxd, which does not
-// know TetherStatus, or when the question fails (the list is answered anyway).
-std::vector<std::string> silent_phones(mux_client& c) {
+// What tetherd reports beside the list (the silent phones, each phone's pairing); none
+// from the reference usbmuxd, which does not know TetherStatus, or when the question
+// fails (the list is answered anyway).
+proto::tetherd::status_report tetherd_status(mux_client& c) {
   try {
     const auto reply = tetherd_request(c, proto::tetherd::requests::status{}, "report status");
     auto report = proto::tetherd::decode_status(reply.get());
-    return report ? std::move(report).value().silent : std::vector<std::string>{};
+    return report ? std::move(report).value() : proto::tetherd::status_report{};
   } catch (const cli_error&) {
     return {};
   }
+}
+
+std::string pairing_of(const proto::tetherd::status_report& s, std::uint32_t device_id) {
+  for (const auto& p : s.phones)
+    if (p.device_id == device_id) return p.pairing;
+  return {};
 }
 
 }  // namespace
@@ -47,6 +54,7 @@ int run_list(const global_options& o) {
   }
   mux_client c(o.socket);
   const auto phones = list_phones(c);
+  const auto status = tetherd_status(c);
   if (o.json) {
     auto out = nlohmann::json::array();
     for (const auto& p : phones)
@@ -57,13 +65,14 @@ int run_list(const global_options& o) {
                      {"speed_bps", p.speed_bps},
                      {"connection_type", p.connection_type},
                      {"location", p.location},
-                     {"state", "attached"}});
+                     {"state", "attached"},
+                     {"pairing", pairing_of(status, p.device_id)}});
     std::puts(out.dump(2).c_str());
     return ok;
   }
   if (phones.empty()) {
     // tetherd knows the phones that are attached but answer nothing (locked).
-    if (const auto silent = silent_phones(c); !silent.empty()) {
+    if (const auto& silent = status.silent; !silent.empty()) {
       for (const auto& udid : silent)
         std::fprintf(stderr,
                      "no phone served: %s is attached but answers nothing: is it locked? tetherd "
@@ -79,9 +88,11 @@ int run_list(const global_options& o) {
     return ok;
   }
   std::vector<std::vector<std::string>> rows{{"UDID", "PRODUCT", "SPEED", "TYPE", "STATE"}};
-  for (const auto& p : phones)
+  for (const auto& p : phones) {
+    const std::string pairing = pairing_of(status, p.device_id);
     rows.push_back({p.udid, product_name(p.product_id), speed_text(p.speed_bps), p.connection_type,
-                    "attached"});
+                    pairing.empty() ? "attached" : "attached, " + pairing});
+  }
   print_table(rows);
   return ok;
 }

@@ -22,6 +22,8 @@ int run_watch(const global_options& o);
 int run_connect(const global_options& o, std::uint16_t port, std::chrono::milliseconds linger);
 int run_info(const global_options& o);
 int run_log_level(const global_options& o, const std::string& level);
+// Pairs the phone now and waits (at most `wait`) for the user to answer the Trust dialog.
+int run_pair(const global_options& o, std::chrono::seconds wait);
 
 struct forward_args {
   std::string address = "127.0.0.1";

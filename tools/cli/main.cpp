@@ -85,6 +85,14 @@ int main(int argc, char** argv) {
                    ->fallthrough();
   info->add_flag("--json", g.json, "JSON instead of text");
 
+  int pair_wait = 200;
+  auto* pair =
+      app.add_subcommand("pair", "pair a phone now (the Trust dialog) and wait for the answer")
+          ->fallthrough();
+  pair->add_option("--wait", pair_wait, "seconds to wait for Trust to be tapped")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 3600));
+
   std::string level;
   auto* log_level = app.add_subcommand("log-level", "change tetherd's log level")->fallthrough();
   log_level->add_option("LEVEL", level, "error, warn, info or debug")
@@ -170,6 +178,7 @@ int main(int argc, char** argv) {
     if (*frun) return run_forward_foreground(g, fa);
     if (*info) return run_info(g);
     if (*log_level) return run_log_level(g, level);
+    if (*pair) return run_pair(g, std::chrono::seconds(pair_wait));
     if (*cprops) return run_cam_props(co);
     if (*cset) return run_cam_set(co, cam_value);
     if (*cfocus) return run_cam_focus(co, focus_how, focus_size);

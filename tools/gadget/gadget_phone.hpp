@@ -60,6 +60,9 @@ class gadget_phone final : public sim::phone_controls {
   void set_control_texts(bool on) override;
   void set_stale_order(sim::stale_order o) override;
   void send_version() override;
+  void with_trust(const std::function<void(sim::phone_trust&)>& f) override {
+    mux_->with_phone([&f](sim::virtual_phone& p) { f(p.trust()); });
+  }
   // Unbind and bind: the host's kernel gives the phone its next address itself.
   bool reenumerate(std::string& error) override {
     unplug();

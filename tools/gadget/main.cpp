@@ -74,7 +74,8 @@ const char* const usage_tail =
     "\n";
 
 std::string usage() {
-  return std::string(usage_head) + sim::app_option_help + usage_tail + sim::default_apps_help;
+  return std::string(usage_head) + sim::trust_command_help + sim::app_option_help + usage_tail +
+         sim::default_apps_help;
 }
 
 struct options {
@@ -199,7 +200,10 @@ gboolean on_ep0(gint, GIOCondition, gpointer data) {
 }
 
 gboolean on_tick(gpointer data) {
-  static_cast<program*>(data)->phone->tick();
+  auto* p = static_cast<program*>(data);
+  p->phone->tick();
+  sim::phone_controls* phones[] = {p->phone};
+  sim::run_trust_timers(phones, [](const std::string& what) { log::info(what); });
   return G_SOURCE_CONTINUE;
 }
 

@@ -70,9 +70,14 @@ const char* const usage_head =
     "                        stats N          what the phone made of the host's transfers\n"
     "                                         (packets, packets_on_boundary: those that\n"
     "                                         needed a ZLP, too_large, mismatched: reads\n"
-    "                                         that were not one packet) and its session\n"
+    "                                         that were not one packet) and its session\n";
+
+// After the shared lock and trust commands.
+const char* const usage_control_tail =
     "                      (default: one in the testbed; COMMAND finds it in\n"
-    "                      TETHER_SIM_CONTROL)\n";
+    "                      TETHER_SIM_CONTROL)\n"
+    "  --trust-after S     every phone accepts the Trust dialog once it has been up S\n"
+    "                      seconds (0: pairs with no dialog); as 'trust auto N S'\n";
 
 // After the shared --app text.
 const char* const usage_tail =
@@ -91,7 +96,8 @@ const char* const usage_tail =
     "\n";
 
 std::string usage() {
-  return std::string(usage_head) + app_option_help + usage_tail + default_apps_help;
+  return std::string(usage_head) + trust_command_help + usage_control_tail + app_option_help +
+         usage_tail + default_apps_help;
 }
 
 bool verbose = false;
@@ -113,7 +119,8 @@ struct options {
   std::string control;
   std::string camera;  // "" or "nikon"
   double camera_fps = 30;
-  app_options apps;  // --app, --source-bytes, --record
+  long trust_after = -1;  // seconds; -1: the user answers the dialog
+  app_options apps;       // --app, --source-bytes, --record
   std::vector<char*> command;
 };
 
@@ -170,6 +177,8 @@ options parse(int argc, char** argv) {
       if (!parse_app_option(value("--app"), o.apps, error)) bad_usage(error);
     } else if (a == "--rate")
       o.rate_mbps = static_cast<double>(number("--rate", 0, 100000));
+    else if (a == "--trust-after")
+      o.trust_after = number("--trust-after", 0, 86400);
     else if (a == "--latency")
       o.latency_us = number("--latency", 0, 10'000'000);
     else if (a == "-v" || a == "--verbose")
@@ -349,6 +358,7 @@ int main(int argc, char** argv) {
     dopt.refused_reason = "no app listening on this port";
     virtual_phone phone(id, dopt);
     add_apps(phone, o.apps);
+    if (o.trust_after >= 0) phone.trust().set_auto_accept(std::chrono::seconds(o.trust_after));
     phones.push_back(std::make_unique<usbdevfs_phone>(testbed, std::move(phone), bus));
     std::string error;
     if (!phones.back()->plug(error)) {
@@ -403,6 +413,7 @@ int main(int argc, char** argv) {
   for (;;) {
     const pid_t done = ::waitpid(child, &status, WNOHANG);
     if (done == child) break;
+    run_trust_timers(controls, [](const std::string& what) { tether::log::info(what); });
     pollfd pfd{control, POLLIN, 0};
     if (::poll(&pfd, 1, 50) > 0) {
       const int conn = ::accept4(control, nullptr, nullptr, SOCK_CLOEXEC);

@@ -113,6 +113,9 @@ class usbdevfs_phone final : public phone_controls, private app_host {
     });
     return device_.plug(error);
   }
+  void with_trust(const std::function<void(phone_trust&)>& f) override {
+    device_.with_function([this, &f](usb_function&) { f(phone_.trust()); });
+  }
   void send_version() override {
     device_.with_function([this](usb_function&) { phone_.send_version(); });
   }

@@ -105,7 +105,8 @@ TEST(TetherControlBothSides, StatusReadsBackAsSent) {
                  .bytes_from_phone = 2,
                  .packets_to_phone = 3,
                  .packets_from_phone = 4,
-                 .protocol_errors = 5};
+                 .protocol_errors = 5,
+                 .pairing = "waiting for Trust (12 s)"};
   connection_status c{.device_id = 3,
                       .phone_port = 2345,
                       .client = "client 7 iproxy",
@@ -123,6 +124,7 @@ TEST(TetherControlBothSides, StatusReadsBackAsSent) {
   EXPECT_EQ(q.device_id, 3u);
   EXPECT_EQ(q.udid, "u");
   EXPECT_EQ(q.product_id, 0x12a8);
+  EXPECT_EQ(q.pairing, "waiting for Trust (12 s)");
   EXPECT_EQ(q.speed_bps, 480'000'000u);
   EXPECT_EQ(q.configuration, 4);
   EXPECT_EQ(q.location, 0x10002u);
@@ -172,6 +174,20 @@ TEST(TetherControlBothSides, AWrongFieldIsNamed) {
   ASSERT_FALSE(list);
   EXPECT_EQ(list.error(), control_errc::missing_field);
   EXPECT_EQ(list.detail(), "the reply has no Forwards list");
+}
+
+TEST(TetherControl, PairNamesThePhoneOrNone) {
+  for (const std::string udid : {"00008120-7E7E000000000000", ""}) {
+    plist_ptr d(encode(requests::pair{udid}));
+    EXPECT_EQ(proto::string_item(d.get(), "MessageType"), "TetherPair");
+    EXPECT_EQ(plist_dict_get_item(d.get(), "UDID") != nullptr, !udid.empty());
+    const auto back = decode(d.get(), "TetherPair");
+    ASSERT_TRUE(back) << back.describe();
+    EXPECT_EQ(std::get<requests::pair>(*back).udid, udid);
+  }
+  plist_ptr bad(plist_new_dict());
+  plist_dict_set_item(bad.get(), "UDID", plist_new_uint(7));
+  EXPECT_EQ(decode(bad.get(), "TetherPair").error(), control_errc::bad_field);
 }
 
 TEST(TetherControl, ErrorsHaveTheirOwnCategoryAndWords) {
