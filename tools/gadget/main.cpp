@@ -21,6 +21,7 @@
 #include <string>
 
 #include "base/log.hpp"
+#include "pairing/openssl_init.hpp"
 #include "phone/app_setup.hpp"
 #include "phone/control_commands.hpp"
 #include "tools/gadget/gadget_phone.hpp"
@@ -217,6 +218,7 @@ gboolean on_quit(gpointer data) {
 
 int main(int argc, char** argv) {
   log::set_program("tether-gadget");
+  tether::pairing::openssl_without_exit_cleanup();  // threads we do not join use it
   const options o = parse(argc, argv);
   if (::geteuid() != 0)
     log::warn("not running as root: configfs and mount will most likely refuse");

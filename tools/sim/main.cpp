@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "base/log.hpp"
+#include "pairing/openssl_init.hpp"
 #include "phone/app_setup.hpp"
 #include "phone/control_commands.hpp"
 #include "tools/sim/ptp/camera_pictures.hpp"
@@ -331,6 +332,7 @@ void forward_signal(int sig) {
 
 int main(int argc, char** argv) {
   tether::log::set_program("tether-sim");
+  tether::pairing::openssl_without_exit_cleanup();  // threads we do not join use it
   options o = parse(argc, argv);
 
   // Uevents for hotplug are resolved through the preload, so this process needs it
