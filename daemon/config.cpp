@@ -11,8 +11,8 @@
 #include <set>
 
 #include "base/log.hpp"
+#include "base/small_file.hpp"
 #include "daemon/errc.hpp"
-#include "daemon/small_file.hpp"
 
 namespace tether::daemon {
 namespace {
@@ -164,7 +164,7 @@ base::result<config> parse_config(const std::string& text, sections which) {
 
 base::result<config> load_config(const std::string& path, bool optional) {
   std::string text;  // never more than the limit and a byte, whatever the file
-  if (const int e = read_file(path, max_config_bytes + 1, text)) {
+  if (const int e = base::read_file(path, max_config_bytes + 1, text)) {
     if (optional && e == ENOENT) return config{};
     return {errno_code(e), "cannot read " + path + ": " + std::strerror(e)};
   }

@@ -1,7 +1,7 @@
 #include "daemon/pair_records.hpp"
 
+#include "base/small_file.hpp"
 #include "daemon/errc.hpp"
-#include "daemon/small_file.hpp"
 #include "proto/plist_util.hpp"
 
 #include <fcntl.h>
@@ -51,7 +51,7 @@ bool pair_records::valid_id(std::string_view id) {
 std::variant<std::vector<std::byte>, int> pair_records::read(std::string_view id) const {
   if (!valid_id(id)) return ENOENT;
   std::string raw;
-  if (const int e = read_file(dir_ / (std::string(id) + ".plist"), max_record_bytes + 1, raw))
+  if (const int e = base::read_file(dir_ / (std::string(id) + ".plist"), max_record_bytes + 1, raw))
     return e;
   if (raw.size() > max_record_bytes) return EFBIG;
   const auto bytes = std::as_bytes(std::span(raw));
@@ -76,7 +76,7 @@ int pair_records::remove(std::string_view id) const {
 base::result<std::string> pair_records::system_buid() const {
   const auto file = dir_ / "SystemConfiguration.plist";
   if (std::string raw;
-      read_file(file, max_record_bytes + 1, raw) == 0 && raw.size() <= max_record_bytes) {
+      base::read_file(file, max_record_bytes + 1, raw) == 0 && raw.size() <= max_record_bytes) {
     plist_t root = nullptr;
     plist_from_memory(raw.data(), static_cast<std::uint32_t>(raw.size()), &root);
     plist_ptr config(root);
@@ -98,7 +98,7 @@ int pair_records::write_file(const std::filesystem::path& file, std::string_view
                              int mode) const {
   std::error_code ec;
   std::filesystem::create_directories(dir_, ec);
-  return write_file_atomically(file.string(), contents, mode);
+  return base::write_file_atomically(file.string(), contents, mode);
 }
 
 }  // namespace tether::daemon

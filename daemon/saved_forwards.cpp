@@ -6,9 +6,9 @@
 #include <cstdio>
 #include <cstring>
 
+#include "base/small_file.hpp"
 #include "daemon/config.hpp"
 #include "daemon/errc.hpp"
-#include "daemon/small_file.hpp"
 
 namespace tether::daemon {
 namespace {
@@ -37,7 +37,7 @@ std::vector<proto::tetherd::forward_spec> saved_forwards::load(std::string& prob
   problem.clear();
   if (!enabled()) return {};
   std::string text;
-  const int e = read_file(path_, max_file_bytes + 1, text);
+  const int e = base::read_file(path_, max_file_bytes + 1, text);
   if (e == ENOENT) return {};
   std::string why = e != 0 ? std::strerror(e) : "";
   if (e == 0) {
@@ -56,7 +56,7 @@ std::vector<proto::tetherd::forward_spec> saved_forwards::load(std::string& prob
 base::result<void> saved_forwards::save(
     const std::vector<proto::tetherd::forward_spec>& forwards) const {
   if (!enabled()) return {};
-  if (const int e = write_file_atomically(path_, header + format_forwards(forwards), 0644))
+  if (const int e = base::write_file_atomically(path_, header + format_forwards(forwards), 0644))
     return {errno_code(e), "cannot save the forwards in " + path_ + ": " + std::strerror(e) +
                                "; they last until tetherd stops"};
   return {};

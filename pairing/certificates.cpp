@@ -29,7 +29,9 @@ x509_ptr read_pem(std::string_view pem) {
   return x;
 }
 
-std::string write_pem(X509* x) {
+}  // namespace
+
+std::string certificate_pem(X509* x) {
   BIO* b = BIO_new(BIO_s_mem());
   std::string out;
   if (b != nullptr && PEM_write_bio_X509(b, x) == 1) {
@@ -40,6 +42,8 @@ std::string write_pem(X509* x) {
   BIO_free(b);
   return out;
 }
+
+namespace {
 
 bool add_extension(X509* cert, X509* issuer, int nid, const char* value) {
   X509V3_CTX ctx;
@@ -76,7 +80,7 @@ base::result<std::string> make_root_certificate(const rsa_key& root) {
       !add_extension(x.get(), x.get(), NID_subject_key_identifier, "hash") ||
       X509_sign(x.get(), root.get(), EVP_sha256()) == 0)
     return cert_failed("cannot make the root certificate");
-  return write_pem(x.get());
+  return certificate_pem(x.get());
 }
 
 base::result<std::string> make_leaf_certificate(const rsa_key& root, const std::string& root_pem,
@@ -91,7 +95,7 @@ base::result<std::string> make_leaf_certificate(const rsa_key& root, const std::
       !add_extension(x.get(), issuer.get(), NID_subject_key_identifier, "hash") ||
       X509_sign(x.get(), root.get(), EVP_sha256()) == 0)
     return cert_failed("cannot make a certificate signed by the root");
-  return write_pem(x.get());
+  return certificate_pem(x.get());
 }
 
 base::result<rsa_key> certificate_key(std::string_view pem) {

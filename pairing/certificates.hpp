@@ -8,6 +8,8 @@
 #include "base/result.hpp"
 #include "pairing/rsa_key.hpp"
 
+using X509 = struct x509_st;
+
 namespace tether::pairing {
 
 // PEM of a self-signed CA certificate for `root`.
@@ -19,6 +21,8 @@ base::result<std::string> make_leaf_certificate(const rsa_key& root, const std::
 
 // The public key a PEM certificate carries.
 base::result<rsa_key> certificate_key(std::string_view pem);
+// The PEM text of a certificate OpenSSL holds (tls_pipe's peer certificate, too).
+std::string certificate_pem(X509* cert);
 // Whether the PEM certificate `cert` was signed by the key of PEM certificate `issuer`.
 bool signed_by(std::string_view cert, std::string_view issuer);
 

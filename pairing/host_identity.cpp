@@ -1,14 +1,10 @@
 #include "pairing/host_identity.hpp"
 
-#include <fcntl.h>
-#include <unistd.h>
-
 #include <cerrno>
 #include <cstring>
-#include <fstream>
-#include <sstream>
 #include <vector>
 
+#include "base/small_file.hpp"
 #include "pairing/certificates.hpp"
 
 namespace tether::pairing {
@@ -27,38 +23,6 @@ std::vector<std::string> pem_blocks(std::string_view text) {
     at = end;
   }
   return out;
-}
-
-base::result<void> write_private(const std::filesystem::path& file, const std::string& text) {
-  std::error_code ec;
-  std::filesystem::create_directories(file.parent_path(), ec);
-  const std::string tmp = file.string() + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-  if (fd < 0)
-    return {std::error_code(errno, std::generic_category()),
-            "cannot write " + tmp + ": " + std::strerror(errno)};
-  std::size_t done = 0;
-  while (done < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
-    if (n < 0 && errno == EINTR) continue;
-    if (n <= 0) {
-      const int e = errno;
-      ::close(fd);
-      ::unlink(tmp.c_str());
-      return {std::error_code(e, std::generic_category()),
-              "cannot write " + tmp + ": " + std::strerror(e)};
-    }
-    done += static_cast<std::size_t>(n);
-  }
-  const bool synced = ::fsync(fd) == 0;
-  ::close(fd);
-  if (!synced || ::rename(tmp.c_str(), file.c_str()) != 0) {
-    const int e = errno;
-    ::unlink(tmp.c_str());
-    return {std::error_code(e, std::generic_category()),
-            "cannot store " + file.string() + ": " + std::strerror(e)};
-  }
-  return {};
 }
 
 }  // namespace
@@ -102,15 +66,17 @@ base::result<host_identity> host_identity::from_pem(std::string_view pem) {
 }
 
 base::result<host_identity> load_or_create_host_identity(const std::filesystem::path& file) {
-  std::error_code ec;
-  if (std::filesystem::exists(file, ec)) {
-    std::ifstream in(file);
-    std::stringstream text;
-    text << in.rdbuf();
-    if (!in)
-      return {std::make_error_code(std::errc::io_error),
-              "cannot read " + file.string() + " (is it readable by tetherd's user?)"};
-    auto id = host_identity::from_pem(text.str());
+  constexpr std::size_t max_bytes = 64 << 10;  // four PEM blocks are about 5 KiB
+  std::string text;
+  if (const int e = base::read_file(file.string(), max_bytes + 1, text); e != ENOENT) {
+    if (e != 0)
+      return {std::error_code(e, std::generic_category()),
+              "cannot read " + file.string() + ": " + std::strerror(e) +
+                  " (is it readable by tetherd's user?)"};
+    auto id = text.size() > max_bytes
+                  ? base::result<host_identity>(std::make_error_code(std::errc::file_too_large),
+                                                "larger than 64 KiB")
+                  : host_identity::from_pem(text);
     if (!id)
       return {id.error(), file.string() + " is damaged (" + id.describe() +
                               "): move it away to make a new one; phones paired with it will ask "
@@ -119,8 +85,11 @@ base::result<host_identity> load_or_create_host_identity(const std::filesystem::
   }
   auto id = host_identity::generate();
   if (!id) return id;
-  if (auto stored = write_private(file, id->to_pem()); !stored)
-    return {stored.error(), stored.detail()};
+  std::error_code ignored;
+  std::filesystem::create_directories(file.parent_path(), ignored);
+  if (const int e = base::write_file_atomically(file.string(), id->to_pem(), 0600); e != 0)
+    return {std::error_code(e, std::generic_category()),
+            "cannot store " + file.string() + ": " + std::strerror(e)};
   return id;
 }
 

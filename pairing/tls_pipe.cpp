@@ -5,6 +5,7 @@
 #include <openssl/pem.h>
 #include <openssl/ssl.h>
 
+#include "pairing/certificates.hpp"
 #include "pairing/openssl_error.hpp"
 #include "pairing/rsa_key.hpp"
 
@@ -141,14 +142,7 @@ std::vector<std::byte> tls_pipe::take_after_close() {
 std::string tls_pipe::peer_certificate_pem() const {
   X509* x = SSL_get1_peer_certificate(ssl_);
   if (x == nullptr) return {};
-  BIO* b = BIO_new(BIO_s_mem());
-  std::string out;
-  if (b != nullptr && PEM_write_bio_X509(b, x) == 1) {
-    char* data = nullptr;
-    const long len = BIO_get_mem_data(b, &data);
-    out.assign(data, static_cast<std::size_t>(len));
-  }
-  BIO_free(b);
+  std::string out = certificate_pem(x);
   X509_free(x);
   return out;
 }

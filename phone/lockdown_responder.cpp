@@ -78,21 +78,16 @@ base::result<pairing::rsa_key> phone_trust::device_key() {
   return *device_key_;
 }
 
-bool phone_trust::accept(std::string& error) {
-  if (dialog_ != dialog::shown) {
-    error = "no Trust dialog is up on the phone (a host's Pair raises it)";
-    return false;
-  }
-  dialog_ = dialog::accepted;
-  return true;
-}
+bool phone_trust::accept(std::string& error) { return answer(dialog::accepted, error); }
 
-bool phone_trust::deny(std::string& error) {
+bool phone_trust::deny(std::string& error) { return answer(dialog::denied, error); }
+
+bool phone_trust::answer(dialog to, std::string& error) {
   if (dialog_ != dialog::shown) {
     error = "no Trust dialog is up on the phone (a host's Pair raises it)";
     return false;
   }
-  dialog_ = dialog::denied;
+  dialog_ = to;
   return true;
 }
 

@@ -80,6 +80,8 @@ class phone_trust {
   const trusted_host* host(const std::string& host_id) const;
 
  private:
+  bool answer(dialog to, std::string& error);  // Trust or Don't Trust on the dialog up
+
   std::function<clock::time_point()> now_;
   int key_bits_;
   std::optional<pairing::rsa_key> device_key_;

@@ -1,4 +1,4 @@
-#include "daemon/small_file.hpp"
+#include "base/small_file.hpp"
 
 #include <fcntl.h>
 #include <sys/stat.h>
@@ -7,7 +7,7 @@
 #include <algorithm>
 #include <cerrno>
 
-namespace tether::daemon {
+namespace tether::base {
 
 int read_file(const std::string& path, std::size_t limit, std::string& out) {
   out.clear();
@@ -62,4 +62,4 @@ int write_file_atomically(const std::string& path, std::string_view contents, in
   return 0;
 }
 
-}  // namespace tether::daemon
+}  // namespace tether::base

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace tether::daemon {
+namespace tether::base {
 
 // Reads at most `limit` bytes of `path` into `out`; 0, or the errno of the failure.
 // Pass one more than the largest size accepted to tell a file that is too long.
@@ -17,4 +17,4 @@ int read_file(const std::string& path, std::size_t limit, std::string& out);
 // fsync of the directory. `mode` is exact (the umask does not apply). 0, or the errno.
 int write_file_atomically(const std::string& path, std::string_view contents, int mode);
 
-}  // namespace tether::daemon
+}  // namespace tether::base
