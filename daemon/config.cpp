@@ -2,6 +2,8 @@
 
 #include <ini.h>
 
+#include <asio/ip/address.hpp>
+
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -40,7 +42,11 @@ bool parse_local(const std::string& v, proto::tetherd::forward_spec& f) {
     std::string host = v.substr(0, colon);
     if (host.size() >= 2 && host.front() == '[' && host.back() == ']')
       host = host.substr(1, host.size() - 2);
-    if (host.empty()) return false;
+    // An address, not a name: what the listener binds to, and short enough that the
+    // saved line stays within the parser's 200 characters.
+    std::error_code ec;
+    (void)asio::ip::make_address(host, ec);
+    if (host.empty() || host.size() > 64 || ec) return false;
     f.bind_address = host;
     port = v.substr(colon + 1);
   }
@@ -120,12 +126,15 @@ struct parser {
     auto& f = forwards[name];
     if (key == "local") {
       if (!parse_local(value, f))
-        return fail(section, "local must be PORT or ADDRESS:PORT, not '" + value + "'");
+        return fail(section,
+                    "local must be PORT or ADDRESS:PORT (an IP address), not '" + value + "'");
     } else if (key == "phone-port") {
       const auto p = number(value, 1, 65535);
       if (!p) return fail(section, "phone-port must be 1-65535, not '" + value + "'");
       f.phone_port = static_cast<std::uint16_t>(*p);
     } else if (key == "udid") {
+      if (!proto::tetherd::plausible_udid(value))
+        return fail(section, "udid must be the phone's UDID (hex digits and hyphens, at most 64)");
       f.udid = value;
     } else {
       return fail(section, "unknown key '" + key + "' (expected local, phone-port, udid)");

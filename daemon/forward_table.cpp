@@ -1,21 +1,8 @@
 #include "daemon/forward_table.hpp"
 
-#include <algorithm>
-#include <cctype>
-
 #include "daemon/errc.hpp"
 
 namespace tether::daemon {
-namespace {
-
-bool plausible_udid(const std::string& u) {
-  return u.size() <= 64 && std::all_of(u.begin(), u.end(), [](char c) {
-           return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
-         });
-}
-
-}  // namespace
-
 base::result<proto::tetherd::forward_status> forward_table::add(proto::tetherd::forward_spec spec,
                                                                 origin from) {
   if (forwards_.size() >= max_forwards) {
@@ -26,7 +13,7 @@ base::result<proto::tetherd::forward_status> forward_table::add(proto::tetherd::
   if (spec.phone_port == 0) {
     return {daemon_errc::bad_value, "the phone port is missing"};
   }
-  if (!plausible_udid(spec.udid)) {
+  if (!proto::tetherd::plausible_udid(spec.udid)) {
     return {daemon_errc::bad_value, "'" + spec.udid + "' is not a UDID (hex digits and hyphens)"};
   }
   std::error_code ec;

@@ -16,6 +16,12 @@ bool plain_name(const std::string& s) {
   });
 }
 
+bool plausible_udid(const std::string& s) {
+  return s.size() <= max_name && std::all_of(s.begin(), s.end(), [](char c) {
+           return std::isxdigit(static_cast<unsigned char>(c)) || c == '-';
+         });
+}
+
 namespace {
 
 class control_error_category final : public std::error_category {

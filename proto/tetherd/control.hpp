@@ -29,6 +29,9 @@ inline constexpr std::size_t max_name = 64;
 // A forward's name: 1 to max_name letters, digits, - _ . or :, so that it also works
 // as a configuration section ([forward NAME]) and on a command line.
 bool plain_name(const std::string& s);
+// A UDID as phones report them (40 hex digits, or 8-16 with a hyphen): at most
+// max_name hex digits and hyphens. Empty means "the only phone attached".
+bool plausible_udid(const std::string& s);
 
 struct forward_spec {
   std::string name;  // unique; generated from the local port when not given

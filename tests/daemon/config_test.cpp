@@ -82,7 +82,18 @@ TEST(Config, MistakesNameTheLineAndTheKey) {
   EXPECT_EQ(error("\n[forward a]\nphone-port = 0\n"),
             "line 3: [forward a]: phone-port must be 1-65535, not '0'");
   EXPECT_EQ(error("[forward a]\nlocal = 70000\n"),
-            "line 2: [forward a]: local must be PORT or ADDRESS:PORT, not '70000'");
+            "line 2: [forward a]: local must be PORT or ADDRESS:PORT (an IP address), not '70000'");
+  EXPECT_EQ(error("[forward a]\nlocal = board.local:80\n"),
+            "line 2: [forward a]: local must be PORT or ADDRESS:PORT (an IP address), not "
+            "'board.local:80'");
+  // Found by fuzz_config: a 193-character udid read back, but saved as "udid = ..." it
+  // passed the parser's 200-character line and the saved forward was lost on restart.
+  EXPECT_EQ(error("[forward a]\nphone-port = 1\nudid=" + std::string(193, 'a') + "\n"),
+            "line 3: [forward a]: udid must be the phone's UDID (hex digits and hyphens, at most "
+            "64)");
+  EXPECT_EQ(error("[forward a]\nudid = iPhone of Ann\n"),
+            "line 2: [forward a]: udid must be the phone's UDID (hex digits and hyphens, at most "
+            "64)");
   EXPECT_EQ(error("[forward a]\nlocal = 1\n"), "[forward a]: phone-port is missing");
   EXPECT_EQ(error("[tetherd]\nmax-clients = 0\n"),
             "line 2: [tetherd]: max-clients must be 1 to 65536");
