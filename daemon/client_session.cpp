@@ -7,6 +7,7 @@
 #include "daemon/forward_table.hpp"
 #include "daemon/pairing_service.hpp"
 #include "daemon/relay.hpp"
+#include "daemon/reverse_table.hpp"
 
 namespace tether::daemon {
 
@@ -183,6 +184,32 @@ void client_session::handle_control(std::uint32_t tag, const proto::tetherd::req
           queue(encode_plist(tag, ctl::result_dict(0)));
         } else if constexpr (std::is_same_v<T, ctl::requests::pair>) {
           queue(encode_plist(tag, pair_reply(body.udid)));
+        } else if constexpr (std::is_same_v<T, ctl::requests::reverse_add>) {
+          if (ctx_.reverses == nullptr) {
+            queue(encode_plist(
+                tag, ctl::result_dict(static_cast<std::uint32_t>(result_code::bad_command),
+                                      "this tetherd has no reverse channels")));
+          } else if (auto added = ctx_.reverses->add(body.spec)) {
+            log::info(who() + ": added reverse " + added->spec.name);
+            queue(encode_plist(tag, ctl::reverse_added_dict(*added)));
+          } else {
+            queue(encode_plist(
+                tag, ctl::result_dict(static_cast<std::uint32_t>(result_code::invalid_argument),
+                                      added.describe())));
+          }
+        } else if constexpr (std::is_same_v<T, ctl::requests::reverse_remove>) {
+          if (ctx_.reverses && ctx_.reverses->remove(body.name)) {
+            log::info(who() + ": removed reverse " + body.name);
+            queue(encode_plist(tag, ctl::result_dict(0)));
+          } else {
+            queue(encode_plist(tag,
+                               ctl::result_dict(static_cast<std::uint32_t>(result_code::bad_device),
+                                                "no reverse named '" + body.name + "'")));
+          }
+        } else if constexpr (std::is_same_v<T, ctl::requests::reverse_list>) {
+          const auto list =
+              ctx_.reverses ? ctx_.reverses->list() : std::vector<ctl::reverse_status>{};
+          queue(encode_plist(tag, ctl::reverse_list_dict(list)));
         }
       },
       r);

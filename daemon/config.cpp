@@ -35,8 +35,9 @@ std::optional<bool> boolean(const std::string& v) {
   return std::nullopt;
 }
 
-// "2222", "127.0.0.1:2222" or "[::1]:2222".
-bool parse_local(const std::string& v, proto::tetherd::forward_spec& f) {
+// "2222", "127.0.0.1:2222" or "[::1]:2222", into an address (kept when only a port is
+// given) and a port.
+bool parse_local(const std::string& v, std::string& address, std::uint16_t& port_out) {
   std::string port = v;
   if (const auto colon = v.rfind(':'); colon != std::string::npos) {
     std::string host = v.substr(0, colon);
@@ -47,19 +48,25 @@ bool parse_local(const std::string& v, proto::tetherd::forward_spec& f) {
     std::error_code ec;
     (void)asio::ip::make_address(host, ec);
     if (host.empty() || host.size() > 64 || ec) return false;
-    f.bind_address = host;
+    address = host;
     port = v.substr(colon + 1);
   }
   const auto p = number(port, 0, 65535);
   if (!p) return false;
-  f.local_port = static_cast<std::uint16_t>(*p);
+  port_out = static_cast<std::uint16_t>(*p);
   return true;
 }
 
+std::string format_local(const std::string& address, std::uint16_t port) {
+  const bool v6 = address.find(':') != std::string::npos;
+  return (v6 ? "[" + address + "]" : address) + ":" + std::to_string(port);
+}
+
 struct parser {
-  bool forwards_only = false;
+  bool saved_only = false;
   config out;
   std::map<std::string, proto::tetherd::forward_spec> forwards;
+  std::map<std::string, proto::tetherd::reverse_spec> reverses;
   std::set<std::string> seen;  // "section/key": each key once
   std::string error;
 
@@ -71,10 +78,12 @@ struct parser {
   bool handle(const std::string& section, const std::string& key, const std::string& value) {
     if (!seen.insert(section + "/" + key).second)
       return fail(section, "'" + key + "' is given twice");
-    if (section == "tetherd" && !forwards_only) return daemon_key(key, value);
+    if (section == "tetherd" && !saved_only) return daemon_key(key, value);
     if (section.rfind("forward ", 0) == 0) return forward_key(section, key, value);
-    return fail(section, forwards_only ? "unknown section (expected [forward NAME])"
-                                       : "unknown section (expected [tetherd] or [forward NAME])");
+    if (section.rfind("reverse ", 0) == 0) return reverse_key(section, key, value);
+    return fail(section, saved_only ? "unknown section (expected [forward NAME] or [reverse NAME])"
+                                    : "unknown section (expected [tetherd], [forward NAME] or "
+                                      "[reverse NAME])");
   }
 
   bool daemon_key(const std::string& key, const std::string& value) {
@@ -125,7 +134,7 @@ struct parser {
     }
     auto& f = forwards[name];
     if (key == "local") {
-      if (!parse_local(value, f))
+      if (!parse_local(value, f.bind_address, f.local_port))
         return fail(section,
                     "local must be PORT or ADDRESS:PORT (an IP address), not '" + value + "'");
     } else if (key == "phone-port") {
@@ -142,6 +151,45 @@ struct parser {
     return true;
   }
 
+  bool reverse_key(const std::string& section, const std::string& key, const std::string& value) {
+    const std::string name = section.substr(8);
+    if (!proto::tetherd::plain_name(name))
+      return fail(section,
+                  "a reverse's name is 1 to 64 letters, digits, - _ . or :, as in "
+                  "[reverse chat]");
+    if (!reverses.count(name)) {
+      if (reverses.size() >= max_config_reverses)
+        return fail(section, "more than " + std::to_string(max_config_reverses) + " reverses");
+      reverses[name].name = name;
+    }
+    auto& r = reverses[name];
+    if (key == "local") {
+      if (!parse_local(value, r.local_address, r.local_port) || r.local_port == 0)
+        return fail(section,
+                    "local must be the board's service, PORT or ADDRESS:PORT (an IP "
+                    "address), not '" +
+                        value + "'");
+    } else if (key == "phone-port") {
+      const auto p = number(value, 1, 65535);
+      if (!p) return fail(section, "phone-port must be 1-65535, not '" + value + "'");
+      r.phone_port = static_cast<std::uint16_t>(*p);
+    } else if (key == "udid") {
+      if (!proto::tetherd::plausible_udid(value))
+        return fail(section, "udid must be the phone's UDID (hex digits and hyphens, at most 64)");
+      r.udid = value;
+    } else if (key == "spares") {
+      const auto n = number(value, 1, proto::tetherd::max_reverse_spares);
+      if (!n)
+        return fail(section, "spares must be 1 to " +
+                                 std::to_string(proto::tetherd::max_reverse_spares) + ", not '" +
+                                 value + "'");
+      r.spares = static_cast<std::uint32_t>(*n);
+    } else {
+      return fail(section, "unknown key '" + key + "' (expected phone-port, local, udid, spares)");
+    }
+    return true;
+  }
+
   static int callback(void* self, const char* section, const char* key, const char* value) {
     return static_cast<parser*>(self)->handle(section, key, value) ? 1 : 0;
   }
@@ -153,7 +201,7 @@ base::result<config> parse_config(const std::string& text, sections which) {
   if (text.size() > max_config_bytes) return {daemon_errc::bad_config, "larger than 1 MiB"};
   if (text.find('\0') != std::string::npos) return {daemon_errc::bad_config, "contains a NUL byte"};
   parser p;
-  p.forwards_only = which == sections::forwards_only;
+  p.saved_only = which == sections::saved_only;
   const int line = ini_parse_string(text.c_str(), &parser::callback, &p);
   if (line != 0) {
     if (line < 0) return {std::make_error_code(std::errc::not_enough_memory), "out of memory"};
@@ -167,6 +215,15 @@ base::result<config> parse_config(const std::string& text, sections which) {
     if (f.phone_port == 0)
       return {daemon_errc::bad_config, "[forward " + name + "]: phone-port is missing"};
     p.out.forwards.push_back(std::move(f));
+  }
+  for (auto& [name, r] : p.reverses) {
+    if (r.phone_port == 0)
+      return {daemon_errc::bad_config, "[reverse " + name + "]: phone-port is missing"};
+    if (r.local_port == 0)
+      return {
+          daemon_errc::bad_config,
+          "[reverse " + name + "]: local is missing (the board's service, PORT or ADDRESS:PORT)"};
+    p.out.reverses.push_back(std::move(r));
   }
   return std::move(p.out);
 }
@@ -185,12 +242,22 @@ base::result<config> load_config(const std::string& path, bool optional) {
 std::string format_forwards(const std::vector<proto::tetherd::forward_spec>& forwards) {
   std::string out;
   for (const auto& f : forwards) {
-    const bool v6 = f.bind_address.find(':') != std::string::npos;
     out += "\n[forward " + f.name + "]\n";
-    out += "local = " + (v6 ? "[" + f.bind_address + "]" : f.bind_address) + ":" +
-           std::to_string(f.local_port) + "\n";
+    out += "local = " + format_local(f.bind_address, f.local_port) + "\n";
     out += "phone-port = " + std::to_string(f.phone_port) + "\n";
     if (!f.udid.empty()) out += "udid = " + f.udid + "\n";
+  }
+  return out;
+}
+
+std::string format_reverses(const std::vector<proto::tetherd::reverse_spec>& reverses) {
+  std::string out;
+  for (const auto& r : reverses) {
+    out += "\n[reverse " + r.name + "]\n";
+    out += "phone-port = " + std::to_string(r.phone_port) + "\n";
+    out += "local = " + format_local(r.local_address, r.local_port) + "\n";
+    out += "spares = " + std::to_string(r.spares) + "\n";
+    if (!r.udid.empty()) out += "udid = " + r.udid + "\n";
   }
   return out;
 }

@@ -13,6 +13,7 @@ namespace tether::daemon {
 
 class forward_table;
 class pairing_service;
+class reverse_table;
 
 struct daemon_context {
   device_registry& devices;
@@ -21,6 +22,7 @@ struct daemon_context {
   forward_table& forwards;
   base::repeat_limiter& repeats;
   pairing_service* pairing = nullptr;  // absent in tests that need no pairing
+  reverse_table* reverses = nullptr;   // absent in tests that need no reverse channels
   daemon_limits limits{};
 };
 

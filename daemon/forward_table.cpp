@@ -67,7 +67,10 @@ void forward_table::stop_all() {
 }
 
 void forward_table::client_changed() const {
-  if (!on_client_change_) return;
+  if (on_client_change_) on_client_change_();
+}
+
+std::vector<proto::tetherd::forward_spec> forward_table::client_specs() const {
   std::vector<proto::tetherd::forward_spec> specs;
   for (const auto& [name, e] : forwards_) {
     if (e.from != origin::client) continue;
@@ -75,7 +78,7 @@ void forward_table::client_changed() const {
     spec.local_port = e.f->status().bound_port;  // a port the kernel chose stays the same
     specs.push_back(std::move(spec));
   }
-  on_client_change_(specs);
+  return specs;
 }
 
 }  // namespace tether::daemon

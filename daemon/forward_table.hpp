@@ -32,14 +32,13 @@ class forward_table {
                                                    origin from = origin::client);
   bool remove(const std::string& name);
   std::vector<proto::tetherd::forward_status> list() const;
+  // The clients' forwards, each with the local port it is bound to, sorted by name:
+  // what must come back after a restart.
+  std::vector<proto::tetherd::forward_spec> client_specs() const;
   void stop_all();
 
-  // Called after a client's forward is added or removed (not while stopping), with
-  // every client forward, each with the local port it is bound to, sorted by name:
-  // what must come back after a restart.
-  void on_client_change(std::function<void(const std::vector<proto::tetherd::forward_spec>&)> f) {
-    on_client_change_ = std::move(f);
-  }
+  // Called after a client's forward is added or removed (not while stopping).
+  void on_client_change(std::function<void()> f) { on_client_change_ = std::move(f); }
 
  private:
   struct entry {
@@ -53,7 +52,7 @@ class forward_table {
   bool allow_remote_;
   retry_policy retry_;
   std::map<std::string, entry> forwards_;
-  std::function<void(const std::vector<proto::tetherd::forward_spec>&)> on_client_change_;
+  std::function<void()> on_client_change_;
 };
 
 // Each forward holds a listening socket and its clients: a bound on what one client

@@ -22,6 +22,7 @@
 #include "daemon/options.hpp"
 #include "daemon/pairing_service.hpp"
 #include "daemon/privileges.hpp"
+#include "daemon/reverse_table.hpp"
 #include "daemon/saved_forwards.hpp"
 #include "daemon/sd_notify.hpp"
 #include "daemon/socket_activation.hpp"
@@ -138,7 +139,8 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
       {.automatic = cfg.pair_automatically,
        .identity_file = std::filesystem::path(o.config_dir) / "tether-host-keys.pem",
        .flow = {.trust_wait = std::chrono::seconds(cfg.trust_wait_seconds)}});
-  daemon::daemon_context ctx{devices, records, buid, forwards, repeats, &pairing};
+  daemon::reverse_table reverses(io, devices);
+  daemon::daemon_context ctx{devices, records, buid, forwards, repeats, &pairing, &reverses};
   ctx.limits.max_clients = cfg.max_clients;
   daemon::client_listener listener(io, ctx);
   std::string host_part;
@@ -166,22 +168,33 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
     if (!added) return started.fail("forward " + spec.name + ": " + added.describe());
     log::info("forward " + added->spec.name + ": " + describe(*added));
   }
-  // Forwards added at run time come back as they were (a port the kernel chose, too).
-  // One that cannot (its port taken meanwhile, its name now in tetherd.conf) is said
-  // and dropped; the others still serve.
+  for (const auto& spec : cfg.reverses) {
+    auto added = reverses.add(spec, daemon::reverse_table::origin::config_file);
+    if (!added) return started.fail("reverse " + spec.name + ": " + added.describe());
+  }
+  // Forwards and reverses added at run time come back as they were (a port the kernel
+  // chose, too). One that cannot (its port taken meanwhile, its name now in
+  // tetherd.conf) is said and dropped; the others still serve.
   const daemon::saved_forwards saved(o.state_dir == "NONE" ? "" : o.state_dir);
   if (auto prepared = saved.prepare(); !prepared) log::warn(prepared.describe());
   std::string problem;
-  for (const auto& spec : saved.load(problem)) {
+  const auto restored = saved.load(problem);
+  for (const auto& spec : restored.forwards) {
     if (auto added = forwards.add(spec))
       log::info("forward " + added->spec.name + " (saved): " + describe(*added));
     else
       log::warn("saved forward " + spec.name + " not restored: " + added.describe());
   }
+  for (const auto& spec : restored.reverses)
+    if (auto added = reverses.add(spec); !added)
+      log::warn("saved reverse " + spec.name + " not restored: " + added.describe());
   if (!problem.empty()) log::warn(problem);
-  forwards.on_client_change([&](const std::vector<proto::tetherd::forward_spec>& specs) {
-    if (auto stored = saved.save(specs); !stored) log::warn(stored.describe());
-  });
+  auto save = [&] {
+    if (auto stored = saved.save({forwards.client_specs(), reverses.client_specs()}); !stored)
+      log::warn(stored.describe());
+  };
+  forwards.on_client_change(save);
+  reverses.on_client_change(save);
 
   if (const auto user = o.user ? o.user : cfg.user) {
     std::vector<std::string> writable{o.config_dir};
@@ -210,6 +223,7 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
     lock.release();  // a tetherd started from now on serves the next phone itself
     listener.close_clients();
     forwards.stop_all();
+    reverses.stop_all();
     idle_timer.cancel();
     host.shut_down_all("tetherd stopping");
     io.stop();
@@ -225,11 +239,14 @@ int serve(const options& o, daemon::config& cfg, daemon::startup_reporter& start
     idle_timer.expires_after(*idle_grace);
     idle_timer.async_wait([&](std::error_code ec) {
       if (ec || !devices.devices().empty()) return;
-      const std::size_t kept = forwards.list().size(), clients = listener.clients();
-      if (kept == 0 && clients == 0) return stop("no phone attached: exiting when idle");
+      const std::size_t kept = forwards.list().size(), back = reverses.size(),
+                        clients = listener.clients();
+      if (kept == 0 && back == 0 && clients == 0)
+        return stop("no phone attached: exiting when idle");
       if (!said_staying)
         log::info("no phone attached, staying up for " + std::to_string(kept) +
-                  (kept == 1 ? " forward and " : " forwards and ") + std::to_string(clients) +
+                  (kept == 1 ? " forward, " : " forwards, ") + std::to_string(back) +
+                  (back == 1 ? " reverse and " : " reverses and ") + std::to_string(clients) +
                   (clients == 1 ? " client" : " clients"));
       said_staying = true;
       check_idle(0);  // look again after another grace period

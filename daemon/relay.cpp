@@ -96,6 +96,11 @@ void relay::pump_to_client() {
     totals_.from_phone += wrote;
     l->flush();
     if (answers_ && answers_->answered() && silent_) silent_(false);
+    if (auto first = std::move(first_from_phone_)) {
+      first_from_phone_ = nullptr;
+      first();
+      if (done_) return;
+    }
   }
   if (ec && ec != asio::error::would_block && ec != asio::error::try_again) {
     return finish("client went away");

@@ -42,6 +42,9 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   // and `silent(false)` if it answers after that. The relay itself goes on unchanged.
   void watch_answers(asio::io_context& io, std::chrono::milliseconds limit,
                      std::function<void(bool silent)> silent);
+  // Before start(): told once, when the phone's first bytes reach the client (a reverse
+  // line counts as taken by the app from then on).
+  void on_first_from_phone(std::function<void()> f) { first_from_phone_ = std::move(f); }
   // Takes the connection over from whoever opened it and starts moving bytes.
   void start();
   // Ends the relay from tetherd's side (the forward was removed, tetherd stops).
@@ -80,6 +83,7 @@ class relay : public device_registry::conn_owner, public std::enable_shared_from
   std::optional<base::silence_watch> answers_;
   std::unique_ptr<base::quiet_timer> answer_timer_;
   std::function<void(bool)> silent_;
+  std::function<void()> first_from_phone_;
 };
 
 }  // namespace tether::daemon

@@ -16,9 +16,9 @@ namespace {
 constexpr std::size_t max_file_bytes = 1 << 20;  // parse_config's limit too
 
 constexpr const char* header =
-    "# Forwards added with `tether forward add`, restored whenever tetherd starts.\n"
-    "# tetherd rewrites this file on every change: use `tether forward add` and\n"
-    "# `tether forward remove`, or put lasting forwards in /etc/tether/tetherd.conf.\n";
+    "# Forwards and reverses added with `tether forward add` and `tether reverse add`,\n"
+    "# restored whenever tetherd starts. tetherd rewrites this file on every change: use\n"
+    "# `tether forward|reverse add|remove`, or put lasting ones in /etc/tether/tetherd.conf.\n";
 
 }  // namespace
 
@@ -33,7 +33,7 @@ base::result<void> saved_forwards::prepare() const {
               "; forwards added now last until tetherd stops (choose a place with --state-dir)"};
 }
 
-std::vector<proto::tetherd::forward_spec> saved_forwards::load(std::string& problem) const {
+saved_channels saved_forwards::load(std::string& problem) const {
   problem.clear();
   if (!enabled()) return {};
   std::string text;
@@ -41,8 +41,8 @@ std::vector<proto::tetherd::forward_spec> saved_forwards::load(std::string& prob
   if (e == ENOENT) return {};
   std::string why = e != 0 ? std::strerror(e) : "";
   if (e == 0) {
-    auto parsed = parse_config(text, sections::forwards_only);
-    if (parsed) return std::move(parsed->forwards);
+    auto parsed = parse_config(text, sections::saved_only);
+    if (parsed) return {std::move(parsed->forwards), std::move(parsed->reverses)};
     why = parsed.describe();
   }
   const std::string bad = path_ + ".bad";
@@ -53,10 +53,11 @@ std::vector<proto::tetherd::forward_spec> saved_forwards::load(std::string& prob
   return {};
 }
 
-base::result<void> saved_forwards::save(
-    const std::vector<proto::tetherd::forward_spec>& forwards) const {
+base::result<void> saved_forwards::save(const saved_channels& channels) const {
   if (!enabled()) return {};
-  if (const int e = base::write_file_atomically(path_, header + format_forwards(forwards), 0644))
+  const std::string text =
+      header + format_forwards(channels.forwards) + format_reverses(channels.reverses);
+  if (const int e = base::write_file_atomically(path_, text, 0644))
     return {errno_code(e), "cannot save the forwards in " + path_ + ": " + std::strerror(e) +
                                "; they last until tetherd stops"};
   return {};

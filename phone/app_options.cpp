@@ -2,6 +2,8 @@
 
 #include <cstdlib>
 
+#include "phone/chat_app.hpp"
+
 namespace tether::sim {
 
 const char* const app_option_help =
@@ -10,6 +12,10 @@ const char* const app_option_help =
     "                      protocol: hello, properties, live view, capture, download),\n"
     "                      camera (the phone plays the camera: tether's camera protocol\n"
     "                      with a 1280x720 test pattern at 30 fps, for `tether cam --phone`),\n"
+    "                      chat:NAME (a client of a chat server on the board, through\n"
+    "                      tetherd's reverse channel: it joins as NAME-XXXX, XXXX the\n"
+    "                      UDID's last 4 characters, says 3 lines and logs all it hears;\n"
+    "                      NAME is 1 to 24 letters, digits, - or _),\n"
     "                      or HOST:PORT, a TCP server on this machine that plays the\n"
     "                      iOS app (e.g. --app 2345=127.0.0.1:9000); repeatable\n";
 
@@ -24,10 +30,19 @@ bool parse_app_option(const std::string& value, app_options& o, std::string& err
   const long port = eq == std::string::npos ? 0 : std::strtol(value.c_str(), &end, 10);
   const std::string what = eq == std::string::npos ? "" : value.substr(eq + 1);
   const auto colon = what.rfind(':');
+  // chat:NAME before HOST:PORT: a host called "chat" is reached by its address.
+  const bool chat = what.starts_with(chat_prefix);
   const bool known = what == "echo" || what == "sink" || what == "source" || what == "controller" ||
-                     what == "camera" || (colon != std::string::npos && colon + 1 < what.size());
+                     what == "camera" || chat ||
+                     (colon != std::string::npos && colon + 1 < what.size());
   if (port < 1 || port > 65535 || end != value.c_str() + eq || !known) {
-    error = "--app takes PORT=echo|sink|source|controller|camera|HOST:PORT, not '" + value + "'";
+    error = "--app takes PORT=echo|sink|source|controller|camera|chat:NAME|HOST:PORT, not '" +
+            value + "'";
+    return false;
+  }
+  if (chat && !valid_chat_name(what.substr(chat_prefix.size()))) {
+    error = "--app PORT=chat:NAME takes a NAME of 1 to " + std::to_string(chat_max_name) +
+            " letters, digits, '-' or '_', not '" + value + "'";
     return false;
   }
   o.apps[static_cast<std::uint16_t>(port)] = what;

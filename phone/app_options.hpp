@@ -4,15 +4,19 @@
 #include <cstdint>
 #include <map>
 #include <string>
+#include <string_view>
 
 namespace tether::sim {
 
 struct app_options {
-  // port -> echo | sink | source | controller | camera | HOST:PORT
+  // port -> echo | sink | source | controller | camera | chat:NAME | HOST:PORT
   std::map<std::uint16_t, std::string> apps = {{2345, "echo"}, {2346, "source"}, {2347, "sink"}};
   std::uint64_t source_bytes = 1ull << 30;  // what the source app streams per connection
   std::string record;  // where controller apps (and tether-sim's camera) keep what they got
 };
+
+// The app part of --app PORT=chat:NAME (phone/chat_app.hpp).
+inline constexpr std::string_view chat_prefix = "chat:";
 
 // Takes one --app value, PORT=WHAT. False, with `error` saying what was wrong, when it
 // does not parse.

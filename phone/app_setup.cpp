@@ -5,6 +5,7 @@
 
 #include "phone/camera_app.hpp"
 #include "phone/camera_controller_app.hpp"
+#include "phone/chat_app.hpp"
 #include "phone/lockdownd_app.hpp"
 
 namespace tether::sim {
@@ -25,6 +26,8 @@ void add_apps(virtual_phone& phone, const app_options& o) {
                                                 : std::filesystem::path(o.record) / udid}));
     } else if (what == "camera") {
       phone.add_app(port, make_camera_app({}));
+    } else if (what.starts_with(chat_prefix)) {  // checked by parse_app_option
+      phone.add_app(port, make_chat_app(what.substr(chat_prefix.size()), udid));
     } else {  // HOST:PORT, checked by parse_app_option
       const auto colon = what.rfind(':');
       phone.add_app(

@@ -30,6 +30,11 @@ class phone_app {
   virtual void on_ready(usbmux::device_session& s, usbmux::conn_id id) = 0;
   // The connection ended (host RST, or the mux restarted); the id is gone.
   virtual void on_closed(usbmux::conn_id) {}
+  // The same end, told while the mux lives on (the host's RST, a violation: not a
+  // replug, a mux restart, a kill or reset_connections, which call on_closed alone), so
+  // an app can turn to its other connections on `s` at once. The id is still in `s`
+  // (dead, its unread bytes readable) until this returns. Calls on_closed by default.
+  virtual void on_ended(usbmux::device_session&, usbmux::conn_id id) { on_closed(id); }
   // The app went to the background (true) or came back (false). The phone stops calling
   // on_accept and on_ready meanwhile; an app with I/O of its own stops it too.
   virtual void on_suspended(bool) {}

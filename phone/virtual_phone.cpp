@@ -272,7 +272,8 @@ void virtual_phone::run_apps() {
       const auto before = backlog_.size();
       std::erase_if(backlog_, [id = c->id](const auto& b) { return b.first == id; });
       if (auto it = conn_apps_.find(c->id); it != conn_apps_.end()) {
-        if (backlog_.size() == before) it->second->on_closed(c->id);  // never accepted: unknown
+        // Never accepted (still in the backlog): the app does not know it.
+        if (backlog_.size() == before) it->second->on_ended(*session_, c->id);
         conn_apps_.erase(it);
       }
       (void)session_->close(c->id, {});

@@ -88,6 +88,37 @@ void forward_fields(F& f, V&& v) {
   v("BytesFromPhone", f.bytes_from_phone);
 }
 
+template <class R, class V>
+void reverse_fields(R& r, V&& v) {
+  v("Name", r.spec.name);
+  v("PhonePort", r.spec.phone_port);
+  v("LocalAddress", r.spec.local_address);
+  v("LocalPort", r.spec.local_port);
+  v("UDID", r.spec.udid);
+  v("Spares", r.spec.spares);
+  v("State", r.state);
+  v("LastError", r.last_error);
+  v("Phones", r.phones);
+  v("SparesOpen", r.spares_open);
+  v("InUse", r.in_use);
+  v("Total", r.total);
+  v("Refused", r.refused);
+  v("LocalFailures", r.local_failures);
+  v("BytesToPhone", r.bytes_to_phone);
+  v("BytesFromPhone", r.bytes_from_phone);
+}
+
+// TetherReverseAdd's fields, as the CLI sends them and tetherd reads them.
+template <class S, class V>
+void reverse_add_fields(S& spec, V&& v) {
+  v("Name", spec.name);
+  v("PhonePort", spec.phone_port);
+  v("LocalAddress", spec.local_address);
+  v("LocalPort", spec.local_port);
+  v("UDID", spec.udid);
+  v("Spares", spec.spares);
+}
+
 template <class P, class V>
 void phone_fields(P& p, V&& v) {
   v("DeviceID", p.device_id);
@@ -174,6 +205,12 @@ plist_t forward_dict(const forward_status& f) {
   return d;
 }
 
+plist_t reverse_dict(const reverse_status& r) {
+  plist_t d = plist_new_dict();
+  reverse_fields(r, writer{d});
+  return d;
+}
+
 template <class T, class Fields>
 base::result<std::vector<T>> read_array(plist_t reply, const char* key, const char* where,
                                         Fields fields) {
@@ -242,6 +279,46 @@ base::result<request> decode(plist_t dict, const std::string& t) {
       return {control_errc::bad_field, "Level must be one of error, warn, info, debug"};
     return request{l};
   }
+  if (t == "TetherReverseAdd") {
+    requests::reverse_add a;
+    const auto phone = port_item(dict, "PhonePort", false);
+    if (!phone) return {phone.error(), phone.detail()};
+    if (!*phone)
+      return {control_errc::missing_field,
+              "PhonePort is missing: which port does the phone app listen on?"};
+    const auto local = port_item(dict, "LocalPort", false);
+    if (!local) return {local.error(), local.detail()};
+    if (!*local)
+      return {control_errc::missing_field,
+              "LocalPort is missing: which port does the board's service listen on?"};
+    a.spec.phone_port = **phone;
+    a.spec.local_port = **local;
+    base::result<void> strings;
+    reverse_add_fields(a.spec, [&](const char* key, auto& field) {
+      if constexpr (std::is_same_v<std::decay_t<decltype(field)>, std::string>)
+        if (strings) strings = optional_string(dict, key, field);
+    });
+    if (!strings) return {strings.error(), strings.detail()};
+    if (plist_dict_get_item(dict, "Spares") != nullptr) {
+      const auto n = uint_item(dict, "Spares");
+      if (!n || *n < 1 || *n > max_reverse_spares)
+        return {control_errc::bad_field,
+                "Spares must be 1 to " + std::to_string(max_reverse_spares)};
+      a.spec.spares = static_cast<std::uint32_t>(*n);
+    }
+    if (!a.spec.name.empty() && !plain_name(a.spec.name))
+      return {control_errc::bad_field, "Name may hold letters, digits and - _ . : (at most 64)"};
+    return request{a};
+  }
+  if (t == "TetherReverseRemove") {
+    requests::reverse_remove r;
+    if (auto name = optional_string(dict, "Name", r.name); !name)
+      return {name.error(), name.detail()};
+    if (r.name.empty())
+      return {control_errc::missing_field, "Name is missing: which reverse to remove?"};
+    return request{r};
+  }
+  if (t == "TetherReverseList") return request{requests::reverse_list{}};
   if (t == "TetherPair") {
     requests::pair r;
     if (auto udid = optional_string(dict, "UDID", r.udid); !udid)
@@ -270,6 +347,20 @@ plist_t forward_list_dict(std::span<const forward_status> forwards) {
   plist_t a = plist_new_array();
   for (const auto& f : forwards) plist_array_append_item(a, forward_dict(f));
   plist_dict_set_item(d, "Forwards", a);
+  return d;
+}
+
+plist_t reverse_added_dict(const reverse_status& r) {
+  plist_t d = result_dict(0);
+  plist_dict_set_item(d, "Reverse", reverse_dict(r));
+  return d;
+}
+
+plist_t reverse_list_dict(std::span<const reverse_status> reverses) {
+  plist_t d = result_dict(0);
+  plist_t a = plist_new_array();
+  for (const auto& r : reverses) plist_array_append_item(a, reverse_dict(r));
+  plist_dict_set_item(d, "Reverses", a);
   return d;
 }
 
@@ -307,6 +398,9 @@ const char* message_type(const request& r) {
         if constexpr (std::is_same_v<Q, requests::status>) return "TetherStatus";
         if constexpr (std::is_same_v<Q, requests::set_log_level>) return "TetherSetLogLevel";
         if constexpr (std::is_same_v<Q, requests::pair>) return "TetherPair";
+        if constexpr (std::is_same_v<Q, requests::reverse_add>) return "TetherReverseAdd";
+        if constexpr (std::is_same_v<Q, requests::reverse_remove>) return "TetherReverseRemove";
+        if constexpr (std::is_same_v<Q, requests::reverse_list>) return "TetherReverseList";
       },
       r);
 }
@@ -323,6 +417,9 @@ plist_t encode(const request& r) {
         if constexpr (std::is_same_v<Q, requests::set_log_level>) set_string(d, "Level", q.level);
         if constexpr (std::is_same_v<Q, requests::pair>)
           if (!q.udid.empty()) set_string(d, "UDID", q.udid);
+        if constexpr (std::is_same_v<Q, requests::reverse_add>)
+          reverse_add_fields(q.spec, writer{d, true});
+        if constexpr (std::is_same_v<Q, requests::reverse_remove>) set_string(d, "Name", q.name);
       },
       r);
   return d;
@@ -342,6 +439,22 @@ base::result<forward_status> decode_forward_added(plist_t reply) {
 base::result<std::vector<forward_status>> decode_forward_list(plist_t reply) {
   return read_array<forward_status>(reply, "Forwards", "a forward",
                                     [](auto& f, auto r) { forward_fields(f, r); });
+}
+
+base::result<reverse_status> decode_reverse_added(plist_t reply) {
+  plist_t r = plist_dict_get_item(reply, "Reverse");
+  if (r == nullptr || plist_get_node_type(r) != PLIST_DICT)
+    return {control_errc::missing_field, "the reply has no Reverse"};
+  reverse_status out;
+  std::string error;
+  reverse_fields(out, reader{r, "Reverse", error});
+  if (!error.empty()) return {control_errc::bad_field, error};
+  return out;
+}
+
+base::result<std::vector<reverse_status>> decode_reverse_list(plist_t reply) {
+  return read_array<reverse_status>(reply, "Reverses", "a reverse",
+                                    [](auto& r, auto f) { reverse_fields(r, f); });
 }
 
 base::result<status_report> decode_status(plist_t reply) {

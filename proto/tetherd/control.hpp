@@ -53,6 +53,33 @@ struct forward_status {
   std::uint64_t bytes_from_phone = 0;
 };
 
+// A reverse channel: tetherd keeps `spares` connections open to `phone_port` on each
+// phone (the one with `udid`, or every phone attached) and joins each at once to the
+// board's TCP service at local_address:local_port. The app's accept is its connect.
+struct reverse_spec {
+  std::string name;  // unique; "r<phone_port>" when not given
+  std::uint16_t phone_port = 0;
+  std::string local_address = "127.0.0.1";
+  std::uint16_t local_port = 0;
+  std::string udid;          // empty: every phone attached
+  std::uint32_t spares = 2;  // connections waiting for the app on each phone, 1 to 8
+};
+inline constexpr std::uint32_t max_reverse_spares = 8;
+
+struct reverse_status {
+  reverse_spec spec;
+  std::string state;  // "waiting for a phone", "2 spares open on 1 phone", ...
+  std::string last_error;
+  std::uint64_t phones = 0;          // phones the pool is open on
+  std::uint64_t spares_open = 0;     // connected, not yet taken by the app
+  std::uint64_t in_use = 0;          // taken by the app, joined to the service
+  std::uint64_t total = 0;           // taken since added
+  std::uint64_t refused = 0;         // the phone refused: no app listening
+  std::uint64_t local_failures = 0;  // the board's service could not be reached
+  std::uint64_t bytes_to_phone = 0;
+  std::uint64_t bytes_from_phone = 0;
+};
+
 struct phone_status {
   std::uint32_t device_id = 0;
   std::string udid;
@@ -96,11 +123,19 @@ struct set_log_level {
 struct pair {
   std::string udid;  // empty: the only phone attached
 };
+struct reverse_add {
+  reverse_spec spec;
+};
+struct reverse_remove {
+  std::string name;
+};
+struct reverse_list {};
 }  // namespace requests
 
 using request =
     std::variant<requests::forward_add, requests::forward_remove, requests::forward_list,
-                 requests::status, requests::set_log_level, requests::pair>;
+                 requests::status, requests::set_log_level, requests::pair, requests::reverse_add,
+                 requests::reverse_remove, requests::reverse_list>;
 
 // What is wrong with a Tether* request or reply; the detail names the field and the
 // allowed values ("PhonePort must be a port number (1-65535)").
@@ -123,6 +158,8 @@ base::result<request> decode(plist_t dict, const std::string& message_type);
 plist_t result_dict(std::uint32_t number, const std::string& error = {});
 plist_t forward_added_dict(const forward_status& f);
 plist_t forward_list_dict(std::span<const forward_status> forwards);
+plist_t reverse_added_dict(const reverse_status& r);
+plist_t reverse_list_dict(std::span<const reverse_status> reverses);
 // `silent`: the UDIDs of phones attached that answer nothing (locked), not served.
 plist_t status_dict(std::span<const phone_status> phones,
                     std::span<const connection_status> connections,
@@ -140,6 +177,8 @@ struct status_report {
 };
 base::result<forward_status> decode_forward_added(plist_t reply);
 base::result<std::vector<forward_status>> decode_forward_list(plist_t reply);
+base::result<reverse_status> decode_reverse_added(plist_t reply);
+base::result<std::vector<reverse_status>> decode_reverse_list(plist_t reply);
 base::result<status_report> decode_status(plist_t reply);
 
 }  // namespace tether::proto::tetherd

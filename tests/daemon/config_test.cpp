@@ -104,7 +104,8 @@ TEST(Config, MistakesNameTheLineAndTheKey) {
   EXPECT_EQ(error("[tetherd]\ngroup = a\ngroup = b\n"),
             "line 3: [tetherd]: 'group' is given twice");
   EXPECT_EQ(error("[camera]\nx = 1\n"),
-            "line 2: [camera]: unknown section (expected [tetherd] or [forward NAME])");
+            "line 2: [camera]: unknown section (expected [tetherd], [forward NAME] or [reverse "
+            "NAME])");
   EXPECT_EQ(error("[tetherd]\nsocket = /x\n"), "line 2: [tetherd]: unknown key 'socket'");
   // Found by fuzz_config: a section named "[forward ]" gave a nameless forward.
   EXPECT_NE(error("[forward ]\nphone-port = 1\n").find("a forward's name is"), std::string::npos);
@@ -145,7 +146,7 @@ TEST(Config, FormattedForwardsReadBackTheSame) {
            .udid = "00008030-001A2B3C4D5E6F70"};
   in[2] = {
       .name = "ssh", .bind_address = "0.0.0.0", .local_port = 2222, .phone_port = 22, .udid = ""};
-  auto r = parse_config(format_forwards(in), sections::forwards_only);
+  auto r = parse_config(format_forwards(in), sections::saved_only);
   ASSERT_TRUE(r) << r.describe();
   const auto& out = r->forwards;
   ASSERT_EQ(out.size(), in.size());
@@ -159,10 +160,60 @@ TEST(Config, FormattedForwardsReadBackTheSame) {
 }
 
 TEST(Config, SavedForwardsHoldForwardsOnly) {
-  auto r = parse_config("[tetherd]\nuser = root\n", sections::forwards_only);
+  auto r = parse_config("[tetherd]\nuser = root\n", sections::saved_only);
   ASSERT_FALSE(r);
   EXPECT_EQ(r.error(), daemon_errc::bad_config);
-  EXPECT_EQ(r.describe(), "line 2: [tetherd]: unknown section (expected [forward NAME])");
+  EXPECT_EQ(r.describe(),
+            "line 2: [tetherd]: unknown section (expected [forward NAME] or [reverse NAME])");
+}
+
+TEST(Config, ReversesReadAndFormattedBackTheSame) {
+  auto r = parse_config(
+      "[reverse chat]\nphone-port = 12345\nlocal = 12346\n"
+      "[reverse api]\nphone-port = 8080\nlocal = [::1]:80\nspares = 4\n"
+      "udid = 00008030-001A2B3C4D5E6F70\n");
+  ASSERT_TRUE(r) << r.describe();
+  ASSERT_EQ(r->reverses.size(), 2u);  // by name
+  const auto& api = r->reverses[0];
+  const auto& chat = r->reverses[1];
+  EXPECT_EQ(api.name, "api");
+  EXPECT_EQ(api.local_address, "::1");
+  EXPECT_EQ(api.local_port, 80);
+  EXPECT_EQ(api.spares, 4u);
+  EXPECT_EQ(api.udid, "00008030-001A2B3C4D5E6F70");
+  EXPECT_EQ(chat.local_address, "127.0.0.1");  // loopback unless told
+  EXPECT_EQ(chat.local_port, 12346);
+  EXPECT_EQ(chat.phone_port, 12345);
+  EXPECT_EQ(chat.spares, 2u);
+  EXPECT_TRUE(chat.udid.empty());
+
+  auto again = parse_config(format_reverses(r->reverses), sections::saved_only);
+  ASSERT_TRUE(again) << again.describe();
+  ASSERT_EQ(again->reverses.size(), 2u);
+  for (std::size_t i = 0; i < 2; ++i) {
+    EXPECT_EQ(again->reverses[i].name, r->reverses[i].name);
+    EXPECT_EQ(again->reverses[i].local_address, r->reverses[i].local_address);
+    EXPECT_EQ(again->reverses[i].local_port, r->reverses[i].local_port);
+    EXPECT_EQ(again->reverses[i].phone_port, r->reverses[i].phone_port);
+    EXPECT_EQ(again->reverses[i].spares, r->reverses[i].spares);
+    EXPECT_EQ(again->reverses[i].udid, r->reverses[i].udid);
+  }
+}
+
+TEST(Config, ReverseMistakesNameTheLineAndTheKey) {
+  EXPECT_EQ(error("[reverse chat]\nlocal = 12345\n"), "[reverse chat]: phone-port is missing");
+  EXPECT_EQ(error("[reverse chat]\nphone-port = 12345\n"),
+            "[reverse chat]: local is missing (the board's service, PORT or ADDRESS:PORT)");
+  EXPECT_EQ(error("[reverse chat]\nlocal = 0\n"),
+            "line 2: [reverse chat]: local must be the board's service, PORT or ADDRESS:PORT "
+            "(an IP address), not '0'");
+  EXPECT_EQ(error("[reverse chat]\nspares = 9\n"),
+            "line 2: [reverse chat]: spares must be 1 to 8, not '9'");
+  EXPECT_EQ(
+      error("[reverse chat]\nport = 1\n"),
+      "line 2: [reverse chat]: unknown key 'port' (expected phone-port, local, udid, spares)");
+  EXPECT_NE(error("[reverse a b]\nphone-port = 1\n").find("a reverse's name is"),
+            std::string::npos);
 }
 
 }  // namespace

@@ -46,25 +46,39 @@ TEST_F(SavedForwards, MissingFileIsNoForwards) {
   const auto prepared = s.prepare();
   ASSERT_TRUE(prepared) << prepared.describe();
   EXPECT_TRUE(fs::is_directory(root_ / "state"));
-  EXPECT_TRUE(s.load(problem).empty());
+  EXPECT_TRUE(s.load(problem).forwards.empty());
   EXPECT_EQ(problem, "");
 }
 
 TEST_F(SavedForwards, SavedAreLoadedBackAndTheFileIsReplacedWhole) {
   const saved_forwards s(root_.string());
   std::string problem;
-  const auto saved = s.save({spec("9345", 9345, 2345), spec("cam", 40123, 2351)});
+  const proto::tetherd::reverse_spec chat{.name = "chat",
+                                          .phone_port = 12345,
+                                          .local_address = "::1",
+                                          .local_port = 12346,
+                                          .udid = "",
+                                          .spares = 3};
+  const auto saved = s.save({{spec("9345", 9345, 2345), spec("cam", 40123, 2351)}, {chat}});
   ASSERT_TRUE(saved) << saved.describe();
-  auto back = s.load(problem);
+  auto all = s.load(problem);
   EXPECT_EQ(problem, "");
+  auto& back = all.forwards;
   ASSERT_EQ(back.size(), 2u);
   EXPECT_EQ(back[0].name, "9345");
   EXPECT_EQ(back[1].local_port, 40123);
   EXPECT_EQ(back[1].phone_port, 2351);
+  ASSERT_EQ(all.reverses.size(), 1u);
+  EXPECT_EQ(all.reverses[0].name, "chat");
+  EXPECT_EQ(all.reverses[0].phone_port, 12345);
+  EXPECT_EQ(all.reverses[0].local_address, "::1");
+  EXPECT_EQ(all.reverses[0].local_port, 12346);
+  EXPECT_EQ(all.reverses[0].spares, 3u);
 
-  ASSERT_TRUE(s.save({spec("cam", 40123, 2351)}));
-  back = s.load(problem);
+  ASSERT_TRUE(s.save({{spec("cam", 40123, 2351)}, {}}));
+  all = s.load(problem);
   ASSERT_EQ(back.size(), 1u);
+  EXPECT_TRUE(all.reverses.empty());
   EXPECT_EQ(back[0].name, "cam");
   EXPECT_FALSE(fs::exists(root_ / "forwards.tmp"));  // nothing left beside it
   EXPECT_EQ(fs::status(root_ / "forwards").permissions() & fs::perms::all,
@@ -79,7 +93,7 @@ TEST_F(SavedForwards, AnUnreadableFileIsMovedAsideAndSaid) {
   { std::ofstream(root_ / "forwards") << "[forward ssh]\nphone-port = 99999\n"; }
   const saved_forwards s(root_.string());
   std::string problem;
-  EXPECT_TRUE(s.load(problem).empty());
+  EXPECT_TRUE(s.load(problem).forwards.empty());
   EXPECT_NE(problem.find("cannot be read (line 2: [forward ssh]: phone-port must be 1-65535"),
             std::string::npos)
       << problem;
@@ -90,7 +104,7 @@ TEST_F(SavedForwards, AnUnreadableFileIsMovedAsideAndSaid) {
 
 TEST_F(SavedForwards, AFailedSaveSaysWhatIsLost) {
   const saved_forwards s((root_ / "missing" / "dir").string());
-  const auto saved = s.save({spec("9345", 9345, 2345)});
+  const auto saved = s.save({{spec("9345", 9345, 2345)}, {}});
   EXPECT_FALSE(saved);
   EXPECT_EQ(saved.error(), std::errc::no_such_file_or_directory);
   EXPECT_NE(saved.detail().find("cannot save the forwards in " +
@@ -105,8 +119,8 @@ TEST_F(SavedForwards, NoneSavesNothing) {
   std::string problem;
   EXPECT_FALSE(s.enabled());
   EXPECT_TRUE(s.prepare());
-  EXPECT_TRUE(s.save({spec("9345", 9345, 2345)}));
-  EXPECT_TRUE(s.load(problem).empty());
+  EXPECT_TRUE(s.save({{spec("9345", 9345, 2345)}, {}}));
+  EXPECT_TRUE(s.load(problem).forwards.empty());
 }
 
 }  // namespace

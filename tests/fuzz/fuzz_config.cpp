@@ -1,6 +1,7 @@
-// Fuzz target: tetherd's configuration file (tetherd.conf) and its saved forwards, as
-// read at start-up. Any text must parse or be rejected with a message naming the line;
-// never crash. Forwards that parse, written back (what tetherd saves), read back the same.
+// Fuzz target: tetherd's configuration file (tetherd.conf) and its saved forwards and
+// reverses, as read at start-up. Any text must parse or be rejected with a message
+// naming the line; never crash. What parses, written back (what tetherd saves), reads
+// back the same.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -9,11 +10,20 @@
 
 namespace {
 
-void check_saved_round_trip(const std::vector<tether::proto::tetherd::forward_spec>& forwards) {
+void check_saved_round_trip(const std::vector<tether::proto::tetherd::forward_spec>& forwards,
+                            const std::vector<tether::proto::tetherd::reverse_spec>& reverses) {
   using namespace tether::daemon;
-  auto again = parse_config(format_forwards(forwards), sections::forwards_only);
+  auto again =
+      parse_config(format_forwards(forwards) + format_reverses(reverses), sections::saved_only);
   const auto* c = again ? &*again : nullptr;
   if (c == nullptr || c->forwards.size() != forwards.size()) std::abort();
+  if (c->reverses.size() != reverses.size()) std::abort();
+  for (std::size_t i = 0; i < reverses.size(); ++i) {
+    const auto &a = reverses[i], &b = c->reverses[i];
+    if (a.name != b.name || a.local_address != b.local_address || a.local_port != b.local_port ||
+        a.phone_port != b.phone_port || a.udid != b.udid || a.spares != b.spares)
+      std::abort();
+  }
   for (std::size_t i = 0; i < forwards.size(); ++i) {
     const auto &a = forwards[i], &b = c->forwards[i];
     if (a.name != b.name || a.bind_address != b.bind_address || a.local_port != b.local_port ||
@@ -26,7 +36,7 @@ void check_saved_round_trip(const std::vector<tether::proto::tetherd::forward_sp
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string text(reinterpret_cast<const char*>(data), size);
-  (void)tether::daemon::parse_config(text, tether::daemon::sections::forwards_only);
+  (void)tether::daemon::parse_config(text, tether::daemon::sections::saved_only);
   auto parsed = tether::daemon::parse_config(text);
   if (!parsed) {
     if (parsed.detail().empty()) std::abort();  // every rejection says why
@@ -35,7 +45,10 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (c.forwards.size() > tether::daemon::max_config_forwards) std::abort();
     for (const auto& f : c.forwards)
       if (f.phone_port == 0 || f.name.empty()) std::abort();
-    check_saved_round_trip(c.forwards);
+    if (c.reverses.size() > tether::daemon::max_config_reverses) std::abort();
+    for (const auto& r : c.reverses)
+      if (r.phone_port == 0 || r.local_port == 0 || r.spares < 1 || r.spares > 8) std::abort();
+    check_saved_round_trip(c.forwards, c.reverses);
   }
   return 0;
 }

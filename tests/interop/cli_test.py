@@ -173,7 +173,7 @@ def t_help_everywhere():
     for args in (["--help"], ["list", "--help"], ["watch", "--help"], ["connect", "--help"],
                  ["forward", "--help"], ["forward", "add", "--help"], ["forward", "run", "--help"],
                  ["forward", "list", "--help"], ["forward", "remove", "--help"], ["info", "--help"],
-                 ["log-level", "--help"]):
+                 ["log-level", "--help"], ["chat", "--help"]):
         r = tether(*args)
         assert r.returncode == 0 and b"Usage:" in r.stdout, (args, r)
     r = tether("frobnicate")

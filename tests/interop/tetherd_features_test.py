@@ -368,7 +368,7 @@ def t_idle_stays_for_forwards_and_clients():
         e.sim("unplug 1")
         time.sleep(5)  # more than twice the 2 s grace
         assert e.proc.poll() is None, "exited with a forward kept"
-        assert "staying up for 1 forward and 0 clients" in e.log(), e.log()[-1500:]
+        assert "staying up for 1 forward, 0 reverses and 0 clients" in e.log(), e.log()[-1500:]
         e.sim("plug 1")
         wait_for(lambda: len(e.devices()) == 1, 15, "the phone back")
         with socket.create_connection(("127.0.0.1", port), timeout=10) as s:

@@ -1,5 +1,5 @@
-// tether info: one phone in detail (speed, configuration, counters, its connections
-// and forwards), from tetherd's TetherStatus; and tether log-level.
+// tether info: one phone in detail (speed, configuration, counters, its connections,
+// forwards and reverses), from tetherd's TetherStatus; and tether log-level.
 #include <nlohmann/json.hpp>
 
 #include <cstdio>
@@ -70,6 +70,20 @@ int run_info(const global_options& o) {
                         {"state", e.state}});
   }
   j["forwards"] = forwards;
+  mux_client rc(address);
+  const auto reversed = decoded(
+      ctl::decode_reverse_list(
+          tetherd_request(rc, ctl::requests::reverse_list{}, "list reverse channels").get()),
+      "the list of reverses");
+  auto reverses = nlohmann::json::array();
+  for (const auto& e : reversed) {
+    if (!e.spec.udid.empty() && e.spec.udid != p.udid) continue;
+    reverses.push_back({{"name", e.spec.name},
+                        {"phone_port", e.spec.phone_port},
+                        {"local", e.spec.local_address + ":" + std::to_string(e.spec.local_port)},
+                        {"state", e.state}});
+  }
+  j["reverses"] = reverses;
 
   if (o.json) {
     std::puts(j.dump(2).c_str());
@@ -109,6 +123,11 @@ int run_info(const global_options& o) {
                 fw["local"].get<std::string>().c_str(),
                 static_cast<unsigned long long>(fw["phone_port"].get<std::uint64_t>()),
                 fw["state"].get<std::string>().c_str());
+  std::printf("  reverses      %zu\n", reverses.size());
+  for (const auto& rv : reverses)
+    std::printf("    %-12s %llu -> %s: %s\n", rv["name"].get<std::string>().c_str(),
+                static_cast<unsigned long long>(rv["phone_port"].get<std::uint64_t>()),
+                rv["local"].get<std::string>().c_str(), rv["state"].get<std::string>().c_str());
   return ok;
 }
 

@@ -38,6 +38,17 @@ int run_forward_remove(const global_options& o, const std::string& name);
 // Like iproxy: this process listens and relays until interrupted; works with any daemon.
 int run_forward_foreground(const global_options& o, const forward_args& f);
 
+struct reverse_args {
+  std::uint16_t phone_port = 0;
+  std::string address = "127.0.0.1";  // the board's service
+  std::uint16_t local_port = 0;
+  std::string name;
+  std::uint32_t spares = 2;
+};
+int run_reverse_add(const global_options& o, const reverse_args& r);
+int run_reverse_list(const global_options& o);
+int run_reverse_remove(const global_options& o, const std::string& name);
+
 // tether cam: tether-camera's local socket, in the camera protocol.
 struct cam_options {
   std::string socket = "/run/tether/camera.sock";  // --camera
@@ -60,5 +71,13 @@ struct view_options {
 };
 // Serves live view (MJPEG) and the main controls to browsers until SIGINT or SIGTERM.
 int run_cam_view(const cam_options& c, const view_options& v);
+
+// tether chat: a group chat room (proto/chat) on a TCP port, until SIGINT or SIGTERM.
+struct chat_options {
+  std::string address = "127.0.0.1";  // --address
+  std::uint16_t port = 12345;         // --port (0: any free one, logged)
+  bool allow_remote = false;          // --allow-remote: a non-loopback address
+};
+int run_chat(const chat_options& c);
 
 }  // namespace tether::cli

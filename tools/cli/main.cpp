@@ -1,6 +1,6 @@
 // tether: the command line for phones on USB, in the spirit of adb and iproxy. The
 // usbmuxd-level commands (list, watch, connect, forward run) work with any usbmuxd;
-// forward add/list/remove, info and log-level need tetherd.
+// forward add/list/remove, reverse, info, pair and log-level need tetherd.
 #include <CLI/CLI.hpp>
 
 #include <cstdio>
@@ -48,6 +48,7 @@ int main(int argc, char** argv) {
                    "after input ends, how long (ms) to wait for the phone's last bytes")
       ->check(CLI::Range(0, 600000));
 
+  std::string name;  // forward remove, reverse remove
   forward_args fa;
   auto* forward = app.add_subcommand("forward", "port forwards: local TCP port to phone port");
   forward->require_subcommand(1);
@@ -70,7 +71,6 @@ int main(int argc, char** argv) {
   auto* flist =
       forward->add_subcommand("list", "tetherd's forwards, with state and counters")->fallthrough();
   flist->add_flag("--json", g.json, "JSON instead of a table");
-  std::string name;
   auto* fremove =
       forward->add_subcommand("remove", "stop one of tetherd's forwards")->fallthrough();
   fremove->add_option("NAME", name, "the forward's name (see forward list)")->required();
@@ -79,9 +79,41 @@ int main(int argc, char** argv) {
   add_ports(frun);
   forward->fallthrough();
 
+  reverse_args ra;
+  auto* reverse = app.add_subcommand(
+      "reverse", "reverse channels: a phone app's port reaches a service on this board");
+  reverse->require_subcommand(1);
+  auto* radd = reverse->add_subcommand(
+      "add", "have tetherd keep connections open to the app, each joined to LOCAL");
+  radd->add_option("PHONE", ra.phone_port,
+                   "port the phone app listens on (its accept is a connect)")
+      ->required()
+      ->check(port_number());
+  radd->add_option("LOCAL", ra.local_port, "port of the board's service")
+      ->required()
+      ->check(port_number());
+  radd->add_option("--address", ra.address, "address of the board's service (default 127.0.0.1)");
+  radd->add_option("--name", ra.name, "the reverse's name (default: r and the phone port)");
+  radd->add_option("--spares", ra.spares, "connections kept waiting on each phone, 1 to 8")
+      ->capture_default_str()
+      ->check(CLI::Range(1, 8));
+  radd->add_flag("--json", g.json, "JSON instead of a line");
+  radd->footer(
+      "Without --udid, every phone attached gets its own spares. The app tells a reverse\n"
+      "line by its port: every connection it accepts there is one. A line counts as taken\n"
+      "when the app first writes to it; tetherd then opens another spare.");
+  radd->fallthrough();
+  auto* rlist =
+      reverse->add_subcommand("list", "tetherd's reverses, with state and counters")->fallthrough();
+  rlist->add_flag("--json", g.json, "JSON instead of a table");
+  auto* rremove =
+      reverse->add_subcommand("remove", "stop one of tetherd's reverses")->fallthrough();
+  rremove->add_option("NAME", name, "the reverse's name (see reverse list)")->required();
+  reverse->fallthrough();
+
   auto* info = app.add_subcommand("info",
                                   "one phone in detail: link, counters, connections, "
-                                  "forwards (tetherd)")
+                                  "forwards and reverses (tetherd)")
                    ->fallthrough();
   info->add_flag("--json", g.json, "JSON instead of text");
 
@@ -149,6 +181,34 @@ int main(int argc, char** argv) {
   // (`tether cam props iso --camera X`).
   for (auto* sub : cam->get_subcommands([](CLI::App*) { return true; })) sub->fallthrough();
 
+  chat_options cho;
+  auto* chat = app.add_subcommand("chat",
+                                  "a group chat room on a local TCP port, for nc and phone "
+                                  "apps, until Ctrl-C")
+                   ->fallthrough();
+  chat->add_option("--port", cho.port, "TCP port to listen on (0: any free one, logged)")
+      ->capture_default_str()
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            return s.size() <= 5 && s.find_first_not_of("0123456789") == std::string::npos &&
+                           std::stoul("0" + s) <= 65535
+                       ? std::string()
+                       : "a port is a number from 0 to 65535 (0: any free one), not '" + s + "'";
+          },
+          "0-65535"));
+  chat->add_option("--address", cho.address, "local address to listen on")->capture_default_str();
+  chat->add_flag("--allow-remote", cho.allow_remote,
+                 "allow an address other than loopback: there is no login, so anyone who "
+                 "can reach it joins and reads along");
+  chat->footer(
+      "Lines end with \\n (\\r\\n too). A client says iam:NAME to join (1 to 32 letters,\n"
+      "digits, '-', '_' or '.'; said again, it renames) and msg:TEXT to speak. Everyone\n"
+      "joined hears, in one order: NAME has joined / NAME: TEXT / OLD is now NEW /\n"
+      "NAME has left (or NAME has left (too slow to read)); a bad line is answered with\n"
+      "one line, error: and what to do. Try nc 127.0.0.1 12345. Bounds: 64 connections,\n"
+      "1024-byte lines, 64 KiB of unread output per client (a client that reads slower\n"
+      "is dropped; the others never wait for it). One log line per event on stderr.");
+
   if (const auto mistake = command_mistake(app, argc, argv)) {
     std::fprintf(stderr, "tether: %s\n", mistake->c_str());
     return usage;
@@ -176,6 +236,9 @@ int main(int argc, char** argv) {
     if (*flist) return run_forward_list(g);
     if (*fremove) return run_forward_remove(g, name);
     if (*frun) return run_forward_foreground(g, fa);
+    if (*radd) return run_reverse_add(g, ra);
+    if (*rlist) return run_reverse_list(g);
+    if (*rremove) return run_reverse_remove(g, name);
     if (*info) return run_info(g);
     if (*log_level) return run_log_level(g, level);
     if (*pair) return run_pair(g, std::chrono::seconds(pair_wait));
@@ -185,6 +248,7 @@ int main(int argc, char** argv) {
     if (*ccapture) return run_cam_capture(co, out_dir);
     if (*clive) return run_cam_liveview(co, clive->count("--out") ? out_dir : "", frames, mjpeg);
     if (*cview) return run_cam_view(co, vo);
+    if (*chat) return run_chat(cho);
   } catch (const cli_error& e) {
     std::fprintf(stderr, "tether: %s\n", e.what());
     return e.code;

@@ -91,6 +91,77 @@ TEST(TetherControlBothSides, ForwardRepliesReadBackAsSent) {
   expect_same((*list)[1], forward_status{});
 }
 
+TEST(TetherControlBothSides, ReverseRequestsAndRepliesReadBackAsSent) {
+  const reverse_spec spec{.name = "chat",
+                          .phone_port = 12345,
+                          .local_address = "::1",
+                          .local_port = 12346,
+                          .udid = "00008030-001A2B3C4D5E6F70",
+                          .spares = 3};
+  const auto add = std::get<requests::reverse_add>(round_trip(requests::reverse_add{spec}));
+  EXPECT_EQ(add.spec.name, spec.name);
+  EXPECT_EQ(add.spec.phone_port, spec.phone_port);
+  EXPECT_EQ(add.spec.local_address, spec.local_address);
+  EXPECT_EQ(add.spec.local_port, spec.local_port);
+  EXPECT_EQ(add.spec.udid, spec.udid);
+  EXPECT_EQ(add.spec.spares, 3u);
+  EXPECT_EQ(std::get<requests::reverse_remove>(round_trip(requests::reverse_remove{"chat"})).name,
+            "chat");
+  EXPECT_TRUE(std::holds_alternative<requests::reverse_list>(round_trip(requests::reverse_list{})));
+
+  reverse_status r{.spec = spec,
+                   .state = "2 spares open on 1 phone",
+                   .last_error = "port 12345 closed on the phone",
+                   .phones = 1,
+                   .spares_open = 2,
+                   .in_use = 3,
+                   .total = 9,
+                   .refused = 4,
+                   .local_failures = 5,
+                   .bytes_to_phone = 1ull << 40,
+                   .bytes_from_phone = 77};
+  plist_ptr added(reverse_added_dict(r));
+  auto back = decode_reverse_added(added.get());
+  ASSERT_TRUE(back) << back.describe();
+  const reverse_status list_in[] = {r};
+  plist_ptr listed(reverse_list_dict(list_in));
+  auto list = decode_reverse_list(listed.get());
+  ASSERT_TRUE(list) << list.describe();
+  ASSERT_EQ(list->size(), 1u);
+  for (const auto& b : {*back, (*list)[0]}) {
+    EXPECT_EQ(b.spec.name, "chat");
+    EXPECT_EQ(b.spec.local_address, "::1");
+    EXPECT_EQ(b.spec.spares, 3u);
+    EXPECT_EQ(b.state, r.state);
+    EXPECT_EQ(b.last_error, r.last_error);
+    EXPECT_EQ(b.spares_open, 2u);
+    EXPECT_EQ(b.in_use, 3u);
+    EXPECT_EQ(b.total, 9u);
+    EXPECT_EQ(b.refused, 4u);
+    EXPECT_EQ(b.local_failures, 5u);
+    EXPECT_EQ(b.bytes_to_phone, 1ull << 40);
+    EXPECT_EQ(b.bytes_from_phone, 77u);
+  }
+}
+
+TEST(TetherControlBothSides, ReverseAddMistakesAreNamed) {
+  auto add = [](std::uint64_t phone, std::uint64_t local, std::uint64_t spares) {
+    plist_ptr d(plist_new_dict());
+    if (phone) plist_dict_set_item(d.get(), "PhonePort", plist_new_uint(phone));
+    if (local) plist_dict_set_item(d.get(), "LocalPort", plist_new_uint(local));
+    if (spares != ~0ull) plist_dict_set_item(d.get(), "Spares", plist_new_uint(spares));
+    auto r = decode(d.get(), "TetherReverseAdd");
+    return r ? std::string() : r.detail();
+  };
+  EXPECT_EQ(add(12345, 8080, ~0ull), "");
+  EXPECT_EQ(add(0, 8080, ~0ull), "PhonePort is missing: which port does the phone app listen on?");
+  EXPECT_EQ(add(12345, 0, ~0ull),
+            "LocalPort is missing: which port does the board's service listen on?");
+  EXPECT_EQ(add(12345, 70000, ~0ull), "LocalPort must be a port number (1-65535)");
+  EXPECT_EQ(add(12345, 8080, 0), "Spares must be 1 to 8");
+  EXPECT_EQ(add(12345, 8080, 9), "Spares must be 1 to 8");
+}
+
 TEST(TetherControlBothSides, StatusReadsBackAsSent) {
   phone_status p{.device_id = 3,
                  .udid = "u",
