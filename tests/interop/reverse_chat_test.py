@@ -21,7 +21,7 @@ import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemons import Checks, Daemon, free_port, wait_for  # noqa: E402
+from daemons import TMP, Checks, Daemon, free_port, wait_for  # noqa: E402
 
 SIM, TETHERD, TETHER = sys.argv[1:4]
 checks = Checks()
@@ -175,6 +175,44 @@ def server_speaks_first():
     finally:
         d.stop()
         greeter.close()
+
+
+def saved_and_restored():
+    """`tether reverse add` outlives tetherd, as forwards do: saved in the state
+    directory (the package's /var/lib/tether) and back after a restart, pool and all."""
+    web = socketserver.ThreadingTCPServer(("127.0.0.1", 0), Handler)
+    web.daemon_threads = True
+    threading.Thread(target=web.serve_forever, daemon=True).start()
+    app = AppServer()
+    state = os.path.join(TMP, "reverse-state")
+    os.makedirs(state)
+    saved = os.path.join(state, "forwards")
+    apps = ["--app", f"7100=127.0.0.1:{app.port}"]
+    d = Daemon(SIM, TETHERD, "saved-1", sim_extra=apps, extra=["--state-dir", state])
+    try:
+        cli(d, "reverse", "add", "7100", str(web.server_address[1]), "--name", "web", "--spares",
+            "3")
+        text = open(saved).read()
+        want = (f"[reverse web]\nphone-port = 7100\nlocal = 127.0.0.1:{web.server_address[1]}\n"
+                "spares = 3\n")
+        assert want in text, text
+    finally:
+        d.stop()
+    for _ in range(3):  # the first pool's lines, closed with that tetherd
+        app.take()
+    d = Daemon(SIM, TETHERD, "saved-2", sim_extra=apps, extra=["--state-dir", state])
+    try:
+        r = wait_for(lambda: (lambda x: x if x.get("web", {}).get("spares_open") == 3 else None)(
+            reverses(d)), 10, "the saved reverse's spares")["web"]
+        assert r["spares"] == 3, r
+        c, _ = app.take()
+        c.sendall(b"GET /again HTTP/1.0\r\n\r\n")
+        assert read_all(c).endswith(b"reply to /again\n"), "no reply through the restored reverse"
+        cli(d, "reverse", "remove", "web")
+        assert "[reverse web]" not in open(saved).read()
+    finally:
+        d.stop()
+        web.shutdown()
 
 
 class Member:
@@ -369,6 +407,7 @@ def latency_with(chat_port):
 checks("reverse: six HTTP streams at once through the pool, counters, info, mistakes",
        http_streams)
 checks("reverse: a server that speaks first (from tetherd.conf)", server_speaks_first)
+checks("reverse: saved in the state directory and restored after a restart", saved_and_restored)
 checks("chat: two phones and a local client in one room, one order, a replug", chat_room)
 checks("chat: phone-to-phone latency", chat_latency)
 checks.finish("reverse_chat")
