@@ -121,18 +121,31 @@ struct parser {
     return true;
   }
 
-  bool forward_key(const std::string& section, const std::string& key, const std::string& value) {
-    const std::string name = section.substr(8);
-    if (!proto::tetherd::plain_name(name))
-      return fail(section,
-                  "a forward's name is 1 to 64 letters, digits, - _ . or :, as in "
-                  "[forward ssh]");
-    if (!forwards.count(name)) {
-      if (forwards.size() >= max_config_forwards)
-        return fail(section, "more than " + std::to_string(max_config_forwards) + " forwards");
-      forwards[name].name = name;
+  // The entry a "[KIND NAME]" section fills (made on its first key), or nullptr when the
+  // name is not plain or there are `most` already; `fail` has said which.
+  template <class Spec>
+  Spec* entry(std::map<std::string, Spec>& all, std::size_t most, const std::string& section,
+              const std::string& kind, const std::string& example) {
+    const std::string name = section.substr(kind.size() + 1);
+    if (!proto::tetherd::plain_name(name)) {
+      fail(section, "a " + kind + "'s name is 1 to 64 letters, digits, - _ . or :, as in [" + kind +
+                        " " + example + "]");
+      return nullptr;
     }
-    auto& f = forwards[name];
+    if (!all.count(name)) {
+      if (all.size() >= most) {
+        fail(section, "more than " + std::to_string(most) + " " + kind + "s");
+        return nullptr;
+      }
+      all[name].name = name;
+    }
+    return &all[name];
+  }
+
+  bool forward_key(const std::string& section, const std::string& key, const std::string& value) {
+    auto* found = entry(forwards, max_config_forwards, section, "forward", "ssh");
+    if (found == nullptr) return false;
+    auto& f = *found;
     if (key == "local") {
       if (!parse_local(value, f.bind_address, f.local_port))
         return fail(section,
@@ -152,17 +165,9 @@ struct parser {
   }
 
   bool reverse_key(const std::string& section, const std::string& key, const std::string& value) {
-    const std::string name = section.substr(8);
-    if (!proto::tetherd::plain_name(name))
-      return fail(section,
-                  "a reverse's name is 1 to 64 letters, digits, - _ . or :, as in "
-                  "[reverse chat]");
-    if (!reverses.count(name)) {
-      if (reverses.size() >= max_config_reverses)
-        return fail(section, "more than " + std::to_string(max_config_reverses) + " reverses");
-      reverses[name].name = name;
-    }
-    auto& r = reverses[name];
+    auto* found = entry(reverses, max_config_reverses, section, "reverse", "chat");
+    if (found == nullptr) return false;
+    auto& r = *found;
     if (key == "local") {
       if (!parse_local(value, r.local_address, r.local_port) || r.local_port == 0)
         return fail(section,
