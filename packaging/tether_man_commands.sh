@@ -6,8 +6,8 @@
 set -euo pipefail
 tether=$1 out=$2
 commands=("list" "watch" "connect" "forward add" "forward list" "forward remove" "forward run"
-  "info" "log-level" "cam props" "cam set" "cam focus" "cam capture" "cam liveview" "cam view"
-  "chat")
+  "reverse add" "reverse list" "reverse remove" "info" "pair" "log-level"
+  "cam props" "cam set" "cam focus" "cam capture" "cam liveview" "cam view" "chat")
 {
   echo "[COMMANDS]"
   for c in "${commands[@]}"; do

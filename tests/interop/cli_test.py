@@ -173,7 +173,9 @@ def t_help_everywhere():
     for args in (["--help"], ["list", "--help"], ["watch", "--help"], ["connect", "--help"],
                  ["forward", "--help"], ["forward", "add", "--help"], ["forward", "run", "--help"],
                  ["forward", "list", "--help"], ["forward", "remove", "--help"], ["info", "--help"],
-                 ["log-level", "--help"], ["chat", "--help"]):
+                 ["log-level", "--help"], ["chat", "--help"], ["reverse", "--help"],
+                 ["reverse", "add", "--help"], ["reverse", "list", "--help"],
+                 ["reverse", "remove", "--help"], ["pair", "--help"]):
         r = tether(*args)
         assert r.returncode == 0 and b"Usage:" in r.stdout, (args, r)
     r = tether("frobnicate")
