@@ -422,6 +422,9 @@ def inside(tetherd, camera, controller):
     try:
         for name, fn in tests:
             check(name, fn)
+            if check.failed:  # the later checks need a working stack: their timeouts add up
+                print("stopping after the first failure; the logs follow", flush=True)
+                break
     finally:
         if "w" in watch and watch["w"].proc.poll() is None:
             watch["w"].stop()
