@@ -204,8 +204,11 @@ void controller_session::handle(wire::message m, std::uint32_t tag) {
           run(commands::focus_step{from_wire(v.direction), from_wire(v.size)}, tag,
               [tag](controller_session& self, command_outcome&) { self.send(msg::ok{}, tag); });
         } else if constexpr (std::is_same_v<T, msg::start_live_view>) {
-          start_live_view(v.max_in_flight);
+          // The ok goes first, then the frames (PROTOCOL.md): a controller that waits for
+          // the ok by its tag would drop an earlier frame, and with MaxInFlight 1 wait
+          // for the next one forever.
           send(msg::ok{}, tag);
+          start_live_view(v.max_in_flight);
         } else if constexpr (std::is_same_v<T, msg::live_view_ack>) {
           acknowledged(v.sequence);
         } else if constexpr (std::is_same_v<T, msg::stop_live_view>) {
@@ -250,6 +253,7 @@ void controller_session::start_live_view(std::uint32_t max_in_flight) {
   // A second start changes the pacing and forgets earlier acks (PROTOCOL.md §6.2).
   max_in_flight_ = max_in_flight;
   in_flight_.clear();
+  live_turn_ = false;  // the ok queued before this goes out before any frame
   if (live_) {
     pump();
     return;

@@ -58,9 +58,15 @@ class Channel:
                 return None
             self.buf += chunk
 
-    def wait_for(self, want_type=None, want_tag=None, keep=None):
-        """Frames until one of `want_type` (or with `want_tag`); others go to keep(f)."""
+    def wait_for(self, want_type=None, want_tag=None, keep=None, timeout=None):
+        """Frames until one of `want_type` (or with `want_tag`); others go to keep(f).
+        `timeout`: seconds in all (the socket's own timeout bounds each read only, and
+        other frames, such as live-view stats every second, keep it from firing)."""
+        end = None if timeout is None else time.monotonic() + timeout
         while True:
+            if end is not None and time.monotonic() > end:
+                raise AssertionError(f"no frame of type {want_type} (tag {want_tag}) "
+                                     f"within {timeout} s")
             f = self.recv_frame()
             assert f is not None, "connection closed"
             if (want_type is None or f[0] == want_type) and (want_tag is None or f[1] == want_tag):

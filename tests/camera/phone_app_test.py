@@ -131,6 +131,41 @@ def t_acknowledged_live_view():
           f"unacknowledged; frame age median {ages[len(ages) // 2]:.1f} ms, max {ages[-1]:.1f} ms")
 
 
+def start_live_view(ch, body):
+    """start_live_view, read up to its ok: the frames before the ok (there must be none)."""
+    t = ch.request(cp.START_LIVE_VIEW, body)
+    early = []
+    while True:
+        f = ch.recv_frame()
+        assert f is not None, "connection closed"
+        if f[1] == t:
+            assert f[0] == cp.OK, f
+            return early
+        if f[0] == cp.LIVE_VIEW_FRAME:
+            early.append(f[2]["sequence"])
+
+
+def t_ok_before_the_first_frame():
+    # PROTOCOL.md: start_live_view's ok comes first, then the frames. A controller that
+    # waits for the ok by its tag drops a frame sent before it, and with MaxInFlight 1
+    # then waits forever for a frame the camera thinks is in flight. Checked on a first
+    # start (the camera has a frame ready: live view ran a moment ago) and on a second
+    # start while live, with a frame not acknowledged.
+    ch = state["ch"]
+    for i in range(8):
+        early = start_live_view(ch, {"MaxInFlight": 1})
+        assert not early, f"start {i}: frames {early} before the ok"
+        ch.wait_for(cp.LIVE_VIEW_FRAME)
+        time.sleep(0.05)  # the camera has a newer frame waiting for the window
+        early = start_live_view(ch, {"MaxInFlight": 1})  # again, while live: the window opens
+        assert not early, f"restart {i}: frames {early} before the ok"
+        ch.wait_for(cp.LIVE_VIEW_FRAME)
+        t = ch.request(cp.STOP_LIVE_VIEW)
+        ch.wait_for(want_tag=t)
+        time.sleep(0.05)
+    print("  8 starts and 8 restarts: the ok came before every first frame")
+
+
 def t_local_controller_shares_the_camera():
     s = socket.socket(socket.AF_UNIX)
     s.connect(LOCAL)
@@ -191,6 +226,7 @@ tests = [
     ("the app's port is refused until it listens, then the service connects", t_refused_until_the_app_listens),
     ("hello, set with read-back, live view with stats through tetherd", t_hello_properties_live_view),
     ("acknowledged live view: no frame without an ack, then the newest", t_acknowledged_live_view),
+    ("start_live_view: the ok before the first frame, on a start and a restart", t_ok_before_the_first_frame),
     ("a local controller on the 0660 socket; the phone hears its change", t_local_controller_shares_the_camera),
     ("the app restarts: the service reconnects", t_app_restart_reconnects),
     ("the phone is replugged: the service reconnects", t_replug_reconnects),

@@ -231,7 +231,7 @@ def inside(tetherd, camera, controller):
             ages, first = [], None
             end = time.monotonic() + seconds + 5
             while time.monotonic() < end:
-                f = ch.wait_for(cp.LIVE_VIEW_FRAME)
+                f = ch.wait_for(cp.LIVE_VIEW_FRAME, timeout=10)
                 now = time.monotonic()
                 if first is None:
                     first = now

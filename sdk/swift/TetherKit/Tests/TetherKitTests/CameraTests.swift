@@ -153,6 +153,19 @@ final class CameraTests: XCTestCase {
         }
     }
 
+    /// A one-chunk file can be all there before the download's caller parks (its request
+    /// is sent across a suspension point): it must still be returned, not lost.
+    func testASmallDownloadThatArrivesAtOnceIsReturned() async throws {
+        var b = FakeCamera.Behaviour()
+        b.captureSize = 100
+        let (link, session, camera) = try await connected(b)
+        defer { Task { await link.stop() } }
+        for i in 0..<300 {
+            let data = try await session.download(7)
+            XCTAssertEqual(data, camera.captured, "download \(i)")
+        }
+    }
+
     func testLiveViewIsAcknowledgedWithNInFlight() async throws {
         var b = FakeCamera.Behaviour()
         b.fps = 200

@@ -91,6 +91,9 @@ public actor CameraSession {
         var lastActivity = ContinuousClock.now
         let progress: (@Sendable (DownloadProgress) -> Void)?
         var cont: CheckedContinuation<UInt64, Error>?
+        /// How it ended, when that was before its caller parked: the request's send is a
+        /// suspension point, and a small file's last chunk can arrive during it.
+        var outcome: Result<UInt64, Error>?
         init(sink: DownloadSink, from offset: UInt64, progress: (@Sendable (DownloadProgress) -> Void)?) {
             self.sink = sink
             self.next = offset
@@ -412,13 +415,14 @@ public actor CameraSession {
         case .awaiting(nil)?:
             pending[tag] = .arrived(result)
         case .download(let state)?:
-            pending[tag] = nil
-            let cont = state.cont
-            state.cont = nil
-            switch result {
-            case .success: cont?.resume(returning: state.next)
-            case .failure(let e): cont?.resume(throwing: e)
+            let outcome = result.map { _ in state.next }
+            guard let cont = state.cont else {
+                if state.outcome == nil { state.outcome = outcome }  // kept until it parks
+                return
             }
+            pending[tag] = nil
+            state.cont = nil
+            cont.resume(with: outcome)
         default:
             break  // a late reply to a request that timed out or was cancelled
         }
@@ -470,8 +474,13 @@ public actor CameraSession {
         let idle = options.downloadIdleTimeout
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (cont: CheckedContinuation<UInt64, Error>) in
-                guard case .download? = pending[tag] else {  // over before it parked
+                guard case .download? = pending[tag] else {  // cancelled before it parked
                     cont.resume(throwing: ended.map { TetherError.sessionEnded($0) } ?? CancellationError())
+                    return
+                }
+                if let outcome = state.outcome {  // over before it parked
+                    pending[tag] = nil
+                    cont.resume(with: outcome)
                     return
                 }
                 state.cont = cont
@@ -501,7 +510,7 @@ public actor CameraSession {
     }
 
     private func chunk(_ c: ImageChunk, tag: UInt32) {
-        guard case .download(let state)? = pending[tag] else { return }
+        guard case .download(let state)? = pending[tag], state.outcome == nil else { return }
         guard c.offset == state.next else {
             resolve(tag, .failure(TetherError.protocolViolation(
                 "image_chunk at offset \(c.offset), expected \(state.next)")))
