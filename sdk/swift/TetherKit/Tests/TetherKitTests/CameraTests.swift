@@ -186,6 +186,43 @@ final class CameraTests: XCTestCase {
         XCTAssertEqual(Array(s.acks.prefix(19)), Array(frames.map(\.sequence).prefix(19)))
     }
 
+    /// The session ending while `next()` sends its ack (a suspension point) ends the
+    /// iteration at once with `sessionEnded`, not after the frame timeout.
+    func testLiveViewEndsWithTheSessionWhateverItIsDoing() async throws {
+        var b = FakeCamera.Behaviour()
+        b.fps = 500
+        var o = LinkOptions(port: try freePort(), name: "tests")
+        o.session.liveViewFrameTimeout = .seconds(5)
+        let link = CameraLink(options: o)
+        try await link.start()
+        defer { Task { await link.stop() } }
+        var previous: CameraSession? = nil
+        for round in 0..<100 {
+            let camera = try XCTUnwrap(FakeCamera.connect(port: o.port, b))
+            var session = try await link.connectedSession(timeout: .seconds(5))
+            for _ in 0..<500 where session === previous {  // the link has not seen the end yet
+                try await Task.sleep(for: .milliseconds(10))
+                session = try await link.connectedSession(timeout: .seconds(5))
+            }
+            XCTAssertFalse(session === previous, "round \(round): no new session")
+            previous = session
+            let started = ContinuousClock.now
+            var frames = 0
+            do {
+                for try await _ in session.liveView(maxInFlight: 1) {
+                    frames += 1
+                    if frames == 1 + round % 4 { Task { await session.close() } }
+                }
+                XCTFail("round \(round): live view ended without an error")
+            } catch let e as TetherError {
+                guard case .sessionEnded = e else { return XCTFail("round \(round): \(e)") }
+            }
+            XCTAssertGreaterThanOrEqual(frames, 1 + round % 4, "round \(round)")
+            XCTAssertLessThan(ContinuousClock.now - started, .seconds(2), "round \(round)")
+            camera.close()
+        }
+    }
+
     func testASlowConsumerGetsFreshFramesNotABacklog() async throws {
         var b = FakeCamera.Behaviour()
         b.fps = 100  // a frame every 10 ms; the consumer takes 60 ms

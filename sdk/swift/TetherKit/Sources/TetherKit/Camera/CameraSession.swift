@@ -568,7 +568,12 @@ public actor CameraSession {
         let limit = options.liveViewFrameTimeout
         return try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (cont: CheckedContinuation<LiveViewFrame?, Error>) in
-                // Checked again here: a frame (or the end) may have come meanwhile.
+                // Checked again here: a frame (or the end) may have come meanwhile, during
+                // the ack's send, say. A waiter parked after the end would wait in vain.
+                if let ended {
+                    cont.resume(throwing: TetherError.sessionEnded(ended))
+                    return
+                }
                 guard live?.id == id else {
                     if let ended { cont.resume(throwing: TetherError.sessionEnded(ended)) } else { cont.resume(returning: nil) }
                     return
