@@ -21,11 +21,18 @@ namespace {
 using usbmux::conn_id;
 using usbmux::device_session;
 
+class socket_relay_app;
+
 // A GSource watching one socket, on the thread that runs the phone (umockdev's
-// worker, whose context is the thread default when a connection is accepted).
+// worker, whose context is the thread default when a connection is accepted). It names
+// its app and connection itself: the connection's record may be erased by another
+// thread (a control command's unplug) while a dispatch waits for the phone's lock, and
+// GLib keeps the source alive through its dispatch.
 struct socket_source {
   GSource base;
   gpointer tag;
+  socket_relay_app* owner;
+  conn_id id;
 };
 
 // A connected socket to the local server playing the app, or -1 when it is not there.
@@ -73,10 +80,11 @@ class socket_relay_app final : public phone_app {
     auto& c = conns_[id];
     c.fd = fd;
     c.id = id;
-    c.owner = this;
     c.source = g_source_new(const_cast<GSourceFuncs*>(&funcs), sizeof(socket_source));
-    reinterpret_cast<socket_source*>(c.source)->tag = g_source_add_unix_fd(c.source, fd, G_IO_OUT);
-    g_source_set_callback(c.source, nullptr, &c, nullptr);
+    auto* watch = reinterpret_cast<socket_source*>(c.source);
+    watch->tag = g_source_add_unix_fd(c.source, fd, G_IO_OUT);
+    watch->owner = this;
+    watch->id = id;
     g_source_attach(c.source, g_main_context_get_thread_default());
   }
 
@@ -103,15 +111,13 @@ class socket_relay_app final : public phone_app {
     conn_id id = 0;
     bool connected = false;
     GSource* source = nullptr;
-    socket_relay_app* owner = nullptr;
   };
 
-  static gboolean dispatch(GSource* src, GSourceFunc, gpointer data) {
-    auto* c = static_cast<conn*>(data);
-    const GIOCondition cond =
-        g_source_query_unix_fd(src, reinterpret_cast<socket_source*>(src)->tag);
-    socket_relay_app* self = c->owner;
-    const conn_id id = c->id;
+  static gboolean dispatch(GSource* src, GSourceFunc, gpointer) {
+    auto* watch = reinterpret_cast<socket_source*>(src);
+    const GIOCondition cond = g_source_query_unix_fd(src, watch->tag);
+    socket_relay_app* self = watch->owner;
+    const conn_id id = watch->id;
     self->host_->with_session([&](device_session* s) {
       auto it = self->conns_.find(id);
       if (it == self->conns_.end()) return;
@@ -121,7 +127,7 @@ class socket_relay_app final : public phone_app {
         return;
       }
       if (self->suspended_) {  // parked until the phone's on_ready after the resume
-        g_source_modify_unix_fd(src, reinterpret_cast<socket_source*>(src)->tag, GIOCondition{});
+        g_source_modify_unix_fd(src, watch->tag, GIOCondition{});
         return;
       }
       self->on_socket(*s, it->second, cond);
