@@ -19,7 +19,6 @@ import queue
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -27,7 +26,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import camproto as cp  # noqa: E402
-from daemons import (Checks, fmt, free_port, keeps_pace, sim_control as control,  # noqa: E402
+from daemons import (Checks, fmt, keeps_pace, run_inside_sim, sim_control as control,  # noqa: E402
                      unthrottled, wait_for)
 
 if not __debug__:  # the checks here are assert statements, which -O would strip
@@ -439,19 +438,8 @@ def main():
         inside(sys.argv[2], sys.argv[3])
         return
     sim, tetherd, camera = sys.argv[1:4]
-    with tempfile.TemporaryDirectory(prefix="tether-gphoto2-e2e-") as tmp:
-        port = free_port()
-        # HOME: libgphoto2 keeps settings (capture target, ...) in ~/.gphoto.
-        env = dict(os.environ, WORK=tmp, RECORD=os.path.join(tmp, "rec"), APP_PORT=str(port),
-                   HOME=tmp)
-        env["ASAN_OPTIONS"] = ":".join(
-            filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
-        r = subprocess.run([sim, "--phones", "1", "--camera", "nikon", "--camera-fps",
-                            str(CAMERA_FPS), "--record", env["RECORD"], "--app",
-                            f"2350=127.0.0.1:{port}", "--", sys.executable,
-                            os.path.abspath(__file__), "--inside", tetherd, camera],
-                           env=env, timeout=300)
-        sys.exit(r.returncode)
+    sys.exit(run_inside_sim(sim, ["--phones", "1", "--camera", "nikon", "--camera-fps", str(CAMERA_FPS)],
+                            [tetherd, camera], "tether-gphoto2-e2e-", 300, app_port=True))
 
 
 if __name__ == "__main__":

@@ -76,6 +76,24 @@ def sim_control(line, path=None, check=True):
     return text
 
 
+def run_inside_sim(sim, sim_args, inside_args, prefix, timeout, app_port=False):
+    """Runs the calling script again, as `SCRIPT --inside INSIDE_ARGS`, under tether-sim
+    (SIM SIM_ARGS), so that what it starts shares the testbed with the virtual devices.
+    The script finds in its environment WORK (a temporary folder, also HOME: libgphoto2
+    keeps its settings in ~/.gphoto), RECORD (where the virtual camera records) and, with
+    app_port, APP_PORT: the phone's port 2350 is relayed to 127.0.0.1:APP_PORT.
+    Returns the exit status."""
+    with tempfile.TemporaryDirectory(prefix=prefix) as tmp:
+        env = dict(os.environ, WORK=tmp, RECORD=os.path.join(tmp, "rec"), HOME=tmp)
+        args = [sim, *sim_args, "--record", env["RECORD"]]
+        if app_port:
+            env["APP_PORT"] = str(free_port())
+            args += ["--app", f"2350=127.0.0.1:{env['APP_PORT']}"]
+        script = os.path.abspath(sys.argv[0])
+        return subprocess.run([*args, "--", sys.executable, script, "--inside", *inside_args],
+                              env=env, timeout=timeout).returncode
+
+
 def keeps_pace(camera_fps, measure, attempts=3, enough=None):
     """Live view at the camera's configured rate (`camera fps N`, set by the sim: the
     independent measure). `measure()` returns the fps received with the camera at its

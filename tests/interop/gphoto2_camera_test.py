@@ -11,10 +11,9 @@ import os
 import shutil
 import subprocess
 import sys
-import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from daemons import Checks, fmt, keeps_pace, sim_control as control, unthrottled  # noqa: E402
+from daemons import Checks, fmt, keeps_pace, run_inside_sim, sim_control as control, unthrottled  # noqa: E402
 
 if not __debug__:  # the checks here are assert statements, which -O would strip
     sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
@@ -203,15 +202,8 @@ def main():
         print("skipped: the gphoto2 CLI is not installed (scripts/install-deps)")
         sys.exit(77)
     sim = sys.argv[1]
-    with tempfile.TemporaryDirectory(prefix="tether-gphoto2-") as tmp:
-        env = dict(os.environ, WORK=tmp, RECORD=os.path.join(tmp, "rec"),
-                   HOME=tmp)  # gphoto2 keeps its settings in ~/.gphoto
-        env["ASAN_OPTIONS"] = ":".join(
-            filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
-        r = subprocess.run([sim, "--camera", "nikon", "--camera-fps", str(FPS), "--record",
-                            env["RECORD"], "--", sys.executable, os.path.abspath(__file__),
-                            "--inside"], env=env, timeout=300)
-        sys.exit(r.returncode)
+    sys.exit(run_inside_sim(sim, ["--camera", "nikon", "--camera-fps", str(FPS)], [],
+                            "tether-gphoto2-", 300))
 
 
 if __name__ == "__main__":

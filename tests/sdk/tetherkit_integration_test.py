@@ -26,7 +26,6 @@ import signal
 import socket
 import subprocess
 import sys
-import tempfile
 import threading
 import time
 
@@ -34,7 +33,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.join(HERE, "..", "camera"))
 sys.path.insert(0, os.path.join(HERE, "..", "interop"))
 import camproto as cp  # noqa: E402
-from daemons import Checks, free_port, sim_control, wait_for  # noqa: E402
+from daemons import Checks, run_inside_sim, sim_control, wait_for  # noqa: E402
 
 if not __debug__:  # the checks here are assert statements, which -O would strip
     sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
@@ -468,18 +467,8 @@ def main():
     started = time.monotonic()
     controller = build(swift, package, scratch)
     print(f"built {controller} in {time.monotonic() - started:.0f} s", flush=True)
-    with tempfile.TemporaryDirectory(prefix="tether-tetherkit-") as tmp:
-        port = free_port()
-        env = dict(os.environ, WORK=tmp, RECORD=os.path.join(tmp, "rec"), APP_PORT=str(port),
-                   HOME=tmp)
-        env["ASAN_OPTIONS"] = ":".join(
-            filter(None, [env.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
-        r = subprocess.run([sim, "--phones", "1", "--camera", "nikon", "--camera-fps",
-                            str(CAMERA_FPS), "--record", env["RECORD"], "--app",
-                            f"2350=127.0.0.1:{port}", "--", sys.executable,
-                            os.path.abspath(__file__), "--inside", tetherd, camera, controller],
-                           env=env, timeout=540)
-        sys.exit(r.returncode)
+    sys.exit(run_inside_sim(sim, ["--phones", "1", "--camera", "nikon", "--camera-fps", str(CAMERA_FPS)],
+                            [tetherd, camera, controller], "tether-tetherkit-", 540, app_port=True))
 
 
 if __name__ == "__main__":
