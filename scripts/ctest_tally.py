@@ -4,11 +4,27 @@
     ctest_tally.py REPORT.xml
 
 Prints one line, "PASSED FAILED SKIPPED", and under it the name and reason of every
-test that did not pass. ctest's own summary ("100% tests passed") counts a skipped test
+test that did not pass; under a failure, the lines of its output that say what failed
+(or its last lines), so that the end of a CI log, often all that is kept, says why. ctest's own summary ("100% tests passed") counts a skipped test
 as passed; this does not. A test that ctest could not start ("Unable to find
 executable") or that timed out is a failure."""
+import re
 import sys
 import xml.etree.ElementTree as ET
+
+# What the suites print when a check fails: GoogleTest, XCTest, the shell and Python
+# harnesses, Python's own tracebacks, ctest's timeout.
+SAYS_WHY = re.compile(r"FAILED|FAIL:|[Ff]ailure|Error|error:|Traceback|[Aa]ssert|timed out|Timeout")
+DETAIL_LINES = 12
+
+
+def why_it_failed(output):
+    lines = [ln.rstrip() for ln in output.splitlines() if ln.strip()]
+    said = [ln for ln in lines if SAYS_WHY.search(ln)] or lines[-DETAIL_LINES:]
+    if len(said) > DETAIL_LINES:
+        said = said[:DETAIL_LINES - 1] + [f"... and {len(said) - DETAIL_LINES + 1} more such lines"]
+    return ["  " + (ln if len(ln) <= 200 else ln[:197] + "...") for ln in said]
+
 
 passed = failed = skipped = 0
 notes = []
@@ -31,6 +47,7 @@ for case in ET.parse(sys.argv[1]).getroot().iter("testcase"):
     else:
         failed += 1
         notes.append(f"failed: {name} ({why or status})")
+        notes.extend(why_it_failed(case.findtext("system-out") or ""))
 print(passed, failed, skipped)
 for n in notes:
     print(n)
