@@ -9,7 +9,6 @@ against tetherd, and a clear "not tetherd" from the reference.
 import json
 import os
 import selectors
-import shutil
 import socket
 import subprocess
 import sys
@@ -348,5 +347,4 @@ else:
           t_not_tetherd)
 check("a socket the user may not use: exit 3, which group to join", t_socket_not_ours)
 check(f"{WHO} stops cleanly", d.stop)
-shutil.rmtree(TMP, ignore_errors=True)
 check.finish(f"tether CLI with {WHO}")

@@ -1,7 +1,9 @@
 """tether-sim with a daemon under it, for the interop tests: tetherd, or the reference
 usbmuxd 1.1.1 (which hard-codes /var/run/usbmuxd, so it runs in a private mount
 namespace and needs root). Standard library only."""
+import atexit
 import os
+import shutil
 import signal
 import socket
 import subprocess
@@ -15,6 +17,7 @@ if not __debug__:  # the checks here are assert statements, which -O would strip
     sys.exit("run this test without python -O or PYTHONOPTIMIZE: its checks are asserts")
 
 TMP = tempfile.mkdtemp(prefix="tether-interop-")
+atexit.register(shutil.rmtree, TMP, ignore_errors=True)  # every test that imports this
 os.environ["ASAN_OPTIONS"] = ":".join(
     filter(None, [os.environ.get("ASAN_OPTIONS"), "verify_asan_link_order=0"]))
 

@@ -205,6 +205,33 @@ def inside(tetherd, camera, controller):
         print(f"  camera '{hello[0]['camera']}', {len(props)} properties; "
               f"iso {props['iso']['value']} -> {sets['iso']['applied']}; refused: {r.stderr.strip()[:90]}")
 
+    def t_a_developers_mistakes():
+        # A port nobody dials (the board's tether-camera dials another): the wait ends
+        # when --wait says, in words that name what to check.
+        with socket.socket() as probe:
+            probe.bind(("127.0.0.1", 0))
+            lonely = probe.getsockname()[1]
+        started = time.monotonic()
+        r = subprocess.run([controller, "--port", str(lonely), "--wait", "1"],
+                           capture_output=True, text=True, timeout=60)
+        took = time.monotonic() - started
+        assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+        assert f"no board connected to 127.0.0.1:{lonely} in 1.0 s" in r.stderr, r.stderr
+        assert "tether-camera" in r.stderr and f"--app 2350=127.0.0.1:{lonely}" in r.stderr, r.stderr
+        assert took < 20, f"--wait 1 took {took:.1f} s"
+        no_board = r.stderr.strip()
+        # A port another program holds: said once, at once, with what to do.
+        with socket.socket() as other:
+            other.bind(("127.0.0.1", 0))
+            other.listen()
+            taken = other.getsockname()[1]
+            r = subprocess.run([controller, "--port", str(taken), "--wait", "30"],
+                               capture_output=True, text=True, timeout=60)
+        assert r.returncode == 1, (r.returncode, r.stdout, r.stderr)
+        assert r.stderr.count("tether-controller:") == 1, r.stderr
+        assert f"127.0.0.1:{taken} is in use" in r.stderr and "--port" in r.stderr, r.stderr
+        print(f"  after {took:.1f} s of --wait 1: {no_board[:80]}...\n  port taken: {r.stderr.strip()[:80]}...")
+
     def tk_live_view(seconds, max_in_flight, slow_ms):
         out = run("--live-view", str(seconds), "--max-in-flight", str(max_in_flight),
                   "--slow-ms", str(slow_ms))
@@ -296,6 +323,8 @@ def inside(tetherd, camera, controller):
 
     def t_capture():
         path = os.path.join(work, "tk-capture.jpg")
+        with open(path, "wb") as f:  # a longer file from before is replaced, not patched
+            f.write(b"\0" * 4_000_000)
         out = run("--capture", path)
         cap = lines(out, "capture")
         assert cap, out
@@ -402,6 +431,7 @@ def inside(tetherd, camera, controller):
     start_tetherd()
     start_camera("test-pattern")
     tests = [
+        ("a developer's mistakes: a port no board dials, a port in use", t_a_developers_mistakes),
         ("hello, properties, set with read-back, a refused value, autofocus", t_hello_properties_set),
         ("acknowledged live view at the camera's rate (TetherKit, then the reference)", t_live_view),
         (f"a slow consumer ({SLOW_MS} ms a frame) gets fresh frames, not a backlog", t_slow_consumer),
@@ -447,11 +477,16 @@ def build(swift, package, scratch):
     """Builds tether-controller; returns its path."""
     cmd = [swift, "build", "--package-path", package, "--scratch-path", scratch,
            "--product", "tether-controller"]
-    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900)
+    # SwiftPM leaves empty TemporaryDirectory.* folders in $TMPDIR each run: not in /tmp.
+    tmp = os.path.join(scratch, "tmp")
+    os.makedirs(tmp, exist_ok=True)
+    env = dict(os.environ, TMPDIR=tmp)
+    r = subprocess.run(cmd, capture_output=True, text=True, timeout=900, env=env)
     if r.returncode != 0:
         print(r.stdout[-5000:], r.stderr[-5000:])
         sys.exit(f"{' '.join(cmd)}: exit {r.returncode}")
-    r = subprocess.run([*cmd[:-2], "--show-bin-path"], capture_output=True, text=True, timeout=300)
+    r = subprocess.run([*cmd[:-2], "--show-bin-path"], capture_output=True, text=True, timeout=300,
+                       env=env)
     return os.path.join(r.stdout.strip(), "tether-controller")
 
 

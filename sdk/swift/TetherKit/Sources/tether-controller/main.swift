@@ -207,7 +207,15 @@ do {
         await watch(link, seconds: seconds)
         exit(0)
     }
-    let camera = try await link.connectedSession(timeout: .seconds(o.wait))
+    let camera: CameraSession
+    do {
+        camera = try await link.connectedSession(timeout: .seconds(o.wait))
+    } catch TetherError.timedOut {
+        let port = await link.listeningPort ?? o.port
+        fail("no board connected to 127.0.0.1:\(port) in \(f1(o.wait)) s: is tether-camera running on the "
+            + "board, with the phone plugged in? The phone port it dials (its --port, default 2350) "
+            + "must lead here (with tether-sim: --app 2350=127.0.0.1:\(port)). --wait waits longer.")
+    }
     let hello = camera.cameraHello
     say("connected camera=\(q(hello.name)) version=\(camera.version) "
         + "capabilities=\(q(hello.capabilities.joined(separator: ",")))")
@@ -237,6 +245,9 @@ do {
         say("downloaded file=\(q(path)) bytes=\(bytes) seconds=\(String(format: "%.2f", inSeconds(.now - started)))")
     }
     await link.stop()
+} catch TransportError.addressInUse(let port) {
+    fail("127.0.0.1:\(port) is in use by another listener (another tether-controller, or the app "
+        + "itself?): stop it, or choose another port with --port")
 } catch {
     fail("\(error)")
 }
