@@ -3,8 +3,11 @@
 // usbdevfs adapter, plus what only a phone has: apps with sockets of their own that
 // need a way back in, and mux-level faults.
 #include <chrono>
+#include <deque>
+#include <functional>
 #include <future>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "phone/phone_controls.hpp"
@@ -66,14 +69,14 @@ class usbdevfs_phone final : public phone_controls, private app_host {
     if (worker == nullptr) {
       run();  // no host has opened the phone yet: no connections, no sockets
     } else {
-      auto* call = new std::function<void()>(std::move(run));
-      g_main_context_invoke_full(
-          worker, G_PRIORITY_DEFAULT,
-          [](gpointer f) {
-            (*static_cast<std::function<void()>*>(f))();
-            return G_SOURCE_REMOVE;
-          },
-          call, [](gpointer f) { delete static_cast<std::function<void()>*>(f); });
+      // The call waits in a queue of ours, under our mutex: GLib hands the source over
+      // with futexes ThreadSanitizer does not see, so memory made here and read there
+      // would be reported as a race. The source carries only `this`.
+      {
+        std::lock_guard lock(calls_mu_);
+        calls_.push_back(std::move(run));
+      }
+      g_main_context_invoke(worker, &usbdevfs_phone::run_calls, this);
     }
     auto answer = ok->get_future();
     if (answer.wait_for(std::chrono::seconds(5)) != std::future_status::ready) {
@@ -124,6 +127,18 @@ class usbdevfs_phone final : public phone_controls, private app_host {
   }
 
  private:
+  // On umockdev's worker: the calls queued for it (set_app_state).
+  static gboolean run_calls(gpointer self) {
+    auto* phone = static_cast<usbdevfs_phone*>(self);
+    std::deque<std::function<void()>> calls;
+    {
+      std::lock_guard lock(phone->calls_mu_);
+      calls.swap(phone->calls_);
+    }
+    for (auto& call : calls) call();
+    return G_SOURCE_REMOVE;
+  }
+
   void with_session(const std::function<void(usbmux::device_session*)>& f) override {
     device_.with_function([this, &f](usb_function&) {
       f(phone_.session());
@@ -134,6 +149,8 @@ class usbdevfs_phone final : public phone_controls, private app_host {
   virtual_phone phone_;  // declared first: the device is torn down before it
   usbdevfs_device device_;
   bool hidden_ = false;  // off the bus by USB Restricted Mode, back on unlock
+  std::mutex calls_mu_;
+  std::deque<std::function<void()>> calls_;  // for umockdev's worker (run_calls)
 };
 
 }  // namespace tether::sim
